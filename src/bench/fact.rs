@@ -1,0 +1,310 @@
+//! Fact names: the closed vocabulary rules use to say what they read.
+//!
+//! Every name parses into a typed [`Fact`] that points into the knowledge
+//! tables of [`crate::engine::known`], so a rule can only name a fact the
+//! facts model can carry and the engine can resolve.
+
+use std::fmt;
+
+use crate::engine::known::{
+    self, FlagSpec, GateSpec, SettingSpec, ValueKind, find_flag, find_gate, find_setting,
+};
+use crate::facts::ComponentKind;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Fact {
+    /// `flag:<component>:--<flag>`: an effective command-line setting.
+    Flag(&'static FlagSpec),
+    /// `kubelet:<path>` / `kube-proxy:<path>`: an effective component-config setting.
+    Setting {
+        component: ComponentKind,
+        spec: &'static SettingSpec,
+    },
+    /// `feature-gate:<component>:<Gate>`.
+    FeatureGate {
+        component: ComponentKind,
+        gate: &'static GateSpec,
+    },
+    /// `encryption:secrets-provider`.
+    EncryptionSecretsProvider,
+    /// `file:<ref>:<attr>`.
+    File { file: FileRef, attr: FileAttr },
+}
+
+impl Fact {
+    /// Parses a fact name; the error says what is wrong with it.
+    pub fn parse(name: &str) -> Result<Fact, String> {
+        let (kind, rest) = name
+            .split_once(':')
+            .ok_or_else(|| format!("unknown fact {name:?}: expected <kind>:<...>"))?;
+        match kind {
+            "flag" => {
+                let (comp, flag) = rest
+                    .split_once(':')
+                    .ok_or_else(|| format!("fact {name:?}: expected flag:<component>:--<flag>"))?;
+                let component = ComponentKind::parse(comp)
+                    .ok_or_else(|| format!("fact {name:?}: unknown component {comp:?}"))?;
+                if !flag.starts_with("--") {
+                    return Err(format!("fact {name:?}: flag must start with --"));
+                }
+                if let Some(spec) = find_flag(component, flag) {
+                    return Ok(Fact::Flag(spec));
+                }
+                let twin = [ComponentKind::Kubelet, ComponentKind::KubeProxy]
+                    .contains(&component)
+                    .then(|| {
+                        let table = if component == ComponentKind::Kubelet {
+                            known::KUBELET
+                        } else {
+                            known::KUBE_PROXY
+                        };
+                        table.iter().find(|s| s.flag == Some(flag))
+                    })
+                    .flatten();
+                match twin {
+                    Some(s) => Err(format!(
+                        "fact {name:?}: {flag} is also a config-file field; use {component}:{} so the config file and defaults are read",
+                        s.path
+                    )),
+                    None => Err(format!(
+                        "unknown fact {name:?}: {flag} is not a known {component} flag"
+                    )),
+                }
+            }
+            "kubelet" | "kube-proxy" => {
+                let component = ComponentKind::parse(kind).expect("listed above");
+                find_setting(component, rest)
+                    .map(|spec| Fact::Setting { component, spec })
+                    .ok_or_else(|| {
+                        format!("unknown fact {name:?}: {rest:?} is not a known {kind} config field")
+                    })
+            }
+            "feature-gate" => {
+                let (comp, gate) = rest.split_once(':').ok_or_else(|| {
+                    format!("fact {name:?}: expected feature-gate:<component>:<Gate>")
+                })?;
+                let component = known::gate_component(comp).ok_or_else(|| {
+                    format!("fact {name:?}: feature gates of {comp:?} are not read")
+                })?;
+                let gate = find_gate(gate)
+                    .ok_or_else(|| format!("unknown fact {name:?}: unknown feature gate {gate:?}"))?;
+                Ok(Fact::FeatureGate { component, gate })
+            }
+            "encryption" if rest == "secrets-provider" => Ok(Fact::EncryptionSecretsProvider),
+            "file" => {
+                let (r, attr) = rest
+                    .rsplit_once(':')
+                    .ok_or_else(|| format!("fact {name:?}: expected file:<ref>:mode|owner"))?;
+                let file = FileRef::parse(r)
+                    .ok_or_else(|| format!("unknown fact {name:?}: unknown file ref {r:?}"))?;
+                let attr = match attr {
+                    "mode" => FileAttr::Mode,
+                    "owner" => FileAttr::Owner,
+                    other => {
+                        return Err(format!(
+                            "fact {name:?}: unknown file attribute {other:?} (mode or owner)"
+                        ));
+                    }
+                };
+                Ok(Fact::File { file, attr })
+            }
+            _ => Err(format!("unknown fact {name:?}")),
+        }
+    }
+
+    /// How the value of this fact is compared.
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            Fact::Flag(spec) => spec.kind,
+            Fact::Setting { spec, .. } => spec.kind,
+            Fact::FeatureGate { .. } => ValueKind::Bool,
+            Fact::EncryptionSecretsProvider => ValueKind::Str,
+            Fact::File { .. } => ValueKind::Str,
+        }
+    }
+
+    /// The component the fact belongs to, if any.
+    pub fn component(&self) -> Option<ComponentKind> {
+        match self {
+            Fact::Flag(spec) => Some(spec.component),
+            Fact::Setting { component, .. } | Fact::FeatureGate { component, .. } => {
+                Some(*component)
+            }
+            Fact::EncryptionSecretsProvider => Some(ComponentKind::ApiServer),
+            Fact::File { .. } => None,
+        }
+    }
+
+    /// Short human name of what is read, used in `expected` texts.
+    pub fn subject(&self) -> String {
+        match self {
+            Fact::Flag(spec) => format!("{} {}", spec.component.binary(), spec.name),
+            Fact::Setting { component, spec } => format!("{} {}", component.binary(), spec.path),
+            Fact::FeatureGate { component, gate } => {
+                format!("{} feature gate {}", component.binary(), gate.name)
+            }
+            Fact::EncryptionSecretsProvider => "first encryption provider for secrets".to_string(),
+            Fact::File { file, .. } => file.describe().to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Fact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fact::Flag(spec) => write!(f, "flag:{}:{}", spec.component, spec.name),
+            Fact::Setting { component, spec } => write!(f, "{component}:{}", spec.path),
+            Fact::FeatureGate { component, gate } => {
+                write!(f, "feature-gate:{component}:{}", gate.name)
+            }
+            Fact::EncryptionSecretsProvider => f.write_str("encryption:secrets-provider"),
+            Fact::File { file, attr } => write!(
+                f,
+                "file:{}:{}",
+                file.as_str(),
+                match attr {
+                    FileAttr::Mode => "mode",
+                    FileAttr::Owner => "owner",
+                }
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileAttr {
+    Mode,
+    Owner,
+}
+
+/// A file, or set of files, CIS names. Resolution to paths (from flags,
+/// manifests and well-known locations) is the engine's job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileRef {
+    Manifest(ComponentKind),
+    Cni,
+    EtcdDataDir,
+    AdminConf,
+    SchedulerKubeconfig,
+    ControllerManagerKubeconfig,
+    Pki,
+    PkiCrt,
+    PkiKey,
+    KubeletService,
+    KubeProxyKubeconfig,
+    KubeletKubeconfig,
+    KubeletClientCa,
+    KubeletConfig,
+}
+
+impl FileRef {
+    pub const ALL: [FileRef; 17] = [
+        FileRef::Manifest(ComponentKind::ApiServer),
+        FileRef::Manifest(ComponentKind::ControllerManager),
+        FileRef::Manifest(ComponentKind::Scheduler),
+        FileRef::Manifest(ComponentKind::Etcd),
+        FileRef::Cni,
+        FileRef::EtcdDataDir,
+        FileRef::AdminConf,
+        FileRef::SchedulerKubeconfig,
+        FileRef::ControllerManagerKubeconfig,
+        FileRef::Pki,
+        FileRef::PkiCrt,
+        FileRef::PkiKey,
+        FileRef::KubeletService,
+        FileRef::KubeProxyKubeconfig,
+        FileRef::KubeletKubeconfig,
+        FileRef::KubeletClientCa,
+        FileRef::KubeletConfig,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileRef::Manifest(ComponentKind::ApiServer) => "apiserver.manifest",
+            FileRef::Manifest(ComponentKind::ControllerManager) => "controller-manager.manifest",
+            FileRef::Manifest(ComponentKind::Scheduler) => "scheduler.manifest",
+            FileRef::Manifest(ComponentKind::Etcd) => "etcd.manifest",
+            FileRef::Manifest(ComponentKind::Kubelet) => "kubelet.manifest",
+            FileRef::Manifest(ComponentKind::KubeProxy) => "kube-proxy.manifest",
+            FileRef::Cni => "cni",
+            FileRef::EtcdDataDir => "etcd.data-dir",
+            FileRef::AdminConf => "admin.conf",
+            FileRef::SchedulerKubeconfig => "scheduler.kubeconfig",
+            FileRef::ControllerManagerKubeconfig => "controller-manager.kubeconfig",
+            FileRef::Pki => "pki",
+            FileRef::PkiCrt => "pki.crt",
+            FileRef::PkiKey => "pki.key",
+            FileRef::KubeletService => "kubelet.service",
+            FileRef::KubeProxyKubeconfig => "kube-proxy.kubeconfig",
+            FileRef::KubeletKubeconfig => "kubelet.kubeconfig",
+            FileRef::KubeletClientCa => "kubelet.client-ca",
+            FileRef::KubeletConfig => "kubelet.config",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FileRef> {
+        FileRef::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// What the file is, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileRef::Manifest(ComponentKind::ApiServer) => "kube-apiserver static-pod manifest",
+            FileRef::Manifest(ComponentKind::ControllerManager) => {
+                "kube-controller-manager static-pod manifest"
+            }
+            FileRef::Manifest(ComponentKind::Scheduler) => "kube-scheduler static-pod manifest",
+            FileRef::Manifest(ComponentKind::Etcd) => "etcd static-pod manifest",
+            FileRef::Manifest(_) => "static-pod manifest",
+            FileRef::Cni => "CNI configuration files",
+            FileRef::EtcdDataDir => "etcd data directory",
+            FileRef::AdminConf => "admin kubeconfig files",
+            FileRef::SchedulerKubeconfig => "kube-scheduler kubeconfig",
+            FileRef::ControllerManagerKubeconfig => "kube-controller-manager kubeconfig",
+            FileRef::Pki => "Kubernetes PKI directory and files",
+            FileRef::PkiCrt => "Kubernetes PKI certificate files",
+            FileRef::PkiKey => "Kubernetes PKI key files",
+            FileRef::KubeletService => "kubelet systemd unit files",
+            FileRef::KubeProxyKubeconfig => "kube-proxy kubeconfig",
+            FileRef::KubeletKubeconfig => "kubelet kubeconfig",
+            FileRef::KubeletClientCa => "kubelet client CA file",
+            FileRef::KubeletConfig => "kubelet config file",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fact_names_round_trip() {
+        for name in [
+            "flag:apiserver:--profiling",
+            "flag:etcd:--client-cert-auth",
+            "kubelet:authentication.anonymous.enabled",
+            "kube-proxy:metricsBindAddress",
+            "feature-gate:kubelet:RotateKubeletServerCertificate",
+            "encryption:secrets-provider",
+            "file:pki.key:mode",
+            "file:etcd.data-dir:owner",
+        ] {
+            assert_eq!(Fact::parse(name).unwrap().to_string(), name);
+        }
+        for r in FileRef::ALL {
+            assert_eq!(FileRef::parse(r.as_str()), Some(r));
+        }
+    }
+
+    #[test]
+    fn unknown_or_misspelt_facts_are_rejected_with_a_reason() {
+        let e = Fact::parse("flag:apiserver:--profilling").unwrap_err();
+        assert!(e.contains("not a known apiserver flag"), "{e}");
+        let e = Fact::parse("flag:kubelet:--read-only-port").unwrap_err();
+        assert!(e.contains("kubelet:readOnlyPort"), "{e}");
+        assert!(Fact::parse("kubelet:readOnlyPorts").is_err());
+        assert!(Fact::parse("file:pki:size").is_err());
+        assert!(Fact::parse("shell:cat /etc/passwd").is_err());
+        assert!(Fact::parse("profiling").is_err());
+    }
+}

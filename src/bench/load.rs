@@ -1,0 +1,763 @@
+//! Loading and validating benchmark files.
+//!
+//! The TOML is read into a spanned tree (`toml::de::DeTable`) and converted by
+//! hand rather than through serde, so that one pass finds every problem in a
+//! file, each with the line of the key or value at fault.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::{Benchmark, Check, Expected, Fact, Op, Rule, Scope, Targets, Test, ValueShape};
+use crate::bench::fact::FileAttr;
+use crate::engine::known::ValueKind;
+use crate::facts::{ComponentKind, Mode, Role};
+
+/// One problem in a benchmark file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        } else {
+            write!(f, "{}: {}", self.file, self.message)
+        }
+    }
+}
+
+/// Every problem found while loading a benchmark.
+#[derive(Debug, thiserror::Error)]
+pub struct BenchError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for BenchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invalid benchmark: {} problem{}",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl BenchError {
+    fn one(file: &str, message: String) -> BenchError {
+        BenchError {
+            problems: vec![Problem {
+                file: file.to_string(),
+                line: 0,
+                message,
+            }],
+        }
+    }
+}
+
+const PROFILE_FILE: &str = "profile.toml";
+const PROFILE_KEYS: &[&str] = &["id", "title", "version", "kubernetes", "sections"];
+const RULE_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "section",
+    "scored",
+    "level",
+    "scope",
+    "targets",
+    "component",
+    "remediation",
+    "guidance",
+    "check",
+];
+const TEST_KEYS: &[&str] = &["fact", "op", "value"];
+
+/// Loads a benchmark from a directory holding `profile.toml` and rule files.
+pub fn load_dir(dir: &Path) -> Result<Benchmark, BenchError> {
+    let shown = dir.display().to_string();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| BenchError::one(&shown, format!("cannot read: {e}")))?;
+    let mut sources = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| BenchError::one(&shown, format!("cannot read: {e}")))?
+            .path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                BenchError::one(&path.display().to_string(), format!("cannot read: {e}"))
+            })?;
+            sources.push((path.display().to_string(), text));
+        }
+    }
+    sources.sort();
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    load_sources(&refs)
+}
+
+/// Loads a benchmark from `(file name, text)` pairs. Exactly one must be
+/// named `profile.toml` (by its last path component).
+pub fn load_sources(sources: &[(&str, &str)]) -> Result<Benchmark, BenchError> {
+    let mut problems = Vec::new();
+    let mut profile = None;
+    let mut rules = Vec::new();
+    for (name, text) in sources {
+        let mut cx = Cx {
+            file: name,
+            text,
+            problems: &mut problems,
+        };
+        let (doc, errors) = DeTable::parse_recoverable(text);
+        for e in errors {
+            let line = e.span().map(|s| cx.line(s.start)).unwrap_or(0);
+            cx.problems.push(Problem {
+                file: name.to_string(),
+                line,
+                message: format!("TOML syntax: {}", e.message().trim()),
+            });
+        }
+        let is_profile = Path::new(name)
+            .file_name()
+            .is_some_and(|f| f == PROFILE_FILE);
+        if is_profile {
+            profile = Some(cx.profile(doc.get_ref()));
+        } else {
+            cx.rules(doc.get_ref(), &mut rules);
+        }
+    }
+    let Some(profile) = profile else {
+        problems.push(Problem {
+            file: sources
+                .first()
+                .map(|(n, _)| n.to_string())
+                .unwrap_or_else(|| "<benchmark>".into()),
+            line: 0,
+            message: format!("no {PROFILE_FILE} in the benchmark"),
+        });
+        return Err(BenchError { problems });
+    };
+    let (mut bench, sections_span) = profile;
+
+    // Checks across files: unique ids, known sections.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (rule, id_line) in &rules {
+        if let Some(first) = seen.insert(rule.id.clone(), rule.origin.clone()) {
+            problems.push(Problem {
+                file: rule.origin.rsplit_once(':').map(|x| x.0).unwrap_or("").to_string(),
+                line: *id_line,
+                message: format!("rule id {:?} is defined twice (first at {first})", rule.id),
+            });
+        }
+        if !bench.sections.contains_key(&rule.section) {
+            problems.push(Problem {
+                file: rule.origin.rsplit_once(':').map(|x| x.0).unwrap_or("").to_string(),
+                line: *id_line,
+                message: format!(
+                    "rule {}: section {:?} is not listed in {PROFILE_FILE} [sections]{}",
+                    rule.id, rule.section, sections_span
+                ),
+            });
+        }
+    }
+    if rules.is_empty() && problems.is_empty() {
+        problems.push(Problem {
+            file: PROFILE_FILE.to_string(),
+            line: 0,
+            message: "the benchmark has no rules".to_string(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(BenchError { problems });
+    }
+    bench.rules = rules.into_iter().map(|(r, _)| r).collect();
+    bench.rules.sort_by(|a, b| cmp_ids(&a.id, &b.id));
+    Ok(bench)
+}
+
+/// Orders check ids numerically part by part: 1.2.9 before 1.2.10.
+pub fn cmp_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |s: &str| -> Vec<(u64, String)> {
+        s.split('.')
+            .map(|p| (p.parse().unwrap_or(u64::MAX), p.to_string()))
+            .collect()
+    };
+    parts(a).cmp(&parts(b))
+}
+
+type Val<'i> = Spanned<DeValue<'i>>;
+
+struct Cx<'a> {
+    file: &'a str,
+    text: &'a str,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Cx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn err(&mut self, span: Range<usize>, message: String) {
+        let line = self.line(span.start);
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+
+    fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], what: &str) {
+        for (k, _) in table.iter() {
+            if !allowed.contains(&k.get_ref().as_ref()) {
+                self.err(
+                    k.span(),
+                    format!(
+                        "unknown key {:?} in {what} (allowed: {})",
+                        k.get_ref(),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn string(&mut self, table: &DeTable<'_>, key: &str, span: Range<usize>, what: &str) -> Option<String> {
+        match table.get(key) {
+            Some(v) => match v.get_ref() {
+                DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
+                DeValue::String(_) => {
+                    self.err(v.span(), format!("{what}: {key} must not be empty"));
+                    None
+                }
+                _ => {
+                    self.err(v.span(), format!("{what}: {key} must be a string"));
+                    None
+                }
+            },
+            None => {
+                self.err(span, format!("{what}: missing required key {key:?}"));
+                None
+            }
+        }
+    }
+
+    fn opt_string(&mut self, table: &DeTable<'_>, key: &str, what: &str) -> Option<String> {
+        let v = table.get(key)?;
+        match v.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            _ => {
+                self.err(v.span(), format!("{what}: {key} must be a string"));
+                None
+            }
+        }
+    }
+
+    fn profile(&mut self, doc: &DeTable<'_>) -> (Benchmark, String) {
+        self.unknown_keys(doc, PROFILE_KEYS, PROFILE_FILE);
+        let whole = 0..0;
+        let id = self.string(doc, "id", whole.clone(), PROFILE_FILE);
+        let title = self.string(doc, "title", whole.clone(), PROFILE_FILE);
+        let version = self.string(doc, "version", whole.clone(), PROFILE_FILE);
+        let kubernetes = self.opt_string(doc, "kubernetes", PROFILE_FILE);
+        let mut sections = BTreeMap::new();
+        let mut sections_at = String::new();
+        match doc.get("sections").map(|v| (v.span(), v.get_ref())) {
+            Some((span, DeValue::Table(t))) => {
+                sections_at = format!(" (line {})", self.line(span.start));
+                for (k, v) in t.iter() {
+                    match v.get_ref() {
+                        DeValue::String(s) => {
+                            sections.insert(k.get_ref().to_string(), s.to_string());
+                        }
+                        _ => self.err(v.span(), format!("section {:?}: title must be a string", k.get_ref())),
+                    }
+                }
+            }
+            Some((span, _)) => self.err(span, "sections must be a table".into()),
+            None => self.err(whole, "missing required table [sections]".into()),
+        }
+        (
+            Benchmark {
+                id: id.unwrap_or_default(),
+                title: title.unwrap_or_default(),
+                version: version.unwrap_or_default(),
+                kubernetes: kubernetes.unwrap_or_default(),
+                sections,
+                rules: Vec::new(),
+            },
+            sections_at,
+        )
+    }
+
+    fn rules(&mut self, doc: &DeTable<'_>, out: &mut Vec<(Rule, usize)>) {
+        for (k, v) in doc.iter() {
+            if k.get_ref() != "rule" {
+                self.err(
+                    k.span(),
+                    format!("unknown top-level key {:?} (rule files hold [[rule]] tables)", k.get_ref()),
+                );
+                continue;
+            }
+            let DeValue::Array(items) = v.get_ref() else {
+                self.err(v.span(), "rule must be an array of tables: write [[rule]]".into());
+                continue;
+            };
+            for item in items.iter() {
+                match item.get_ref() {
+                    DeValue::Table(t) => {
+                        if let Some(r) = self.rule(t, item.span()) {
+                            out.push(r);
+                        }
+                    }
+                    _ => self.err(item.span(), "each rule must be a table".into()),
+                }
+            }
+        }
+    }
+
+    fn rule(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<(Rule, usize)> {
+        let before = self.problems.len();
+        let id_line = t
+            .get("id")
+            .map(|v| self.line(v.span().start))
+            .unwrap_or_else(|| self.line(span.start));
+        let id = self.string(t, "id", span.clone(), "rule");
+        let what = format!("rule {}", id.as_deref().unwrap_or("<no id>"));
+        self.unknown_keys(t, RULE_KEYS, &what);
+        let title = self.string(t, "title", span.clone(), &what);
+        let section = self.string(t, "section", span.clone(), &what);
+        let remediation = self.string(t, "remediation", span.clone(), &what);
+        let guidance = self.opt_string(t, "guidance", &what);
+        let scored = match t.get("scored").map(|v| (v.span(), v.get_ref())) {
+            Some((_, DeValue::Boolean(b))) => *b,
+            Some((s, _)) => {
+                self.err(s, format!("{what}: scored must be true or false"));
+                false
+            }
+            None => {
+                self.err(span.clone(), format!("{what}: missing required key \"scored\""));
+                false
+            }
+        };
+        let level = match t.get("level").map(|v| (v.span(), v.get_ref())) {
+            Some((s, DeValue::Integer(i))) => match i.as_str() {
+                "1" => 1,
+                "2" => 2,
+                _ => {
+                    self.err(s, format!("{what}: level must be 1 or 2"));
+                    1
+                }
+            },
+            Some((s, _)) => {
+                self.err(s, format!("{what}: level must be 1 or 2"));
+                1
+            }
+            None => 1,
+        };
+        let scope = match self.opt_string(t, "scope", &what).as_deref() {
+            None | Some("node") => Scope::Node,
+            Some("cluster") => Scope::Cluster,
+            Some(other) => {
+                let s = t.get("scope").map(|v| v.span()).unwrap_or(span.clone());
+                self.err(s, format!("{what}: scope {other:?} is not node or cluster"));
+                Scope::Node
+            }
+        };
+        let targets = self.targets(t, scope, span.clone(), &what);
+        let component = match t.get("component") {
+            Some(v) => match v.get_ref() {
+                DeValue::String(s) => match ComponentKind::parse(s) {
+                    Some(c) => Some(c),
+                    None => {
+                        self.err(v.span(), format!("{what}: unknown component {:?}", s.as_ref()));
+                        None
+                    }
+                },
+                _ => {
+                    self.err(v.span(), format!("{what}: component must be a string"));
+                    None
+                }
+            },
+            None => None,
+        };
+        if scope == Scope::Cluster && component.is_some() {
+            let s = t.get("component").map(|v| v.span()).unwrap_or(span.clone());
+            self.err(s, format!("{what}: a cluster-scope rule cannot name a component"));
+        }
+        let check = t.get("check").and_then(|v| self.check(v, &what));
+        match (&check, t.get("check"), &guidance) {
+            (None, None, None) => self.err(
+                span.clone(),
+                format!("{what}: a rule needs a check, or guidance when it is manual"),
+            ),
+            (Some(_), _, _) if scope == Scope::Cluster => self.err(
+                t.get("check").map(|v| v.span()).unwrap_or(span.clone()),
+                format!("{what}: cluster-scope rules are manual; automated cluster checks are not supported yet"),
+            ),
+            _ => {}
+        }
+        if self.problems.len() != before {
+            return None;
+        }
+        let origin = format!("{}:{}", self.file, id_line);
+        Some((
+            Rule {
+                id: id?,
+                title: title?,
+                section: section?,
+                scored,
+                level,
+                scope,
+                targets,
+                component,
+                remediation: remediation?,
+                guidance,
+                check,
+                origin,
+            },
+            id_line,
+        ))
+    }
+
+    fn targets(&mut self, t: &DeTable<'_>, scope: Scope, span: Range<usize>, what: &str) -> Targets {
+        let Some(v) = t.get("targets") else {
+            if scope == Scope::Node {
+                self.err(span, format!("{what}: node rules need targets (roles, or [\"any\"])"));
+            }
+            return Targets::Any;
+        };
+        if scope == Scope::Cluster {
+            self.err(v.span(), format!("{what}: a cluster-scope rule has no targets"));
+            return Targets::Any;
+        }
+        let DeValue::Array(items) = v.get_ref() else {
+            self.err(v.span(), format!("{what}: targets must be an array of roles"));
+            return Targets::Any;
+        };
+        let mut roles = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) if s == "any" && items.len() == 1 => return Targets::Any,
+                DeValue::String(s) => match Role::parse(s) {
+                    Some(r) => roles.push(r),
+                    None => self.err(
+                        item.span(),
+                        format!("{what}: unknown target {:?} (control-plane, etcd, worker or any)", s.as_ref()),
+                    ),
+                },
+                _ => self.err(item.span(), format!("{what}: targets must be strings")),
+            }
+        }
+        if roles.is_empty() {
+            self.err(v.span(), format!("{what}: targets is empty"));
+        }
+        Targets::Roles(roles)
+    }
+
+    fn check(&mut self, v: &Val<'_>, what: &str) -> Option<Check> {
+        let DeValue::Table(t) = v.get_ref() else {
+            self.err(v.span(), format!("{what}: check must be a table"));
+            return None;
+        };
+        for combinator in ["all", "any"] {
+            if let Some(list) = t.get(combinator) {
+                if t.len() != 1 {
+                    self.err(v.span(), format!("{what}: {combinator} cannot be mixed with other keys"));
+                    return None;
+                }
+                let DeValue::Array(items) = list.get_ref() else {
+                    self.err(list.span(), format!("{what}: {combinator} must be an array of checks"));
+                    return None;
+                };
+                if items.len() < 2 {
+                    self.err(list.span(), format!("{what}: {combinator} needs at least two checks"));
+                }
+                let members: Vec<Option<Check>> = items.iter().map(|i| self.check(i, what)).collect();
+                let members: Option<Vec<Check>> = members.into_iter().collect();
+                let members = members?;
+                return Some(if combinator == "all" {
+                    Check::All(members)
+                } else {
+                    Check::Any(members)
+                });
+            }
+        }
+        self.unknown_keys(t, TEST_KEYS, &format!("{what} check"));
+        self.test(t, v.span(), what).map(Check::Test)
+    }
+
+    fn test(&mut self, t: &DeTable<'_>, span: Range<usize>, what: &str) -> Option<Test> {
+        let fact_v = t.get("fact");
+        let fact = match fact_v.map(|v| (v.span(), v.get_ref())) {
+            Some((s, DeValue::String(name))) => match Fact::parse(name) {
+                Ok(f) => Some((f, s)),
+                Err(e) => {
+                    self.err(s, format!("{what}: {e}"));
+                    None
+                }
+            },
+            Some((s, _)) => {
+                self.err(s, format!("{what}: fact must be a string"));
+                None
+            }
+            None => {
+                self.err(span.clone(), format!("{what}: check is missing \"fact\""));
+                None
+            }
+        };
+        let op = match t.get("op").map(|v| (v.span(), v.get_ref())) {
+            Some((s, DeValue::String(name))) => match Op::parse(name) {
+                Some(o) => Some((o, s)),
+                None => {
+                    let known: Vec<&str> = Op::ALL.iter().map(|o| o.as_str()).collect();
+                    self.err(
+                        s,
+                        format!("{what}: unknown operator {:?} (known: {})", name.as_ref(), known.join(", ")),
+                    );
+                    None
+                }
+            },
+            Some((s, _)) => {
+                self.err(s, format!("{what}: op must be a string"));
+                None
+            }
+            None => {
+                self.err(span.clone(), format!("{what}: check is missing \"op\""));
+                None
+            }
+        };
+        let ((fact, fact_span), (op, op_span)) = (fact?, op?);
+        let value = self.expected(t, op, span.clone(), what)?;
+
+        // The operator must suit the fact.
+        let is_file = matches!(fact, Fact::File { .. });
+        let fits = match fact {
+            Fact::File { attr: FileAttr::Mode, .. } => op == Op::ModeAtMost,
+            Fact::File { attr: FileAttr::Owner, .. } => op == Op::OwnerIs,
+            _ => !op.is_file_op(),
+        };
+        if !fits {
+            let s = if is_file { fact_span } else { op_span };
+            self.err(s, format!("{what}: operator {} cannot test {fact}", op.as_str()));
+            return None;
+        }
+        match (op, &value) {
+            (Op::ModeAtMost, Expected::Str(m)) if Mode::parse_octal(m).is_none() => {
+                self.err(span, format!("{what}: {m:?} is not an octal file mode"));
+                return None;
+            }
+            (Op::OwnerIs, Expected::Str(o)) if !o.contains(':') => {
+                self.err(span, format!("{what}: owner {o:?} must be user:group"));
+                return None;
+            }
+            (Op::Gte | Op::Lte, Expected::Str(n))
+                if n.parse::<f64>().is_err()
+                    && !(fact.kind() == ValueKind::Duration
+                        && crate::engine::value::parse_go_duration(n).is_some()) =>
+            {
+                self.err(span, format!("{what}: {} needs a number, not {n:?}", op.as_str()));
+                return None;
+            }
+            (Op::Eq | Op::NotEq, Expected::Str(b))
+                if fact.kind() == ValueKind::Bool
+                    && crate::engine::value::parse_go_bool(b).is_none() =>
+            {
+                self.err(span, format!("{what}: {fact} is a boolean; {b:?} is not"));
+                return None;
+            }
+            _ => {}
+        }
+        Some(Test { fact, op, value })
+    }
+
+    fn expected(&mut self, t: &DeTable<'_>, op: Op, span: Range<usize>, what: &str) -> Option<Expected> {
+        let v = t.get("value");
+        match (op.value_shape(), v.map(|v| (v.span(), v.get_ref()))) {
+            (ValueShape::None, None) => Some(Expected::None),
+            (ValueShape::None, Some((s, _))) => {
+                self.err(s, format!("{what}: operator {} takes no value", op.as_str()));
+                None
+            }
+            (_, None) => {
+                self.err(span, format!("{what}: operator {} needs a value", op.as_str()));
+                None
+            }
+            (ValueShape::Str, Some((_, DeValue::String(s)))) => Some(Expected::Str(s.to_string())),
+            (ValueShape::List, Some((s, DeValue::Array(items)))) => {
+                let mut out = Vec::new();
+                for i in items.iter() {
+                    match i.get_ref() {
+                        DeValue::String(x) => out.push(x.to_string()),
+                        _ => {
+                            self.err(i.span(), format!("{what}: {} takes an array of strings", op.as_str()));
+                            return None;
+                        }
+                    }
+                }
+                if out.is_empty() {
+                    self.err(s, format!("{what}: {} needs a non-empty array", op.as_str()));
+                    return None;
+                }
+                Some(Expected::List(out))
+            }
+            (ValueShape::Str, Some((s, _))) => {
+                self.err(s, format!("{what}: value must be a string (quote numbers and booleans)"));
+                None
+            }
+            (ValueShape::List, Some((s, _))) => {
+                self.err(s, format!("{what}: {} needs an array of strings", op.as_str()));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROFILE: &str = "id = \"t\"\ntitle = \"T\"\nversion = \"1\"\n[sections]\n\"1.2\" = \"API server\"\n";
+
+    fn load(rules: &str) -> Result<Benchmark, BenchError> {
+        load_sources(&[("profile.toml", PROFILE), ("rules.toml", rules)])
+    }
+
+    #[test]
+    fn a_valid_rule_loads() {
+        let b = load(
+            r#"
+[[rule]]
+id = "1.2.15"
+title = "Profiling is off"
+section = "1.2"
+scored = true
+targets = ["control-plane"]
+component = "apiserver"
+remediation = "Set --profiling=false."
+[rule.check]
+fact = "flag:apiserver:--profiling"
+op = "eq"
+value = "false"
+"#,
+        )
+        .unwrap();
+        assert_eq!(b.rules.len(), 1);
+        assert_eq!(b.rules[0].check.as_ref().unwrap().describe(), "kube-apiserver --profiling = false");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let text = r#"[[rule]]
+id = "1.2.1"
+title = "x"
+section = "1.2"
+scored = true
+targets = ["control-plane"]
+remediation = "r"
+colour = "blue"
+[rule.check]
+fact = "flag:apiserver:--no-such-flag"
+op = "eq"
+value = "false"
+
+[[rule]]
+id = "1.2.2"
+title = "y"
+section = "9.9"
+scored = true
+targets = ["control-plane"]
+remediation = "r"
+[rule.check]
+fact = "flag:apiserver:--profiling"
+op = "equals"
+value = "false"
+"#;
+        let err = load(text).unwrap_err();
+        let got: Vec<(usize, &str)> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert!(got.iter().any(|(l, m)| *l == 8 && m.contains("unknown key \"colour\"")), "{got:?}");
+        assert!(got.iter().any(|(l, m)| *l == 10 && m.contains("not a known apiserver flag")), "{got:?}");
+        assert!(got.iter().any(|(l, m)| *l == 23 && m.contains("unknown operator \"equals\"")), "{got:?}");
+        assert!(err.problems.iter().all(|p| p.file == "rules.toml"), "{err}");
+        assert_eq!(err.problems.len(), 3, "{err}");
+    }
+
+    #[test]
+    fn section_not_in_profile_is_an_error_even_when_the_rule_is_fine() {
+        let err = load(
+            "[[rule]]\nid = \"9\"\ntitle = \"x\"\nsection = \"9.9\"\nscored = false\nscope = \"cluster\"\nremediation = \"r\"\nguidance = \"g\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert_eq!(err.problems[0].line, 2);
+        assert!(err.problems[0].message.contains("section \"9.9\""));
+    }
+
+    #[test]
+    fn toml_syntax_errors_name_the_line() {
+        let err = load("[[rule]]\nid = \"1\"\ntitle = \n").unwrap_err();
+        assert!(err.problems.iter().any(|p| p.line == 3 && p.message.starts_with("TOML syntax")), "{err}");
+    }
+
+    #[test]
+    fn operators_must_fit_their_facts_and_values() {
+        let err = load(
+            r#"[[rule]]
+id = "1"
+title = "x"
+section = "1.2"
+scored = true
+targets = ["control-plane"]
+remediation = "r"
+[rule.check]
+all = [
+  { fact = "file:pki.key:mode", op = "owner-is", value = "root:root" },
+  { fact = "flag:apiserver:--profiling", op = "eq", value = "maybe" },
+  { fact = "flag:apiserver:--audit-log-maxage", op = "gte", value = "thirty" },
+  { fact = "file:pki.key:mode", op = "mode-at-most", value = "0999" },
+  { fact = "flag:apiserver:--profiling", op = "present", value = "x" },
+]
+"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 5, "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_reported() {
+        let rule = "[[rule]]\nid = \"1\"\ntitle = \"x\"\nsection = \"1.2\"\nscored = false\nscope = \"cluster\"\nremediation = \"r\"\nguidance = \"g\"\n";
+        let err = load(&format!("{rule}{rule}")).unwrap_err();
+        assert!(err.problems[0].message.contains("defined twice"), "{err}");
+        assert_eq!(err.problems[0].line, 10);
+    }
+
+    #[test]
+    fn ids_sort_numerically() {
+        let mut ids = vec!["1.2.10", "1.2.9", "2.1", "1.10.1", "1.2"];
+        ids.sort_by(|a, b| cmp_ids(a, b));
+        assert_eq!(ids, vec!["1.2", "1.2.9", "1.2.10", "1.10.1", "2.1"]);
+    }
+}

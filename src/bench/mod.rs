@@ -1,0 +1,278 @@
+//! Benchmarks as data: rules loaded from TOML, validated, and typed.
+//!
+//! A rule names a fact (see [`Fact`]) and an operator, never a command: which
+//! commands run on a node is for the collectors to decide. The format is
+//! documented in `docs/benchmark-format.md`.
+//!
+//! Loading validates everything it can (unknown keys, operators, fact names,
+//! values of the wrong shape) and reports every problem with its file and line,
+//! so a benchmark author fixes a file in one pass rather than one error at a time.
+
+mod builtin;
+pub mod render;
+mod fact;
+mod load;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use builtin::{BUILTIN, builtin_ids, load_builtin};
+pub use fact::{Fact, FileAttr, FileRef};
+pub use load::{BenchError, Problem, cmp_ids, load_dir, load_sources};
+
+use crate::facts::{ComponentKind, Role};
+
+/// A loaded benchmark profile.
+#[derive(Clone, Debug)]
+pub struct Benchmark {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    /// Kubernetes versions the profile is written for, e.g. `1.32-1.34`.
+    pub kubernetes: String,
+    /// Section id to title.
+    pub sections: BTreeMap<String, String>,
+    pub rules: Vec<Rule>,
+}
+
+impl Benchmark {
+    pub fn section_title(&self, id: &str) -> &str {
+        self.sections.get(id).map(String::as_str).unwrap_or("")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    /// CIS "Automated": a failed test is `fail`; otherwise it is `warn`.
+    pub scored: bool,
+    pub level: u8,
+    pub scope: Scope,
+    pub targets: Targets,
+    pub component: Option<ComponentKind>,
+    pub remediation: String,
+    /// For manual rules: what a person should look at.
+    pub guidance: Option<String>,
+    /// `None` for manual rules.
+    pub check: Option<Check>,
+    /// Where the rule was defined, for messages.
+    pub origin: String,
+}
+
+impl Rule {
+    pub fn is_manual(&self) -> bool {
+        self.check.is_none()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Node,
+    Cluster,
+}
+
+/// Which nodes a node-scope rule applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Targets {
+    Any,
+    Roles(Vec<Role>),
+}
+
+impl Targets {
+    pub fn describe(&self) -> String {
+        match self {
+            Targets::Any => "any".to_string(),
+            Targets::Roles(r) => r
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Check {
+    Test(Test),
+    All(Vec<Check>),
+    Any(Vec<Check>),
+}
+
+impl Check {
+    /// Every test in this check, depth first.
+    pub fn tests(&self) -> Vec<&Test> {
+        match self {
+            Check::Test(t) => vec![t],
+            Check::All(c) | Check::Any(c) => c.iter().flat_map(|c| c.tests()).collect(),
+        }
+    }
+
+    /// The check as people read it, e.g. `--profiling eq false`.
+    pub fn describe(&self) -> String {
+        match self {
+            Check::Test(t) => t.describe(),
+            Check::All(c) => join_checks(c, " AND "),
+            Check::Any(c) => join_checks(c, " OR "),
+        }
+    }
+}
+
+fn join_checks(c: &[Check], sep: &str) -> String {
+    c.iter()
+        .map(|c| match c {
+            Check::Test(t) => t.describe(),
+            other => format!("({})", other.describe()),
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+#[derive(Clone, Debug)]
+pub struct Test {
+    pub fact: Fact,
+    pub op: Op,
+    pub value: Expected,
+}
+
+impl Test {
+    pub fn describe(&self) -> String {
+        let subject = self.fact.subject();
+        match (&self.op, &self.value) {
+            (Op::Present, _) => format!("{subject} is set"),
+            (Op::Absent, _) => format!("{subject} is not set"),
+            (Op::Loopback, _) => format!("{subject} is a loopback address"),
+            (Op::ModeAtMost, v) => format!("{subject} mode {} or stricter", v),
+            (Op::OwnerIs, v) => format!("{subject} owned by {v}"),
+            (op, v) => format!("{subject} {} {v}", op.symbol()),
+        }
+    }
+}
+
+/// An operator of the rule language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    NotEq,
+    Gte,
+    Lte,
+    Has,
+    NotHave,
+    InSet,
+    SubsetOf,
+    Present,
+    Absent,
+    Loopback,
+    ModeAtMost,
+    OwnerIs,
+}
+
+impl Op {
+    pub const ALL: [Op; 13] = [
+        Op::Eq,
+        Op::NotEq,
+        Op::Gte,
+        Op::Lte,
+        Op::Has,
+        Op::NotHave,
+        Op::InSet,
+        Op::SubsetOf,
+        Op::Present,
+        Op::Absent,
+        Op::Loopback,
+        Op::ModeAtMost,
+        Op::OwnerIs,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::NotEq => "noteq",
+            Op::Gte => "gte",
+            Op::Lte => "lte",
+            Op::Has => "has",
+            Op::NotHave => "nothave",
+            Op::InSet => "in-set",
+            Op::SubsetOf => "subset-of",
+            Op::Present => "present",
+            Op::Absent => "absent",
+            Op::Loopback => "loopback",
+            Op::ModeAtMost => "mode-at-most",
+            Op::OwnerIs => "owner-is",
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::NotEq => "!=",
+            Op::Gte => ">=",
+            Op::Lte => "<=",
+            Op::Has => "includes",
+            Op::NotHave => "excludes",
+            Op::InSet => "is one of",
+            Op::SubsetOf => "only from",
+            other => other.as_str(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// What kind of `value` the operator takes.
+    pub fn value_shape(self) -> ValueShape {
+        match self {
+            Op::Present | Op::Absent | Op::Loopback => ValueShape::None,
+            Op::InSet | Op::SubsetOf => ValueShape::List,
+            _ => ValueShape::Str,
+        }
+    }
+
+    /// Whether the operator reads a file attribute rather than a setting.
+    pub fn is_file_op(self) -> bool {
+        matches!(self, Op::ModeAtMost | Op::OwnerIs)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueShape {
+    None,
+    Str,
+    List,
+}
+
+/// The `value` of a test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    None,
+    Str(String),
+    List(Vec<String>),
+}
+
+impl Expected {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Expected::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> &[String] {
+        match self {
+            Expected::List(l) => l,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expected::None => Ok(()),
+            Expected::Str(s) => f.write_str(s),
+            Expected::List(l) => write!(f, "[{}]", l.join(", ")),
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! Effective configuration: what a component really runs with, and where each
+//! value came from.
+//!
+//! * Control-plane components: the running command line, then the documented
+//!   default. The API server's `--authorization-mode` is read from the
+//!   `--authorization-config` file when that is used instead.
+//! * etcd: the command line, then `ETCD_*` environment variables, then the
+//!   default; but with `--config-file`, etcd reads only that file.
+//! * kubelet: defaults, then the file named by `--config` (not a guessed
+//!   path), then the `--config-dir` drop-ins in lexical order, then command-line
+//!   flags, which win. Flag defaults and config-file defaults differ
+//!   (`readOnlyPort` is 10255 without a config file and 0 with one).
+//! * kube-proxy: with `--config`, the file and its defaults only (kube-proxy
+//!   ignores the flags then); without, the flags and their defaults.
+//!
+//! Everything here is a pure function of the facts of one node.
+
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+use super::argv::{Args, parse_argv};
+use super::known::{FlagSpec, GateSpec, SettingSpec, ValueKind, etcd_env_name};
+use super::value::{Observed, Value};
+use crate::facts::{ComponentFacts, ComponentKind, FileFacts, NodeFacts};
+use crate::yaml;
+
+/// Why a fact has no value to test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unresolved {
+    /// Does not apply on this node (a skip), with the reason.
+    NotApplicable(String),
+    /// Should have been readable but was not (an error), with the reason.
+    Unreadable(String),
+}
+
+pub type Resolution<T> = Result<T, Unresolved>;
+
+/// A parsed config file layer.
+#[derive(Clone, Debug)]
+struct Layer {
+    path: String,
+    doc: Json,
+    drop_in: bool,
+}
+
+/// Per-node cache of parsed command lines and config files. Built for one
+/// node, used by every rule evaluated on it, then dropped.
+pub struct NodeCtx<'a> {
+    pub facts: &'a NodeFacts,
+    args: BTreeMap<ComponentKind, Args>,
+    kubelet_layers: OnceCell<Resolution<Vec<Layer>>>,
+    proxy_config: OnceCell<Resolution<Option<Layer>>>,
+    etcd_config: OnceCell<Resolution<Option<Layer>>>,
+}
+
+impl<'a> NodeCtx<'a> {
+    pub fn new(facts: &'a NodeFacts) -> NodeCtx<'a> {
+        let args = facts
+            .components
+            .iter()
+            .filter(|(_, c)| c.running)
+            .map(|(k, c)| (*k, parse_argv(*k, &c.argv)))
+            .collect();
+        NodeCtx {
+            facts,
+            args,
+            kubelet_layers: OnceCell::new(),
+            proxy_config: OnceCell::new(),
+            etcd_config: OnceCell::new(),
+        }
+    }
+
+    /// The running component, or why it cannot be used.
+    pub fn running(&self, kind: ComponentKind) -> Resolution<(&'a ComponentFacts, &Args)> {
+        let item = format!("component:{kind}");
+        match self.facts.component(kind) {
+            Some(c) if c.error.is_some() => Err(Unresolved::Unreadable(format!(
+                "the {} process could not be read: {}",
+                kind.binary(),
+                c.error.as_deref().unwrap_or("")
+            ))),
+            Some(c) if c.running => Ok((c, &self.args[&kind])),
+            Some(c) => match &c.manifest {
+                Some(m) => Err(Unresolved::Unreadable(format!(
+                    "{} has a static-pod manifest at {} but is not running, so its effective settings are unknown",
+                    kind.binary(),
+                    m.path
+                ))),
+                None => Err(Unresolved::NotApplicable(format!(
+                    "{} is not running on this node",
+                    kind.binary()
+                ))),
+            },
+            None => match self.facts.error_for(&item) {
+                Some(e) => Err(Unresolved::Unreadable(format!(
+                    "{} could not be looked for: {e}",
+                    kind.binary()
+                ))),
+                None => Err(Unresolved::NotApplicable(format!(
+                    "{} is not running on this node",
+                    kind.binary()
+                ))),
+            },
+        }
+    }
+
+    /// A file's facts, or why it cannot be used. `what` names it for people.
+    pub fn file(&self, path: &str) -> Resolution<&'a FileFacts> {
+        match self.facts.files.get(path) {
+            Some(f) if f.error.is_some() => Err(Unresolved::Unreadable(format!(
+                "{path} could not be read: {}",
+                f.error.as_deref().unwrap_or("")
+            ))),
+            Some(f) => Ok(f),
+            None => Err(Unresolved::Unreadable(match self.facts.error_for(path) {
+                Some(e) => format!("{path} could not be read: {e}"),
+                None => format!("{path} was not collected"),
+            })),
+        }
+    }
+
+    /// The parsed content of a config file that must exist.
+    fn config_doc(&self, path: &str, what: &str) -> Resolution<Json> {
+        let f = self.file(path)?;
+        if !f.exists {
+            return Err(Unresolved::Unreadable(format!(
+                "{what} {path} does not exist"
+            )));
+        }
+        let Some(text) = &f.content else {
+            return Err(Unresolved::Unreadable(format!(
+                "{what} {path} exists but its content was not collected"
+            )));
+        };
+        if f.truncated {
+            return Err(Unresolved::Unreadable(format!(
+                "{what} {path} is larger than the collection cap; it was not parsed"
+            )));
+        }
+        yaml::parse(text)
+            .map_err(|e| Unresolved::Unreadable(format!("{what} {path} is not valid YAML: {e}")))
+    }
+
+    /// An effective command-line setting of a control-plane component or etcd
+    /// (or a flag-only kubelet/kube-proxy flag).
+    pub fn flag(&self, spec: &FlagSpec) -> Resolution<Observed> {
+        let kind = spec.component;
+        let (comp, args) = self.running(kind)?;
+        let pid = pid_text(comp);
+        if kind == ComponentKind::Etcd {
+            if let Some(layer) = self.etcd_config()? {
+                return Ok(etcd_from_config(spec, layer));
+            }
+        }
+        if let Some(fv) = args.get(spec.name) {
+            let repeated = if fv.occurrences > 1 {
+                format!(
+                    " (given {} times; {})",
+                    fv.occurrences,
+                    if spec.kind == ValueKind::List {
+                        "values appended"
+                    } else {
+                        "the last one wins"
+                    }
+                )
+            } else {
+                String::new()
+            };
+            return Ok(Observed {
+                value: Some(as_value(spec.kind, &fv.value)),
+                explicit: true,
+                source: format!(
+                    "{} command line{pid}: {}={}{repeated}",
+                    kind.binary(),
+                    spec.name,
+                    fv.value
+                ),
+                kind: spec.kind,
+            });
+        }
+        if kind == ComponentKind::Etcd {
+            let var = etcd_env_name(spec.name);
+            if let Some(v) = comp.env.get(&var) {
+                return Ok(Observed {
+                    value: Some(as_value(spec.kind, v)),
+                    explicit: true,
+                    source: format!("etcd environment{pid}: {var}={v}"),
+                    kind: spec.kind,
+                });
+            }
+        }
+        if kind == ComponentKind::ApiServer && spec.name == "--authorization-mode" {
+            if let Some(path) = args.value("--authorization-config") {
+                return self.authorization_config(path);
+            }
+        }
+        Ok(default_of(
+            spec.kind,
+            spec.default,
+            format!(
+                "{} not set on the {} command line{pid}",
+                spec.name,
+                kind.binary()
+            ),
+        ))
+    }
+
+    /// Authorizer types from a structured authorization config file.
+    fn authorization_config(&self, path: &str) -> Resolution<Observed> {
+        let doc = self.config_doc(path, "authorization config")?;
+        let types: Vec<String> = doc
+            .get("authorizers")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.get("type").and_then(Json::as_str))
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Observed {
+            value: Some(Value::List(types)),
+            explicit: true,
+            source: format!("authorizers[].type in {path} (--authorization-config)"),
+            kind: ValueKind::List,
+        })
+    }
+
+    fn etcd_config(&self) -> Resolution<Option<&Layer>> {
+        self.etcd_config
+            .get_or_init(|| {
+                let (_, args) = self.running(ComponentKind::Etcd)?;
+                let Some(path) = args.value("--config-file") else {
+                    return Ok(None);
+                };
+                let doc = self.config_doc(path, "etcd config file")?;
+                Ok(Some(Layer {
+                    path: path.to_string(),
+                    doc,
+                    drop_in: false,
+                }))
+            })
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
+    }
+
+    fn kubelet_layers(&self) -> Resolution<&[Layer]> {
+        self.kubelet_layers
+            .get_or_init(|| {
+                let (_, args) = self.running(ComponentKind::Kubelet)?;
+                let mut layers = Vec::new();
+                if let Some(path) = args.value("--config") {
+                    let doc = self.config_doc(path, "kubelet config file")?;
+                    layers.push(Layer {
+                        path: path.to_string(),
+                        doc,
+                        drop_in: false,
+                    });
+                }
+                if let Some(dir) = args.value("--config-dir") {
+                    let d = self.file(dir)?;
+                    if d.exists {
+                        let mut names: Vec<&String> = d
+                            .entries
+                            .iter()
+                            .flatten()
+                            .filter(|p| {
+                                p.ends_with(".conf")
+                                    && p.strip_prefix(dir.trim_end_matches('/'))
+                                        .is_some_and(|rest| rest.matches('/').count() == 1)
+                            })
+                            .collect();
+                        names.sort();
+                        for p in names {
+                            let doc = self.config_doc(p, "kubelet drop-in")?;
+                            layers.push(Layer {
+                                path: p.clone(),
+                                doc,
+                                drop_in: true,
+                            });
+                        }
+                    }
+                }
+                Ok(layers)
+            })
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+
+    fn proxy_config(&self) -> Resolution<Option<&Layer>> {
+        self.proxy_config
+            .get_or_init(|| {
+                let (_, args) = self.running(ComponentKind::KubeProxy)?;
+                let Some(path) = args.value("--config") else {
+                    return Ok(None);
+                };
+                let doc = self.config_doc(path, "kube-proxy config file")?;
+                Ok(Some(Layer {
+                    path: path.to_string(),
+                    doc,
+                    drop_in: false,
+                }))
+            })
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
+    }
+
+    /// An effective kubelet or kube-proxy config-file setting.
+    pub fn setting(&self, component: ComponentKind, spec: &SettingSpec) -> Resolution<Observed> {
+        let (comp, args) = self.running(component)?;
+        let pid = pid_text(comp);
+        let binary = component.binary();
+        if component == ComponentKind::KubeProxy {
+            if let Some(layer) = self.proxy_config()? {
+                let ignored = spec
+                    .flag
+                    .filter(|f| args.get(f).is_some())
+                    .map(|f| format!("; {f} on the command line is ignored because --config is set"))
+                    .unwrap_or_default();
+                return Ok(match from_layers(spec, std::slice::from_ref(layer)) {
+                    Some(mut o) => {
+                        o.source.push_str(&ignored);
+                        o
+                    }
+                    None => default_of(
+                        spec.kind,
+                        spec.config_default,
+                        format!("{} not set in {}{ignored}", spec.path, layer.path),
+                    ),
+                });
+            }
+        }
+        if let Some(flag) = spec.flag {
+            if let Some(fv) = args.get(flag) {
+                return Ok(Observed {
+                    value: Some(as_value(spec.kind, &fv.value)),
+                    explicit: true,
+                    source: format!(
+                        "{binary} command line{pid}: {flag}={} (flags override the config file)",
+                        fv.value
+                    ),
+                    kind: spec.kind,
+                });
+            }
+        }
+        let layers = if component == ComponentKind::Kubelet {
+            self.kubelet_layers()?
+        } else {
+            &[]
+        };
+        if let Some(o) = from_layers(spec, layers) {
+            return Ok(o);
+        }
+        let flag_text = spec
+            .flag
+            .map(|f| format!("{f} not on the command line"))
+            .unwrap_or_default();
+        if layers.is_empty() {
+            Ok(default_of(
+                spec.kind,
+                spec.flag_default,
+                format!("{binary} has no --config file; {flag_text}"),
+            ))
+        } else {
+            let files: Vec<&str> = layers.iter().map(|l| l.path.as_str()).collect();
+            Ok(default_of(
+                spec.kind,
+                spec.config_default,
+                format!(
+                    "{} not set in {}; {flag_text}; config-file default applies",
+                    spec.path,
+                    files.join(", ")
+                ),
+            ))
+        }
+    }
+
+    /// Whether a feature gate is on, from `--feature-gates` (and, for the
+    /// kubelet, the config file's `featureGates`), else its default.
+    pub fn feature_gate(&self, component: ComponentKind, gate: &GateSpec) -> Resolution<Observed> {
+        let (comp, args) = self.running(component)?;
+        let pid = pid_text(comp);
+        if let Some(fv) = args.get("--feature-gates") {
+            for pair in fv.value.split(',').rev() {
+                if let Some((k, v)) = pair.split_once('=') {
+                    if k.trim() == gate.name {
+                        return Ok(Observed {
+                            value: Some(Value::Scalar(v.trim().to_string())),
+                            explicit: true,
+                            source: format!(
+                                "{} command line{pid}: --feature-gates={}",
+                                component.binary(),
+                                fv.value
+                            ),
+                            kind: ValueKind::Bool,
+                        });
+                    }
+                }
+            }
+        }
+        if component == ComponentKind::Kubelet {
+            let path = format!("featureGates.{}", gate.name);
+            for layer in self.kubelet_layers()?.iter().rev() {
+                if let Some(v) = yaml::lookup(&layer.doc, &path) {
+                    let text = yaml::scalar_text(v).unwrap_or_default();
+                    return Ok(Observed {
+                        value: Some(Value::Scalar(text)),
+                        explicit: true,
+                        source: layer_source(layer, &path),
+                        kind: ValueKind::Bool,
+                    });
+                }
+            }
+        }
+        Ok(Observed {
+            value: Some(Value::Scalar(gate.default.to_string())),
+            explicit: false,
+            source: format!(
+                "{} not set for {}{pid}; default in Kubernetes 1.32-1.34",
+                gate.name,
+                component.binary()
+            ),
+            kind: ValueKind::Bool,
+        })
+    }
+
+    /// The first provider that encrypts `secrets`, from the API server's
+    /// `--encryption-provider-config` (redacted on the node; keys are never here).
+    pub fn secrets_provider(&self) -> Resolution<Observed> {
+        let (comp, args) = self.running(ComponentKind::ApiServer)?;
+        let Some(path) = args.value("--encryption-provider-config") else {
+            return Ok(Observed {
+                value: None,
+                explicit: false,
+                source: format!(
+                    "--encryption-provider-config not set on the kube-apiserver command line{}: secrets are stored unencrypted",
+                    pid_text(comp)
+                ),
+                kind: ValueKind::Str,
+            });
+        };
+        let doc = self.config_doc(path, "encryption provider config")?;
+        let resources = doc
+            .get("resources")
+            .and_then(Json::as_array)
+            .ok_or_else(|| {
+                Unresolved::Unreadable(format!("{path} has no resources list"))
+            })?;
+        for (i, r) in resources.iter().enumerate() {
+            let covers = r
+                .get("resources")
+                .and_then(Json::as_array)
+                .is_some_and(|names| {
+                    names.iter().filter_map(Json::as_str).any(|n| {
+                        n == "secrets" || n == "*." || n == "*.*"
+                    })
+                });
+            if !covers {
+                continue;
+            }
+            let first = r
+                .get("providers")
+                .and_then(Json::as_array)
+                .and_then(|p| p.first())
+                .and_then(Json::as_object)
+                .and_then(|o| o.keys().next().cloned());
+            return Ok(Observed {
+                value: first.map(Value::Scalar),
+                explicit: true,
+                source: format!("{path}: resources[{i}].providers[0]"),
+                kind: ValueKind::Str,
+            });
+        }
+        Ok(Observed {
+            value: None,
+            explicit: false,
+            source: format!("{path}: no resources entry covers secrets"),
+            kind: ValueKind::Str,
+        })
+    }
+}
+
+fn pid_text(c: &ComponentFacts) -> String {
+    c.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+fn as_value(kind: ValueKind, text: &str) -> Value {
+    if kind == ValueKind::List {
+        Value::List(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        )
+    } else {
+        Value::Scalar(text.to_string())
+    }
+}
+
+fn json_value(kind: ValueKind, v: &Json) -> Option<Value> {
+    match v {
+        Json::Array(items) => Some(Value::List(
+            items.iter().filter_map(yaml::scalar_text).collect(),
+        )),
+        Json::Null => None,
+        other => yaml::scalar_text(other).map(|t| as_value(kind, &t)),
+    }
+}
+
+fn layer_source(layer: &Layer, key: &str) -> String {
+    if layer.drop_in {
+        format!("drop-in {}: {key}", layer.path)
+    } else {
+        format!("{}: {key}", layer.path)
+    }
+}
+
+/// The value from the last layer that sets `spec.path`.
+fn from_layers(spec: &SettingSpec, layers: &[Layer]) -> Option<Observed> {
+    layers.iter().rev().find_map(|layer| {
+        let v = yaml::lookup(&layer.doc, spec.path)?;
+        // An empty string in a component config means "use the default".
+        if v.as_str() == Some("") {
+            return None;
+        }
+        Some(Observed {
+            value: json_value(spec.kind, v),
+            explicit: true,
+            source: layer_source(layer, spec.path),
+            kind: spec.kind,
+        })
+    })
+}
+
+fn default_of(kind: ValueKind, default: Option<&str>, why: String) -> Observed {
+    match default {
+        Some(d) => Observed {
+            value: Some(as_value(kind, d)),
+            explicit: false,
+            source: format!("{why}; documented default is {}", if d.is_empty() { "empty" } else { d }),
+            kind,
+        },
+        None => Observed {
+            value: None,
+            explicit: false,
+            source: format!("{why}; no default"),
+            kind,
+        },
+    }
+}
+
+/// etcd's `--config-file` keys for the flags rules read.
+fn etcd_config_key(flag: &str) -> String {
+    let bare = flag.trim_start_matches('-');
+    for (prefix, section) in [
+        ("peer-", "peer-transport-security"),
+        ("", "client-transport-security"),
+    ] {
+        if let Some(rest) = bare.strip_prefix(prefix) {
+            if matches!(
+                rest,
+                "cert-file" | "key-file" | "client-cert-auth" | "auto-tls" | "trusted-ca-file"
+            ) {
+                return format!("{section}.{rest}");
+            }
+        }
+    }
+    bare.to_string()
+}
+
+fn etcd_from_config(spec: &FlagSpec, layer: &Layer) -> Observed {
+    let key = etcd_config_key(spec.name);
+    let found = yaml::lookup(&layer.doc, &key);
+    match found.and_then(|v| json_value(spec.kind, v)) {
+        Some(value) if !matches!(&value, Value::Scalar(s) if s.is_empty()) => Observed {
+            value: Some(value),
+            explicit: true,
+            source: format!(
+                "{}: {key} (etcd reads only --config-file; flags and ETCD_* are ignored)",
+                layer.path
+            ),
+            kind: spec.kind,
+        },
+        _ => default_of(
+            spec.kind,
+            spec.default,
+            format!("{key} not set in etcd --config-file {}", layer.path),
+        ),
+    }
+}

@@ -1,0 +1,351 @@
+//! The engine: a pure function from node facts and a benchmark to a report.
+//!
+//! Nothing here touches a node, the network or the clock (the report time is
+//! passed in), so a saved scan evaluates the same way every time. Nodes are
+//! evaluated in parallel with rayon; this is the one place that does so for
+//! evaluation.
+//!
+//! Verdicts follow one rule: never pass without evidence. A fact that could not
+//! be read is an `error`; a check that does not apply to the node is a `skip`
+//! with the reason; a default counts as evidence only because it is a
+//! documented fact of the component, and the report says it was a default.
+
+pub mod argv;
+pub mod drift;
+pub mod effective;
+pub mod files;
+pub mod known;
+pub mod value;
+
+use rayon::prelude::*;
+
+use crate::bench::{Benchmark, Check, Fact, Rule, Scope, Targets, Test};
+use crate::facts::{ComponentKind, NodeFacts, ScanStatus};
+use crate::report::{
+    BenchmarkInfo, ClusterReport, Counts, Finding, NodeCounts, NodeReport, REPORT_SCHEMA_VERSION,
+    Report, Status, Summary, ToolInfo, cap,
+};
+use effective::{NodeCtx, Unresolved};
+
+/// Cap on any text taken from a node into a finding.
+pub const EVIDENCE_CAP: usize = 2048;
+
+/// Section id used for drift findings.
+pub const DRIFT_SECTION: &str = "drift";
+
+/// Evaluates every node against the benchmark. `generated_at` is written into
+/// the report as is.
+pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> Report {
+    let node_reports: Vec<NodeReport> = nodes.par_iter().map(|n| evaluate_node(bench, n)).collect();
+    let cluster = ClusterReport {
+        results: bench
+            .rules
+            .iter()
+            .filter(|r| r.scope == Scope::Cluster)
+            .map(|r| manual_finding(r))
+            .collect(),
+    };
+    let mut counts = Counts::default();
+    for n in &node_reports {
+        counts.merge(&n.summary);
+    }
+    counts.merge(&Counts::of(&cluster.results));
+    let scanned = node_reports
+        .iter()
+        .filter(|n| n.scan_status == ScanStatus::Ok)
+        .count();
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "kubeharden".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        benchmark: BenchmarkInfo {
+            id: bench.id.clone(),
+            title: bench.title.clone(),
+            version: bench.version.clone(),
+            kubernetes: bench.kubernetes.clone(),
+            sections: {
+                let mut s = bench.sections.clone();
+                s.insert(DRIFT_SECTION.into(), "Configuration drift".into());
+                s
+            },
+        },
+        generated_at: generated_at.to_string(),
+        summary: Summary {
+            counts,
+            nodes: NodeCounts {
+                total: node_reports.len(),
+                scanned,
+                not_scanned: node_reports.len() - scanned,
+            },
+        },
+        nodes: node_reports,
+        cluster,
+    }
+}
+
+/// Evaluates the node-scope rules of the benchmark on one node.
+pub fn evaluate_node(bench: &Benchmark, facts: &NodeFacts) -> NodeReport {
+    let mut results = Vec::new();
+    if facts.scan_status == ScanStatus::Ok {
+        let ctx = NodeCtx::new(facts);
+        results.extend(
+            bench
+                .rules
+                .iter()
+                .filter(|r| r.scope == Scope::Node)
+                .map(|r| evaluate_rule(&ctx, r)),
+        );
+        results.extend(drift_findings(facts));
+    }
+    NodeReport {
+        name: facts.node.name.clone(),
+        address: facts.node.address.clone(),
+        roles: facts.node.roles.clone(),
+        scan_status: facts.scan_status,
+        error: facts.error.clone(),
+        kubernetes_version: facts.node.kubernetes_version.clone(),
+        summary: Counts::of(&results),
+        results,
+    }
+}
+
+fn base(rule: &Rule, status: Status) -> Finding {
+    Finding {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        section: rule.section.clone(),
+        scored: rule.scored,
+        level: rule.level,
+        status,
+        reason: None,
+        expected: rule
+            .check
+            .as_ref()
+            .map(Check::describe)
+            .unwrap_or_default(),
+        actual: String::new(),
+        source: String::new(),
+        remediation: rule.remediation.clone(),
+    }
+}
+
+fn manual_finding(rule: &Rule) -> Finding {
+    let mut f = base(rule, Status::Manual);
+    f.reason = Some("needs a person to judge: kubeharden does not query the Kubernetes API".into());
+    f.expected = rule.guidance.clone().unwrap_or_default();
+    f
+}
+
+fn skip(rule: &Rule, reason: String) -> Finding {
+    let mut f = base(rule, Status::Skip);
+    f.reason = Some(cap(&reason, EVIDENCE_CAP));
+    f
+}
+
+/// The outcome of a check before scoring turns a failure into fail or warn.
+#[derive(Debug)]
+enum Outcome {
+    Pass,
+    Fail,
+    Skip(String),
+    Error(String),
+}
+
+struct Evaluated {
+    outcome: Outcome,
+    actual: Vec<String>,
+    source: Vec<String>,
+}
+
+fn evaluate_rule(ctx: &NodeCtx<'_>, rule: &Rule) -> Finding {
+    if let Targets::Roles(roles) = &rule.targets {
+        if !roles.iter().any(|r| ctx.facts.has_role(*r)) {
+            let have: Vec<&str> = ctx.facts.node.roles.iter().map(|r| r.as_str()).collect();
+            return skip(
+                rule,
+                format!(
+                    "not applicable: the check is for {} nodes; this node is {}",
+                    rule.targets.describe(),
+                    if have.is_empty() { "without a role".into() } else { have.join(", ") }
+                ),
+            );
+        }
+    }
+    let Some(check) = &rule.check else {
+        return manual_finding(rule);
+    };
+    // Settings need the component running; file checks resolve their own paths.
+    if let Some(kind) = rule.component {
+        if check.tests().iter().any(|t| !matches!(t.fact, Fact::File { .. })) {
+            if let Err(u) = ctx.running(kind) {
+                return unresolved(rule, u);
+            }
+        }
+    }
+    let ev = eval_check(ctx, check);
+    let mut f = base(rule, Status::Pass);
+    f.actual = cap(&ev.actual.join("; "), EVIDENCE_CAP);
+    f.source = cap(&ev.source.join("; "), EVIDENCE_CAP);
+    match ev.outcome {
+        Outcome::Pass => {}
+        Outcome::Fail => f.status = if rule.scored { Status::Fail } else { Status::Warn },
+        Outcome::Skip(reason) => {
+            f.status = Status::Skip;
+            f.reason = Some(cap(&reason, EVIDENCE_CAP));
+        }
+        Outcome::Error(reason) => {
+            f.status = Status::Error;
+            f.reason = Some(cap(&reason, EVIDENCE_CAP));
+        }
+    }
+    f
+}
+
+fn unresolved(rule: &Rule, u: Unresolved) -> Finding {
+    match u {
+        Unresolved::NotApplicable(r) => skip(rule, format!("not applicable: {r}")),
+        Unresolved::Unreadable(r) => {
+            let mut f = base(rule, Status::Error);
+            f.reason = Some(cap(&r, EVIDENCE_CAP));
+            f
+        }
+    }
+}
+
+fn eval_check(ctx: &NodeCtx<'_>, check: &Check) -> Evaluated {
+    match check {
+        Check::Test(t) => eval_test(ctx, t),
+        Check::All(members) | Check::Any(members) => {
+            let all = matches!(check, Check::All(_));
+            let parts: Vec<Evaluated> = members.iter().map(|m| eval_check(ctx, m)).collect();
+            let count = |p: fn(&Outcome) -> bool| parts.iter().filter(|e| p(&e.outcome)).count();
+            let fails = count(|o| matches!(o, Outcome::Fail));
+            let passes = count(|o| matches!(o, Outcome::Pass));
+            let first_error = parts.iter().find_map(|e| match &e.outcome {
+                Outcome::Error(r) => Some(r.clone()),
+                _ => None,
+            });
+            let outcome = if all && fails > 0 {
+                Outcome::Fail
+            } else if !all && passes > 0 {
+                Outcome::Pass
+            } else if let Some(r) = first_error {
+                Outcome::Error(r)
+            } else if passes + fails == 0 {
+                let reasons: Vec<String> = parts
+                    .iter()
+                    .filter_map(|e| match &e.outcome {
+                        Outcome::Skip(r) => Some(r.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                Outcome::Skip(reasons.join("; "))
+            } else if all {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            };
+            Evaluated {
+                outcome,
+                actual: parts.iter().flat_map(|e| e.actual.clone()).collect(),
+                source: parts.iter().flat_map(|e| e.source.clone()).collect(),
+            }
+        }
+    }
+}
+
+fn eval_test(ctx: &NodeCtx<'_>, t: &Test) -> Evaluated {
+    let fail = |u: Unresolved| Evaluated {
+        outcome: match u {
+            Unresolved::NotApplicable(r) => Outcome::Skip(r),
+            Unresolved::Unreadable(r) => Outcome::Error(r),
+        },
+        actual: Vec::new(),
+        source: Vec::new(),
+    };
+    let observed = match &t.fact {
+        Fact::File { file, attr } => {
+            let set = match ctx.file_set(*file) {
+                Ok(s) => s,
+                Err(u) => return fail(u),
+            };
+            let expected = t.value.as_str().unwrap_or("");
+            return match files::test_files(&set, *attr, expected) {
+                Ok((ok, actual, source)) => Evaluated {
+                    outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+                    actual: vec![actual],
+                    source: vec![source],
+                },
+                Err(e) => fail(Unresolved::Unreadable(e)),
+            };
+        }
+        Fact::Flag(spec) => ctx.flag(spec),
+        Fact::Setting { component, spec } => ctx.setting(*component, spec),
+        Fact::FeatureGate { component, gate } => ctx.feature_gate(*component, gate),
+        Fact::EncryptionSecretsProvider => ctx.secrets_provider(),
+    };
+    let obs = match observed {
+        Ok(o) => o,
+        Err(u) => return fail(u),
+    };
+    let subject = t.fact.subject();
+    let actual = format!("{subject}: {}", obs.describe());
+    match value::apply(t.op, &obs, &t.value) {
+        Ok(ok) => Evaluated {
+            outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+            actual: vec![actual],
+            source: vec![obs.source],
+        },
+        Err(e) => Evaluated {
+            outcome: Outcome::Error(format!("{subject}: {e} ({})", obs.source)),
+            actual: vec![actual],
+            source: vec![obs.source],
+        },
+    }
+}
+
+fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for kind in [
+        ComponentKind::ApiServer,
+        ComponentKind::ControllerManager,
+        ComponentKind::Scheduler,
+        ComponentKind::Etcd,
+    ] {
+        let Some(comp) = facts.component(kind) else {
+            continue;
+        };
+        let Some(diffs) = drift::compare(kind, comp) else {
+            continue;
+        };
+        let manifest = comp.manifest.as_ref().map(|m| m.path.as_str()).unwrap_or("");
+        let descriptions: Vec<String> = diffs.iter().map(|d| d.describe()).collect();
+        out.push(Finding {
+            id: format!("drift.{kind}"),
+            title: format!("Running {} matches its static-pod manifest", kind.binary()),
+            section: DRIFT_SECTION.into(),
+            scored: false,
+            level: 1,
+            status: if diffs.is_empty() { Status::Pass } else { Status::Warn },
+            reason: None,
+            expected: format!("the command line of the running process equals the command in {manifest}"),
+            actual: if diffs.is_empty() {
+                "no differences".into()
+            } else {
+                cap(&descriptions.join("; "), EVIDENCE_CAP)
+            },
+            source: format!(
+                "{} command line{} and {manifest}",
+                kind.binary(),
+                comp.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+            ),
+            remediation: format!(
+                "Find out why the running {} differs from its manifest: the kubelet may be failing to restart it after an edit, or it was started outside the kubelet. Checks above were evaluated against the running process.",
+                kind.binary()
+            ),
+        });
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! Reading saved facts: one JSON file per node, a JSON array of nodes, or a
+//! directory of such files. Every error names the file and, for bad JSON, the
+//! line and column.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{FACTS_SCHEMA_VERSION, NodeFacts};
+
+/// Largest facts file we agree to read. The collector caps each file it reads,
+/// so even a large node stays far below this.
+pub const MAX_FACTS_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: invalid facts: {message}")]
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: facts schema version {found} is not supported (this build reads version {FACTS_SCHEMA_VERSION})"
+    )]
+    Version { path: PathBuf, found: u32 },
+    #[error("{path}: file is {size} bytes, larger than the {MAX_FACTS_FILE_BYTES}-byte limit")]
+    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path}: no facts files (*.json) found")]
+    Empty { path: PathBuf },
+    #[error("{path}: node name {name:?} appears twice (also in {first})")]
+    DuplicateNode {
+        path: PathBuf,
+        name: String,
+        first: PathBuf,
+    },
+}
+
+/// Parses the text of one facts file. `path` is only used in errors.
+pub fn parse_facts(path: &Path, text: &str) -> Result<Vec<NodeFacts>, FactsError> {
+    let json_err = |e: serde_json::Error| FactsError::Json {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(json_err)?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        other => vec![other],
+    };
+    let mut nodes = Vec::with_capacity(items.len());
+    for item in items {
+        // Check the version before the shape, so a future schema gets a clear
+        // "unsupported version" instead of a confusing field error.
+        let found = item
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as u32;
+        if found != FACTS_SCHEMA_VERSION {
+            return Err(FactsError::Version {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        // Re-parse from text positions is not possible for a sub-value, so
+        // locate shape errors by deserialising the original text when the
+        // file holds a single node; for arrays, report the node index.
+        let node: NodeFacts = match serde_json::from_value(item) {
+            Ok(n) => n,
+            Err(e) => {
+                let located = if text.trim_start().starts_with('[') {
+                    serde_json::from_str::<Vec<NodeFacts>>(text).err()
+                } else {
+                    serde_json::from_str::<NodeFacts>(text).err()
+                };
+                return Err(match located {
+                    Some(le) => json_err(le),
+                    None => FactsError::Json {
+                        path: path.to_path_buf(),
+                        line: 0,
+                        column: 0,
+                        message: e.to_string(),
+                    },
+                });
+            }
+        };
+        nodes.push(node);
+    }
+    Ok(nodes)
+}
+
+/// serde_json appends " at line L column C"; we print the position up front.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<NodeFacts>, FactsError> {
+    let io = |source| FactsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = fs::metadata(path).map_err(io)?.len();
+    if size > MAX_FACTS_FILE_BYTES {
+        return Err(FactsError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        });
+    }
+    let text = fs::read_to_string(path).map_err(io)?;
+    parse_facts(path, &text)
+}
+
+/// Loads facts from a file, or from every `*.json` file in a directory (sorted
+/// by name, not recursive). Node names must be unique across the set.
+pub fn load_facts_path(path: &Path) -> Result<Vec<NodeFacts>, FactsError> {
+    let meta = fs::metadata(path).map_err(|source| FactsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let files: Vec<PathBuf> = if meta.is_dir() {
+        let mut files = Vec::new();
+        let entries = fs::read_dir(path).map_err(|source| FactsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| FactsError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "json") && p.is_file() {
+                files.push(p);
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(FactsError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+
+    let mut out: Vec<NodeFacts> = Vec::new();
+    let mut origin: Vec<PathBuf> = Vec::new();
+    for file in files {
+        for node in read_file(&file)? {
+            if let Some(i) = out.iter().position(|n| n.node.name == node.node.name) {
+                return Err(FactsError::DuplicateNode {
+                    path: file,
+                    name: node.node.name,
+                    first: origin[i].clone(),
+                });
+            }
+            origin.push(file.clone());
+            out.push(node);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,351 @@
+//! `NodeFacts`: everything the collectors learn about one node, and nothing more.
+//!
+//! Facts are the seam between collection and evaluation. A collector (ssh, local,
+//! exec) produces them; the engine reads them and never touches a node. Because
+//! they serialise to JSON, a saved scan can be evaluated again offline, on another
+//! machine, against another benchmark version.
+//!
+//! The JSON form is versioned by [`FACTS_SCHEMA_VERSION`] and documented in
+//! `docs/facts-schema.md`. Readers reject a newer major version instead of
+//! guessing at its meaning.
+//!
+//! Facts hold raw observations, not conclusions: the argv exactly as
+//! `/proc/<pid>/cmdline` gave it, file modes as numbers, file contents capped and
+//! (for the encryption config) already redacted on the node. Working out what a
+//! component effectively runs with is the engine's job.
+
+mod load;
+mod mode;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{FactsError, load_facts_path, parse_facts};
+pub use mode::Mode;
+
+/// Version of the facts JSON schema this build writes and reads.
+pub const FACTS_SCHEMA_VERSION: u32 = 1;
+
+/// Everything collected from one node.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFacts {
+    /// Schema version of this document; see [`FACTS_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub node: NodeIdentity,
+    /// When collection finished (RFC 3339), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_at: Option<String>,
+    /// Whether the collector reached the node at all.
+    #[serde(default)]
+    pub scan_status: ScanStatus,
+    /// Why the scan of this node failed, when `scan_status` is not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The Kubernetes components looked for on the node, keyed by component.
+    #[serde(default)]
+    pub components: BTreeMap<ComponentKind, ComponentFacts>,
+    /// Every path of interest that was stat'ed, keyed by absolute path.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileFacts>,
+    /// Public certificates found on the node (PEM). Never private keys.
+    #[serde(default)]
+    pub certificates: Vec<CertificateFacts>,
+    /// Listening TCP sockets.
+    #[serde(default)]
+    pub sockets: Vec<SocketFacts>,
+    /// Items the collector could not read, with why.
+    #[serde(default)]
+    pub errors: Vec<CollectionError>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeIdentity {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    /// Detected Kubernetes version, e.g. `v1.32.4` (from a component's `--version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_version: Option<String>,
+}
+
+/// The part a node plays in the cluster, as the inventory declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    ControlPlane,
+    Etcd,
+    Worker,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::ControlPlane, Role::Etcd, Role::Worker];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ControlPlane => "control-plane",
+            Role::Etcd => "etcd",
+            Role::Worker => "worker",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How far the scan of a node got. Only `ok` nodes carry facts worth evaluating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanStatus {
+    #[default]
+    Ok,
+    Unreachable,
+    AuthFailed,
+    HostKeyMismatch,
+    Timeout,
+    Error,
+}
+
+impl ScanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanStatus::Ok => "ok",
+            ScanStatus::Unreachable => "unreachable",
+            ScanStatus::AuthFailed => "auth-failed",
+            ScanStatus::HostKeyMismatch => "host-key-mismatch",
+            ScanStatus::Timeout => "timeout",
+            ScanStatus::Error => "error",
+        }
+    }
+}
+
+/// The components CIS checks. The serialised names are the keys of
+/// `NodeFacts::components` and the component part of rule fact names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ComponentKind {
+    #[serde(rename = "apiserver")]
+    ApiServer,
+    #[serde(rename = "controller-manager")]
+    ControllerManager,
+    #[serde(rename = "scheduler")]
+    Scheduler,
+    #[serde(rename = "etcd")]
+    Etcd,
+    #[serde(rename = "kubelet")]
+    Kubelet,
+    #[serde(rename = "kube-proxy")]
+    KubeProxy,
+}
+
+impl ComponentKind {
+    pub const ALL: [ComponentKind; 6] = [
+        ComponentKind::ApiServer,
+        ComponentKind::ControllerManager,
+        ComponentKind::Scheduler,
+        ComponentKind::Etcd,
+        ComponentKind::Kubelet,
+        ComponentKind::KubeProxy,
+    ];
+
+    /// Name used in facts, rules and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::ApiServer => "apiserver",
+            ComponentKind::ControllerManager => "controller-manager",
+            ComponentKind::Scheduler => "scheduler",
+            ComponentKind::Etcd => "etcd",
+            ComponentKind::Kubelet => "kubelet",
+            ComponentKind::KubeProxy => "kube-proxy",
+        }
+    }
+
+    /// The binary's usual name, as people know the process.
+    pub fn binary(self) -> &'static str {
+        match self {
+            ComponentKind::ApiServer => "kube-apiserver",
+            ComponentKind::ControllerManager => "kube-controller-manager",
+            ComponentKind::Scheduler => "kube-scheduler",
+            ComponentKind::Etcd => "etcd",
+            ComponentKind::Kubelet => "kubelet",
+            ComponentKind::KubeProxy => "kube-proxy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ComponentKind> {
+        ComponentKind::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for ComponentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One component as found on the node: its process and its static-pod manifest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentFacts {
+    pub running: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Full argv from `/proc/<pid>/cmdline`, NUL-split, `argv[0]` included.
+    #[serde(default)]
+    pub argv: Vec<String>,
+    /// Environment variables that change behaviour (for etcd, every `ETCD_*`).
+    /// Values of variables that could hold secrets are never collected.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Version the binary reported, if collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<ManifestFacts>,
+    /// Why the process could not be read, when it was seen but not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The static-pod manifest of a component, as parsed on collection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFacts {
+    pub path: String,
+    /// `command` followed by `args` of the component's container.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Why the manifest could not be read or parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What `stat` (and, for parsed config files, a capped read) said of one path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFacts {
+    pub exists: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FileKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Content, for the config files the engine parses. Capped by the collector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// True when `content` was cut at the collector's size cap.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub truncated: bool,
+    /// True when secret values were removed from `content` on the node.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redacted: bool,
+    /// For directories: the entries found inside (recursively, absolute paths),
+    /// each of which also has its own entry in `NodeFacts::files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<String>>,
+    /// Why the path could not be stat'ed or read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl FileFacts {
+    /// `user:group` as names, falling back to numeric ids.
+    pub fn owner(&self) -> Option<String> {
+        let user = self
+            .user
+            .clone()
+            .or_else(|| self.uid.map(|u| u.to_string()))?;
+        let group = self
+            .group
+            .clone()
+            .or_else(|| self.gid.map(|g| g.to_string()))?;
+        Some(format!("{user}:{group}"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFacts {
+    pub path: String,
+    /// PEM text of the certificate(s) in the file. Public material only.
+    pub pem: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketFacts {
+    /// `tcp` or `tcp6`.
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+}
+
+/// Something the collector tried to read and could not.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionError {
+    /// What was being read: a path, `component:<name>`, `sockets`...
+    pub item: String,
+    pub message: String,
+}
+
+impl NodeFacts {
+    pub fn component(&self, kind: ComponentKind) -> Option<&ComponentFacts> {
+        self.components.get(&kind)
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.node.roles.contains(&role)
+    }
+
+    /// The collection error recorded for `item`, if any.
+    pub fn error_for(&self, item: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.item == item)
+            .map(|e| e.message.as_str())
+    }
+}

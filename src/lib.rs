@@ -1,0 +1,12 @@
+//! kubeharden: an agentless CIS Kubernetes Benchmark auditor.
+//!
+//! The pipeline runs one way: collection produces [`facts::NodeFacts`]; the
+//! [`engine`] evaluates them against a [`bench::Benchmark`] into a
+//! [`report::Report`]; reporters write it. Facts serialise to JSON, so a saved
+//! scan can be evaluated again offline.
+
+pub mod bench;
+pub mod engine;
+pub mod facts;
+pub mod report;
+pub mod yaml;

@@ -1,0 +1,254 @@
+//! YAML from nodes, parsed defensively into `serde_json::Value`.
+//!
+//! Config files and manifests come from nodes we do not trust. The parser is
+//! yaml-rust2 (pure safe Rust; see Cargo.toml for why not serde_yaml), driven
+//! through its event API so that aliases are expanded against a node budget:
+//! a "billion laughs" document stops with an error instead of eating memory.
+//! JSON is YAML, so JSON config files parse here too.
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, EventReceiver, Parser, Tag};
+use yaml_rust2::scanner::TScalarStyle;
+
+/// Most nodes (scalars, sequences, mappings, counting alias expansions) one
+/// document may produce. Real kubelet configs have a few hundred.
+pub const MAX_NODES: usize = 200_000;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum YamlError {
+    #[error("line {line}: {message}")]
+    Syntax { line: usize, message: String },
+    #[error("document expands to more than {MAX_NODES} nodes (alias bomb?)")]
+    TooLarge,
+    #[error("a mapping key is not a scalar")]
+    ComplexKey,
+    #[error("alias to unknown anchor")]
+    UnknownAnchor,
+}
+
+/// Parses the first document of `text`. An empty document is `Null`.
+pub fn parse(text: &str) -> Result<Value, YamlError> {
+    let mut b = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    let res = parser.load(&mut b, false);
+    if let Some(e) = b.error {
+        return Err(e);
+    }
+    res.map_err(|e| YamlError::Syntax {
+        line: e.marker().line(),
+        message: e.info().to_string(),
+    })?;
+    Ok(b.root.unwrap_or(Value::Null))
+}
+
+enum Frame {
+    Seq(Vec<Value>, usize),
+    Map(Map<String, Value>, Option<String>, usize),
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: Vec<(usize, Value)>,
+    root: Option<Value>,
+    nodes: usize,
+    error: Option<YamlError>,
+}
+
+impl Builder {
+    fn count(&mut self, n: usize) -> bool {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            self.error.get_or_insert(YamlError::TooLarge);
+            return false;
+        }
+        true
+    }
+
+    fn insert(&mut self, v: Value, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.push((anchor, v.clone()));
+        }
+        match self.stack.last_mut() {
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(v);
+                }
+            }
+            Some(Frame::Seq(items, _)) => items.push(v),
+            Some(Frame::Map(map, key, _)) => match key.take() {
+                None => match v {
+                    Value::String(s) => *key = Some(s),
+                    Value::Null => *key = Some("null".into()),
+                    Value::Bool(b) => *key = Some(b.to_string()),
+                    Value::Number(n) => *key = Some(n.to_string()),
+                    _ => {
+                        self.error.get_or_insert(YamlError::ComplexKey);
+                    }
+                },
+                Some(k) => {
+                    map.insert(k, v);
+                }
+            },
+        }
+    }
+}
+
+fn size(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(size).sum::<usize>(),
+        Value::Object(o) => 1 + o.values().map(size).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+fn scalar(v: String, style: TScalarStyle, tag: Option<Tag>) -> Value {
+    if style != TScalarStyle::Plain {
+        return Value::String(v);
+    }
+    if let Some(t) = tag {
+        if t.suffix == "str" {
+            return Value::String(v);
+        }
+    }
+    match v.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(i) = v.parse::<i64>() {
+        return Value::Number(i.into());
+    }
+    if v.chars().any(|c| c.is_ascii_digit()) {
+        if let Ok(f) = v.parse::<f64>() {
+            if let Some(n) = Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    Value::String(v)
+}
+
+impl EventReceiver for Builder {
+    fn on_event(&mut self, ev: Event) {
+        if self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::SequenceStart(anchor, _) => {
+                if self.count(1) {
+                    self.stack.push(Frame::Seq(Vec::new(), anchor));
+                }
+            }
+            Event::MappingStart(anchor, _) => {
+                if self.count(1) {
+                    self.stack.push(Frame::Map(Map::new(), None, anchor));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Seq(items, anchor)) => self.insert(Value::Array(items), anchor),
+                Some(Frame::Map(map, _, anchor)) => self.insert(Value::Object(map), anchor),
+                None => {}
+            },
+            Event::Scalar(v, style, anchor, tag) => {
+                if self.count(1) {
+                    self.insert(scalar(v, style, tag), anchor);
+                }
+            }
+            Event::Alias(id) => {
+                let found = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, v)| v.clone());
+                match found {
+                    Some(v) => {
+                        if self.count(size(&v)) {
+                            self.insert(v, 0);
+                        }
+                    }
+                    None => {
+                        self.error.get_or_insert(YamlError::UnknownAnchor);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Looks up a dotted path (`authentication.anonymous.enabled`) in a mapping.
+pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(root, |v, key| v.as_object()?.get(key))
+}
+
+/// A scalar as text the way a component would read it; `None` for null,
+/// sequences and mappings.
+pub fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kubelet_config_parses_with_types() {
+        let v = parse(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: false\nreadOnlyPort: 0\nstreamingConnectionIdleTimeout: \"0s\"\ntlsCipherSuites: [A, B]\n",
+        )
+        .unwrap();
+        assert_eq!(lookup(&v, "authentication.anonymous.enabled"), Some(&json!(false)));
+        assert_eq!(lookup(&v, "readOnlyPort"), Some(&json!(0)));
+        assert_eq!(lookup(&v, "streamingConnectionIdleTimeout"), Some(&json!("0s")));
+        assert_eq!(lookup(&v, "tlsCipherSuites"), Some(&json!(["A", "B"])));
+        assert_eq!(lookup(&v, "authentication.webhook.enabled"), None);
+    }
+
+    #[test]
+    fn json_is_yaml() {
+        let v = parse("{\"readOnlyPort\": 10255, \"x\": {\"y\": \"z\"}}").unwrap();
+        assert_eq!(lookup(&v, "readOnlyPort"), Some(&json!(10255)));
+        assert_eq!(lookup(&v, "x.y"), Some(&json!("z")));
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        let v = parse("a: \"true\"\nb: '0'\nc: !!str 5\n").unwrap();
+        assert_eq!(v, json!({"a": "true", "b": "0", "c": "5"}));
+    }
+
+    #[test]
+    fn alias_bombs_are_stopped() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+                p = i - 1
+            ));
+        }
+        assert_eq!(parse(&doc), Err(YamlError::TooLarge));
+    }
+
+    #[test]
+    fn small_aliases_still_work() {
+        let v = parse("base: &b {x: 1}\nother: *b\n").unwrap();
+        assert_eq!(lookup(&v, "other.x"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_line() {
+        match parse("a: 1\nb: [1, 2\nc: 3\n") {
+            Err(YamlError::Syntax { line, .. }) => assert!(line >= 2, "{line}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
