@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::argv::{Args, parse_argv};
+use super::argv::{Args, FlagValue, parse_argv};
 use super::known::{FlagSpec, GateSpec, SettingSpec, ValueKind, etcd_env_name};
-use super::value::{Observed, Value};
+use super::value::{Observed, Value, parse_go_duration};
 use crate::facts::{ComponentFacts, ComponentKind, FileFacts, NodeFacts};
 use crate::yaml;
 
@@ -172,10 +172,9 @@ impl<'a> NodeCtx<'a> {
                 value: Some(as_value(spec.kind, &fv.value)),
                 explicit: true,
                 source: format!(
-                    "{} command line{pid}: {}={}{repeated}",
+                    "{} command line{pid}: {}{repeated}",
                     kind.binary(),
-                    spec.name,
-                    fv.value
+                    shown(spec.name, fv)
                 ),
                 kind: spec.kind,
             });
@@ -340,8 +339,8 @@ impl<'a> NodeCtx<'a> {
                     value: Some(as_value(spec.kind, &fv.value)),
                     explicit: true,
                     source: format!(
-                        "{binary} command line{pid}: {flag}={} (flags override the config file)",
-                        fv.value
+                        "{binary} command line{pid}: {} (flags override the config file)",
+                        shown(flag, fv)
                     ),
                     kind: spec.kind,
                 });
@@ -367,15 +366,20 @@ impl<'a> NodeCtx<'a> {
             ))
         } else {
             let files: Vec<&str> = layers.iter().map(|l| l.path.as_str()).collect();
-            Ok(default_of(
-                spec.kind,
-                spec.config_default,
-                format!(
+            let zero = layers.iter().rev().find_map(|l| {
+                let v = yaml::lookup(&l.doc, spec.path)?;
+                let t = yaml::scalar_text(v)?;
+                Some(format!("{}: {} is {t:?}, which the kubelet replaces with the default", l.path, spec.path))
+            });
+            let why = match zero {
+                Some(z) => format!("{z}; {flag_text}"),
+                None => format!(
                     "{} not set in {}; {flag_text}; config-file default applies",
                     spec.path,
                     files.join(", ")
                 ),
-            ))
+            };
+            Ok(default_of(spec.kind, spec.config_default, why))
         }
     }
 
@@ -484,6 +488,15 @@ impl<'a> NodeCtx<'a> {
     }
 }
 
+/// A flag as it was given: `--x=v`, or `--x` for a bare boolean.
+fn shown(name: &str, fv: &FlagValue) -> String {
+    if fv.bare {
+        format!("{name} (bare boolean: {})", fv.value)
+    } else {
+        format!("{name}={}", fv.value)
+    }
+}
+
 fn pid_text(c: &ComponentFacts) -> String {
     c.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
 }
@@ -524,8 +537,9 @@ fn layer_source(layer: &Layer, key: &str) -> String {
 fn from_layers(spec: &SettingSpec, layers: &[Layer]) -> Option<Observed> {
     layers.iter().rev().find_map(|layer| {
         let v = yaml::lookup(&layer.doc, spec.path)?;
-        // An empty string in a component config means "use the default".
-        if v.as_str() == Some("") {
+        // An empty string in a component config means "use the default", and
+        // so does a zero for fields defaulted by value.
+        if v.as_str() == Some("") || (spec.zero_is_default && is_zero(spec.kind, v)) {
             return None;
         }
         Some(Observed {
@@ -535,6 +549,17 @@ fn from_layers(spec: &SettingSpec, layers: &[Layer]) -> Option<Observed> {
             kind: spec.kind,
         })
     })
+}
+
+fn is_zero(kind: ValueKind, v: &Json) -> bool {
+    match yaml::scalar_text(v) {
+        Some(t) => match kind {
+            ValueKind::Duration => parse_go_duration(&t) == Some(0.0),
+            ValueKind::Int => t.parse::<f64>().is_ok_and(|n| n == 0.0),
+            _ => false,
+        },
+        None => false,
+    }
 }
 
 fn default_of(kind: ValueKind, default: Option<&str>, why: String) -> Observed {

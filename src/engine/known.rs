@@ -165,6 +165,10 @@ pub struct SettingSpec {
     pub flag_default: Option<&'static str>,
     /// Default applied to a config file that leaves the field out.
     pub config_default: Option<&'static str>,
+    /// The config file's zero value also means "use the default": Go's
+    /// defaulting cannot tell an omitted non-pointer field from an explicit
+    /// zero, so kubeadm's `streamingConnectionIdleTimeout: 0s` runs as 4h.
+    pub zero_is_default: bool,
 }
 
 const fn setting(
@@ -180,6 +184,7 @@ const fn setting(
         kind,
         flag_default,
         config_default,
+        zero_is_default: false,
     }
 }
 
@@ -223,13 +228,16 @@ pub static KUBELET: &[SettingSpec] = &[
         Some("10255"),
         Some("0"),
     ),
-    setting(
-        "streamingConnectionIdleTimeout",
-        Some("--streaming-connection-idle-timeout"),
-        Duration,
-        Some("4h0m0s"),
-        Some("4h0m0s"),
-    ),
+    SettingSpec {
+        zero_is_default: true,
+        ..setting(
+            "streamingConnectionIdleTimeout",
+            Some("--streaming-connection-idle-timeout"),
+            Duration,
+            Some("4h0m0s"),
+            Some("4h0m0s"),
+        )
+    },
     setting(
         "makeIPTablesUtilChains",
         Some("--make-iptables-util-chains"),

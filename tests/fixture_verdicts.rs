@@ -1,0 +1,241 @@
+//! The fixture clusters get exactly the verdicts written in their
+//! expected.toml, check by check, through the library and through the CLI.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kubeharden::bench::{Benchmark, Scope, load_builtin};
+use kubeharden::engine::evaluate;
+use kubeharden::facts::load_facts_path;
+use kubeharden::report::{Finding, Report, Status};
+
+const SCENARIOS: [&str; 3] = ["kubeadm-default", "hardened", "misconfigured"];
+
+fn fixture(scenario: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(scenario)
+}
+
+fn bench() -> Benchmark {
+    load_builtin("cis-1.12").expect("built-in benchmark loads")
+}
+
+fn report(scenario: &str) -> Report {
+    let nodes = load_facts_path(&fixture(scenario)).expect("fixture facts load");
+    evaluate(&bench(), &nodes, "2026-11-24T00:00:00Z")
+}
+
+fn strings(t: &toml::Table, key: &str) -> Vec<String> {
+    t.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// The full expected status of every result id on one node.
+fn expected_statuses(bench: &Benchmark, node: &toml::Table) -> BTreeMap<String, Status> {
+    let node_rules: Vec<&str> = bench
+        .rules
+        .iter()
+        .filter(|r| r.scope == Scope::Node)
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut out: BTreeMap<String, Status> =
+        node_rules.iter().map(|id| (id.to_string(), Status::Pass)).collect();
+    for (key, status) in [
+        ("fail", Status::Fail),
+        ("warn", Status::Warn),
+        ("manual", Status::Manual),
+        ("skip", Status::Skip),
+        ("error", Status::Error),
+    ] {
+        for pat in strings(node, key) {
+            let ids: Vec<&str> = match pat.strip_suffix('*') {
+                Some(prefix) => node_rules
+                    .iter()
+                    .copied()
+                    .filter(|id| id.starts_with(prefix))
+                    .collect(),
+                None => {
+                    assert!(node_rules.contains(&pat.as_str()), "unknown id {pat} in expected.toml");
+                    vec![pat.as_str()]
+                }
+            };
+            assert!(!ids.is_empty(), "pattern {pat} matches nothing");
+            for id in ids {
+                let prev = out.insert(id.to_string(), status);
+                assert_eq!(prev, Some(Status::Pass), "{id} listed under two statuses");
+            }
+        }
+    }
+    for c in strings(node, "drift") {
+        out.insert(format!("drift.{c}"), Status::Pass);
+    }
+    for c in strings(node, "drift_warn") {
+        out.insert(format!("drift.{c}"), Status::Warn);
+    }
+    out
+}
+
+fn expected(scenario: &str) -> toml::Table {
+    let text = std::fs::read_to_string(fixture(scenario).join("expected.toml")).unwrap();
+    text.parse().unwrap()
+}
+
+fn evidence_text(f: &Finding) -> String {
+    format!("{} | {} | {}", f.actual, f.source, f.reason.as_deref().unwrap_or(""))
+}
+
+fn assert_scenario(scenario: &str) {
+    let bench = bench();
+    let report = report(scenario);
+    let expected = expected(scenario);
+    assert_eq!(report.nodes.len(), expected.len(), "{scenario}: node count");
+    for node in &report.nodes {
+        let table = expected[&node.name].as_table().unwrap();
+        let want = expected_statuses(&bench, table);
+        let got: BTreeMap<String, Status> =
+            node.results.iter().map(|f| (f.id.clone(), f.status)).collect();
+        let mut wrong = Vec::new();
+        for (id, status) in &want {
+            match got.get(id) {
+                Some(s) if s == status => {}
+                Some(s) => {
+                    let f = node.results.iter().find(|f| &f.id == id).unwrap();
+                    wrong.push(format!("{id}: expected {status}, got {s} ({})", evidence_text(f)))
+                }
+                None => wrong.push(format!("{id}: expected {status}, no result")),
+            }
+        }
+        for id in got.keys().filter(|id| !want.contains_key(*id)) {
+            wrong.push(format!("{id}: unexpected result"));
+        }
+        assert!(wrong.is_empty(), "{scenario}/{}:\n{}", node.name, wrong.join("\n"));
+
+        if let Some(evidence) = table.get("evidence").and_then(|e| e.as_table()) {
+            for (id, text) in evidence {
+                let f = node
+                    .results
+                    .iter()
+                    .find(|f| &f.id == id)
+                    .unwrap_or_else(|| panic!("{scenario}/{}: no result {id}", node.name));
+                let text = text.as_str().unwrap();
+                assert!(
+                    evidence_text(f).contains(text),
+                    "{scenario}/{} {id}: evidence lacks {text:?}: {}",
+                    node.name,
+                    evidence_text(f)
+                );
+            }
+        }
+    }
+    // Cluster-wide checks (3.1, 3.2.2 and section 5) are manual, with guidance.
+    let cluster_ids: Vec<&str> = report.cluster.results.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(cluster_ids.len(), 38);
+    assert!(report.cluster.results.iter().all(|f| f.status == Status::Manual && !f.expected.is_empty()));
+}
+
+#[test]
+fn kubeadm_default_verdicts() {
+    assert_scenario("kubeadm-default");
+}
+
+#[test]
+fn hardened_verdicts() {
+    assert_scenario("hardened");
+}
+
+#[test]
+fn misconfigured_verdicts() {
+    assert_scenario("misconfigured");
+}
+
+#[test]
+fn every_pass_and_fail_carries_evidence() {
+    for scenario in SCENARIOS {
+        for (node, f) in report(scenario).findings() {
+            match f.status {
+                Status::Pass | Status::Fail | Status::Warn => {
+                    assert!(
+                        !f.expected.is_empty() && !f.actual.is_empty() && !f.source.is_empty(),
+                        "{scenario} {node:?} {}: {f:?}",
+                        f.id
+                    );
+                }
+                Status::Skip | Status::Error => {
+                    assert!(f.reason.as_deref().is_some_and(|r| !r.is_empty()), "{scenario} {}", f.id)
+                }
+                Status::Manual => assert!(!f.remediation.is_empty()),
+            }
+        }
+    }
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kubeharden"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn cli_json_matches_the_library_and_exit_codes_follow_failures() {
+    for (scenario, code) in [("kubeadm-default", 1), ("hardened", 0), ("misconfigured", 1)] {
+        let dir = fixture(scenario);
+        let out = cli(&["eval", dir.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(out.status.code(), Some(code), "{scenario}: {}", String::from_utf8_lossy(&out.stderr));
+        let from_cli: Report = serde_json::from_slice(&out.stdout).expect("valid JSON report");
+        let from_lib = report(scenario);
+        for (a, b) in from_cli.nodes.iter().zip(&from_lib.nodes) {
+            let sa: Vec<(&str, Status)> = a.results.iter().map(|f| (f.id.as_str(), f.status)).collect();
+            let sb: Vec<(&str, Status)> = b.results.iter().map(|f| (f.id.as_str(), f.status)).collect();
+            assert_eq!(sa, sb, "{scenario}/{}", a.name);
+        }
+        assert_eq!(from_cli.summary, from_lib.summary);
+        assert_eq!(from_cli.benchmark.id, "cis-1.12");
+        assert_eq!(from_cli.schema_version, 1);
+    }
+}
+
+#[test]
+fn cli_text_lists_every_failure_and_error() {
+    for scenario in SCENARIOS {
+        let dir = fixture(scenario);
+        let out = cli(&["eval", dir.to_str().unwrap()]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains('\x1b'), "no colour when not a terminal");
+        for (node, f) in report(scenario).findings() {
+            let line = format!("[{}] {} {} ", f.status.as_str().to_uppercase(), node.unwrap_or("cluster"), f.id);
+            let listed = text.contains(&line);
+            match f.status {
+                Status::Fail | Status::Error | Status::Warn => assert!(listed, "{scenario}: missing {line}"),
+                _ => assert!(!listed, "{scenario}: {line} should not be listed"),
+            }
+        }
+        let c = report(scenario).summary.counts;
+        assert!(text.contains(&format!("{} pass, {} fail, {} warn", c.pass, c.fail, c.warn)), "{text}");
+    }
+}
+
+#[test]
+fn cli_output_file_and_single_file_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = tmp.path().join("report.json");
+    let facts = fixture("hardened").join("w1.json");
+    let out = cli(&[
+        "eval",
+        facts.to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let r: Report = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    assert_eq!(r.nodes.len(), 1);
+    assert_eq!(r.nodes[0].name, "w1");
+}
