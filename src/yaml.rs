@@ -136,25 +136,21 @@ impl EventReceiver for Builder {
             return;
         }
         match ev {
-            Event::SequenceStart(anchor, _) => {
-                if self.count(1) {
-                    self.stack.push(Frame::Seq(Vec::new(), anchor));
-                }
+            // `count` records the error when the budget runs out; the event
+            // is then dropped and every later one ignored.
+            Event::SequenceStart(anchor, _) if self.count(1) => {
+                self.stack.push(Frame::Seq(Vec::new(), anchor));
             }
-            Event::MappingStart(anchor, _) => {
-                if self.count(1) {
-                    self.stack.push(Frame::Map(Map::new(), None, anchor));
-                }
+            Event::MappingStart(anchor, _) if self.count(1) => {
+                self.stack.push(Frame::Map(Map::new(), None, anchor));
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq(items, anchor)) => self.insert(Value::Array(items), anchor),
                 Some(Frame::Map(map, _, anchor)) => self.insert(Value::Object(map), anchor),
                 None => {}
             },
-            Event::Scalar(v, style, anchor, tag) => {
-                if self.count(1) {
-                    self.insert(scalar(v, style, tag), anchor);
-                }
+            Event::Scalar(v, style, anchor, tag) if self.count(1) => {
+                self.insert(scalar(v, style, tag), anchor);
             }
             Event::Alias(id) => {
                 let found = self
@@ -181,7 +177,8 @@ impl EventReceiver for Builder {
 
 /// Looks up a dotted path (`authentication.anonymous.enabled`) in a mapping.
 pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(root, |v, key| v.as_object()?.get(key))
+    path.split('.')
+        .try_fold(root, |v, key| v.as_object()?.get(key))
 }
 
 /// A scalar as text the way a component would read it; `None` for null,
@@ -206,9 +203,15 @@ mod tests {
             "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: false\nreadOnlyPort: 0\nstreamingConnectionIdleTimeout: \"0s\"\ntlsCipherSuites: [A, B]\n",
         )
         .unwrap();
-        assert_eq!(lookup(&v, "authentication.anonymous.enabled"), Some(&json!(false)));
+        assert_eq!(
+            lookup(&v, "authentication.anonymous.enabled"),
+            Some(&json!(false))
+        );
         assert_eq!(lookup(&v, "readOnlyPort"), Some(&json!(0)));
-        assert_eq!(lookup(&v, "streamingConnectionIdleTimeout"), Some(&json!("0s")));
+        assert_eq!(
+            lookup(&v, "streamingConnectionIdleTimeout"),
+            Some(&json!("0s"))
+        );
         assert_eq!(lookup(&v, "tlsCipherSuites"), Some(&json!(["A", "B"])));
         assert_eq!(lookup(&v, "authentication.webhook.enabled"), None);
     }

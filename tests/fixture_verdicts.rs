@@ -42,8 +42,10 @@ fn expected_statuses(bench: &Benchmark, node: &toml::Table) -> BTreeMap<String, 
         .filter(|r| r.scope == Scope::Node)
         .map(|r| r.id.as_str())
         .collect();
-    let mut out: BTreeMap<String, Status> =
-        node_rules.iter().map(|id| (id.to_string(), Status::Pass)).collect();
+    let mut out: BTreeMap<String, Status> = node_rules
+        .iter()
+        .map(|id| (id.to_string(), Status::Pass))
+        .collect();
     for (key, status) in [
         ("fail", Status::Fail),
         ("warn", Status::Warn),
@@ -59,7 +61,10 @@ fn expected_statuses(bench: &Benchmark, node: &toml::Table) -> BTreeMap<String, 
                     .filter(|id| id.starts_with(prefix))
                     .collect(),
                 None => {
-                    assert!(node_rules.contains(&pat.as_str()), "unknown id {pat} in expected.toml");
+                    assert!(
+                        node_rules.contains(&pat.as_str()),
+                        "unknown id {pat} in expected.toml"
+                    );
                     vec![pat.as_str()]
                 }
             };
@@ -85,7 +90,12 @@ fn expected(scenario: &str) -> toml::Table {
 }
 
 fn evidence_text(f: &Finding) -> String {
-    format!("{} | {} | {}", f.actual, f.source, f.reason.as_deref().unwrap_or(""))
+    format!(
+        "{} | {} | {}",
+        f.actual,
+        f.source,
+        f.reason.as_deref().unwrap_or("")
+    )
 }
 
 fn assert_scenario(scenario: &str) {
@@ -96,15 +106,21 @@ fn assert_scenario(scenario: &str) {
     for node in &report.nodes {
         let table = expected[&node.name].as_table().unwrap();
         let want = expected_statuses(&bench, table);
-        let got: BTreeMap<String, Status> =
-            node.results.iter().map(|f| (f.id.clone(), f.status)).collect();
+        let got: BTreeMap<String, Status> = node
+            .results
+            .iter()
+            .map(|f| (f.id.clone(), f.status))
+            .collect();
         let mut wrong = Vec::new();
         for (id, status) in &want {
             match got.get(id) {
                 Some(s) if s == status => {}
                 Some(s) => {
                     let f = node.results.iter().find(|f| &f.id == id).unwrap();
-                    wrong.push(format!("{id}: expected {status}, got {s} ({})", evidence_text(f)))
+                    wrong.push(format!(
+                        "{id}: expected {status}, got {s} ({})",
+                        evidence_text(f)
+                    ))
                 }
                 None => wrong.push(format!("{id}: expected {status}, no result")),
             }
@@ -112,7 +128,12 @@ fn assert_scenario(scenario: &str) {
         for id in got.keys().filter(|id| !want.contains_key(*id)) {
             wrong.push(format!("{id}: unexpected result"));
         }
-        assert!(wrong.is_empty(), "{scenario}/{}:\n{}", node.name, wrong.join("\n"));
+        assert!(
+            wrong.is_empty(),
+            "{scenario}/{}:\n{}",
+            node.name,
+            wrong.join("\n")
+        );
 
         if let Some(evidence) = table.get("evidence").and_then(|e| e.as_table()) {
             for (id, text) in evidence {
@@ -132,9 +153,20 @@ fn assert_scenario(scenario: &str) {
         }
     }
     // Cluster-wide checks (3.1, 3.2.2 and section 5) are manual, with guidance.
-    let cluster_ids: Vec<&str> = report.cluster.results.iter().map(|f| f.id.as_str()).collect();
+    let cluster_ids: Vec<&str> = report
+        .cluster
+        .results
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
     assert_eq!(cluster_ids.len(), 38);
-    assert!(report.cluster.results.iter().all(|f| f.status == Status::Manual && !f.expected.is_empty()));
+    assert!(
+        report
+            .cluster
+            .results
+            .iter()
+            .all(|f| f.status == Status::Manual && !f.expected.is_empty())
+    );
 }
 
 #[test]
@@ -165,7 +197,11 @@ fn every_pass_and_fail_carries_evidence() {
                     );
                 }
                 Status::Skip | Status::Error => {
-                    assert!(f.reason.as_deref().is_some_and(|r| !r.is_empty()), "{scenario} {}", f.id)
+                    assert!(
+                        f.reason.as_deref().is_some_and(|r| !r.is_empty()),
+                        "{scenario} {}",
+                        f.id
+                    )
                 }
                 Status::Manual => assert!(!f.remediation.is_empty()),
             }
@@ -183,15 +219,32 @@ fn cli(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn cli_json_matches_the_library_and_exit_codes_follow_failures() {
-    for (scenario, code) in [("kubeadm-default", 1), ("hardened", 0), ("misconfigured", 1)] {
+    for (scenario, code) in [
+        ("kubeadm-default", 1),
+        ("hardened", 0),
+        ("misconfigured", 1),
+    ] {
         let dir = fixture(scenario);
         let out = cli(&["eval", dir.to_str().unwrap(), "--format", "json"]);
-        assert_eq!(out.status.code(), Some(code), "{scenario}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{scenario}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let from_cli: Report = serde_json::from_slice(&out.stdout).expect("valid JSON report");
         let from_lib = report(scenario);
         for (a, b) in from_cli.nodes.iter().zip(&from_lib.nodes) {
-            let sa: Vec<(&str, Status)> = a.results.iter().map(|f| (f.id.as_str(), f.status)).collect();
-            let sb: Vec<(&str, Status)> = b.results.iter().map(|f| (f.id.as_str(), f.status)).collect();
+            let sa: Vec<(&str, Status)> = a
+                .results
+                .iter()
+                .map(|f| (f.id.as_str(), f.status))
+                .collect();
+            let sb: Vec<(&str, Status)> = b
+                .results
+                .iter()
+                .map(|f| (f.id.as_str(), f.status))
+                .collect();
             assert_eq!(sa, sb, "{scenario}/{}", a.name);
         }
         assert_eq!(from_cli.summary, from_lib.summary);
@@ -208,15 +261,28 @@ fn cli_text_lists_every_failure_and_error() {
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(!text.contains('\x1b'), "no colour when not a terminal");
         for (node, f) in report(scenario).findings() {
-            let line = format!("[{}] {} {} ", f.status.as_str().to_uppercase(), node.unwrap_or("cluster"), f.id);
+            let line = format!(
+                "[{}] {} {} ",
+                f.status.as_str().to_uppercase(),
+                node.unwrap_or("cluster"),
+                f.id
+            );
             let listed = text.contains(&line);
             match f.status {
-                Status::Fail | Status::Error | Status::Warn => assert!(listed, "{scenario}: missing {line}"),
+                Status::Fail | Status::Error | Status::Warn => {
+                    assert!(listed, "{scenario}: missing {line}")
+                }
                 _ => assert!(!listed, "{scenario}: {line} should not be listed"),
             }
         }
         let c = report(scenario).summary.counts;
-        assert!(text.contains(&format!("{} pass, {} fail, {} warn", c.pass, c.fail, c.warn)), "{text}");
+        assert!(
+            text.contains(&format!(
+                "{} pass, {} fail, {} warn",
+                c.pass, c.fail, c.warn
+            )),
+            "{text}"
+        );
     }
 }
 

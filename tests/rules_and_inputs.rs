@@ -38,24 +38,42 @@ fn rules_json_lists_all_131_cis_checks_with_their_fields() {
             .lines()
             .filter_map(|l| {
                 let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                (cells.len() > 3 && cells[1].chars().next().is_some_and(|c| c.is_ascii_digit()) && matches!(cells[2], "A" | "M"))
-                    .then(|| cells[1].to_string())
+                (cells.len() > 3
+                    && cells[1].chars().next().is_some_and(|c| c.is_ascii_digit())
+                    && matches!(cells[2], "A" | "M"))
+                .then(|| cells[1].to_string())
             })
             .collect();
-        let got: Vec<String> = rules.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+        let got: Vec<String> = rules
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
         assert_eq!(got, want);
     }
 
     let mut automated = 0;
     for r in rules {
-        for key in ["id", "title", "section", "scored", "level", "scope", "targets", "remediation"] {
+        for key in [
+            "id",
+            "title",
+            "section",
+            "scored",
+            "level",
+            "scope",
+            "targets",
+            "remediation",
+        ] {
             assert!(!r[key].is_null(), "{} lacks {key}", r["id"]);
         }
         if r["scored"] == true {
             automated += 1;
         }
         if r["manual"] == true {
-            assert!(r["guidance"].as_str().is_some_and(|g| !g.is_empty()), "{}", r["id"]);
+            assert!(
+                r["guidance"].as_str().is_some_and(|g| !g.is_empty()),
+                "{}",
+                r["id"]
+            );
         } else {
             assert!(r["check"].is_object(), "{}", r["id"]);
             assert!(r["expected"].is_string(), "{}", r["id"]);
@@ -70,16 +88,28 @@ fn rules_text_and_markdown_render_every_rule() {
     assert!(text.starts_with("CIS Kubernetes Benchmark v1.12 (cis-1.12), 131 rules"));
     assert_eq!(text.lines().count(), 132);
     let md = String::from_utf8(cli(&["rules", "--format", "md"]).stdout).unwrap();
-    assert_eq!(md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| id")).count(), 131);
+    assert_eq!(
+        md.lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| id"))
+            .count(),
+        131
+    );
     let committed = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
-    assert_eq!(md, committed, "docs/rules.md is stale: regenerate with `kubeharden rules --format md`");
+    assert_eq!(
+        md, committed,
+        "docs/rules.md is stale: regenerate with `kubeharden rules --format md`"
+    );
 }
 
 #[test]
 fn benchmarks_lists_the_builtin_profile() {
     let out = cli(&["benchmarks"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("cis-1.12\t"));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("cis-1.12\t")
+    );
 }
 
 /// Every fact a rule names maps onto a part of NodeFacts, and on a node that
@@ -93,13 +123,20 @@ fn every_fact_a_rule_names_is_carried_by_the_facts_model() {
     for rule in bench.rules.iter().filter(|r| r.scope == Scope::Node) {
         for test in rule.check.iter().flat_map(|c| c.tests()) {
             // Round trip: the name in the TOML is the name of a typed fact.
-            assert_eq!(Fact::parse(&test.fact.to_string()).unwrap().to_string(), test.fact.to_string());
+            assert_eq!(
+                Fact::parse(&test.fact.to_string()).unwrap().to_string(),
+                test.fact.to_string()
+            );
             match test.fact {
                 Fact::File { file, .. } => seen_refs.push(file),
                 other => {
                     let c = other.component().expect("settings belong to a component");
                     assert!(ComponentKind::ALL.contains(&c));
-                    assert!(cp.components.contains_key(&c), "{}: {c} not in facts", rule.id);
+                    assert!(
+                        cp.components.contains_key(&c),
+                        "{}: {c} not in facts",
+                        rule.id
+                    );
                 }
             }
         }
@@ -115,7 +152,11 @@ fn every_fact_a_rule_names_is_carried_by_the_facts_model() {
         );
     }
     for r in FileRef::ALL {
-        assert!(seen_refs.contains(&r), "file ref {} is used by no rule", r.as_str());
+        assert!(
+            seen_refs.contains(&r),
+            "file ref {} is used by no rule",
+            r.as_str()
+        );
     }
 }
 
@@ -130,14 +171,25 @@ fn malformed_facts_name_file_and_line() {
     assert!(err.contains(&format!("{}:4:", bad.display())), "{err}");
     assert!(err.contains("invalid file mode"), "{err}");
 
-    std::fs::write(&bad, "{\"schema_version\": 1, \"node\": {\"name\": \"x\"}, \"colour\": 1}").unwrap();
+    std::fs::write(
+        &bad,
+        "{\"schema_version\": 1, \"node\": {\"name\": \"x\"}, \"colour\": 1}",
+    )
+    .unwrap();
     let err = String::from_utf8(cli(&["eval", bad.to_str().unwrap()]).stderr).unwrap();
-    assert!(err.contains("unknown field `colour`") && err.contains(":1:"), "{err}");
+    assert!(
+        err.contains("unknown field `colour`") && err.contains(":1:"),
+        "{err}"
+    );
 
     std::fs::write(&bad, "{\"schema_version\": 1, \"node\": ").unwrap();
     let out = cli(&["eval", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("node.json:1:"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("node.json:1:")
+    );
 
     std::fs::write(&bad, "{\"schema_version\": 7, \"node\": {\"name\": \"x\"}}").unwrap();
     let err = String::from_utf8(cli(&["eval", bad.to_str().unwrap()]).stderr).unwrap();
@@ -146,7 +198,11 @@ fn malformed_facts_name_file_and_line() {
     let missing = tmp.path().join("nope.json");
     let out = cli(&["eval", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("nope.json: cannot read"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("nope.json: cannot read")
+    );
 }
 
 #[test]
@@ -173,11 +229,22 @@ fn malformed_benchmark_directory_reports_every_problem() {
     )
     .unwrap();
     let facts = root().join("tests/fixtures/hardened");
-    let out = cli(&["eval", facts.to_str().unwrap(), "--benchmark", tmp.path().to_str().unwrap()]);
+    let out = cli(&[
+        "eval",
+        facts.to_str().unwrap(),
+        "--benchmark",
+        tmp.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("rules.toml:9: rule 1.2.1: unknown fact \"shell:cat /etc/shadow\""), "{err}");
-    assert!(err.contains("rules.toml:22: rule 1.2.2: unknown operator \"roughly\""), "{err}");
+    assert!(
+        err.contains("rules.toml:9: rule 1.2.1: unknown fact \"shell:cat /etc/shadow\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("rules.toml:22: rule 1.2.2: unknown operator \"roughly\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -190,14 +257,23 @@ fn a_custom_benchmark_directory_is_evaluated() {
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn unknown_benchmark_and_bad_usage_exit_2() {
     let out = cli(&["rules", "--benchmark", "cis-9.9"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("no built-in benchmark \"cis-9.9\""));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("no built-in benchmark \"cis-9.9\"")
+    );
     assert_eq!(cli(&["eval"]).status.code(), Some(2));
     assert_eq!(cli(&["frobnicate"]).status.code(), Some(2));
 }

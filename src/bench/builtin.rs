@@ -73,7 +73,11 @@ mod tests {
                 .map(|(n, _)| n.rsplit('/').next().unwrap().to_string())
                 .collect();
             built.sort();
-            assert_eq!(on_disk, built, "benchmarks/{} and builtin.rs disagree", b.id);
+            assert_eq!(
+                on_disk, built,
+                "benchmarks/{} and builtin.rs disagree",
+                b.id
+            );
         }
     }
 }

@@ -76,7 +76,9 @@ impl Fact {
                 find_setting(component, rest)
                     .map(|spec| Fact::Setting { component, spec })
                     .ok_or_else(|| {
-                        format!("unknown fact {name:?}: {rest:?} is not a known {kind} config field")
+                        format!(
+                            "unknown fact {name:?}: {rest:?} is not a known {kind} config field"
+                        )
                     })
             }
             "feature-gate" => {
@@ -86,8 +88,9 @@ impl Fact {
                 let component = known::gate_component(comp).ok_or_else(|| {
                     format!("fact {name:?}: feature gates of {comp:?} are not read")
                 })?;
-                let gate = find_gate(gate)
-                    .ok_or_else(|| format!("unknown fact {name:?}: unknown feature gate {gate:?}"))?;
+                let gate = find_gate(gate).ok_or_else(|| {
+                    format!("unknown fact {name:?}: unknown feature gate {gate:?}")
+                })?;
                 Ok(Fact::FeatureGate { component, gate })
             }
             "encryption" if rest == "secrets-provider" => Ok(Fact::EncryptionSecretsProvider),

@@ -119,7 +119,7 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Benchmark, BenchError> {
     for (name, text) in sources {
         let mut cx = Cx {
             file: name,
-            text,
+            newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
             problems: &mut problems,
         };
         let (doc, errors) = DeTable::parse_recoverable(text);
@@ -158,14 +158,24 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Benchmark, BenchError> {
     for (rule, id_line) in &rules {
         if let Some(first) = seen.insert(rule.id.clone(), rule.origin.clone()) {
             problems.push(Problem {
-                file: rule.origin.rsplit_once(':').map(|x| x.0).unwrap_or("").to_string(),
+                file: rule
+                    .origin
+                    .rsplit_once(':')
+                    .map(|x| x.0)
+                    .unwrap_or("")
+                    .to_string(),
                 line: *id_line,
                 message: format!("rule id {:?} is defined twice (first at {first})", rule.id),
             });
         }
         if !bench.sections.contains_key(&rule.section) {
             problems.push(Problem {
-                file: rule.origin.rsplit_once(':').map(|x| x.0).unwrap_or("").to_string(),
+                file: rule
+                    .origin
+                    .rsplit_once(':')
+                    .map(|x| x.0)
+                    .unwrap_or("")
+                    .to_string(),
                 line: *id_line,
                 message: format!(
                     "rule {}: section {:?} is not listed in {PROFILE_FILE} [sections]{}",
@@ -203,18 +213,15 @@ type Val<'i> = Spanned<DeValue<'i>>;
 
 struct Cx<'a> {
     file: &'a str,
-    text: &'a str,
+    /// Byte offsets of every newline, to turn spans into line numbers.
+    newlines: Vec<usize>,
     problems: &'a mut Vec<Problem>,
 }
 
 impl Cx<'_> {
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        // Newlines before `offset`, plus one.
+        self.newlines.partition_point(|&nl| nl < offset) + 1
     }
 
     fn err(&mut self, span: Range<usize>, message: String) {
@@ -241,7 +248,13 @@ impl Cx<'_> {
         }
     }
 
-    fn string(&mut self, table: &DeTable<'_>, key: &str, span: Range<usize>, what: &str) -> Option<String> {
+    fn string(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        span: Range<usize>,
+        what: &str,
+    ) -> Option<String> {
         match table.get(key) {
             Some(v) => match v.get_ref() {
                 DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
@@ -289,7 +302,10 @@ impl Cx<'_> {
                         DeValue::String(s) => {
                             sections.insert(k.get_ref().to_string(), s.to_string());
                         }
-                        _ => self.err(v.span(), format!("section {:?}: title must be a string", k.get_ref())),
+                        _ => self.err(
+                            v.span(),
+                            format!("section {:?}: title must be a string", k.get_ref()),
+                        ),
                     }
                 }
             }
@@ -314,12 +330,18 @@ impl Cx<'_> {
             if k.get_ref() != "rule" {
                 self.err(
                     k.span(),
-                    format!("unknown top-level key {:?} (rule files hold [[rule]] tables)", k.get_ref()),
+                    format!(
+                        "unknown top-level key {:?} (rule files hold [[rule]] tables)",
+                        k.get_ref()
+                    ),
                 );
                 continue;
             }
             let DeValue::Array(items) = v.get_ref() else {
-                self.err(v.span(), "rule must be an array of tables: write [[rule]]".into());
+                self.err(
+                    v.span(),
+                    "rule must be an array of tables: write [[rule]]".into(),
+                );
                 continue;
             };
             for item in items.iter() {
@@ -355,7 +377,10 @@ impl Cx<'_> {
                 false
             }
             None => {
-                self.err(span.clone(), format!("{what}: missing required key \"scored\""));
+                self.err(
+                    span.clone(),
+                    format!("{what}: missing required key \"scored\""),
+                );
                 false
             }
         };
@@ -389,7 +414,10 @@ impl Cx<'_> {
                 DeValue::String(s) => match ComponentKind::parse(s) {
                     Some(c) => Some(c),
                     None => {
-                        self.err(v.span(), format!("{what}: unknown component {:?}", s.as_ref()));
+                        self.err(
+                            v.span(),
+                            format!("{what}: unknown component {:?}", s.as_ref()),
+                        );
                         None
                     }
                 },
@@ -402,7 +430,10 @@ impl Cx<'_> {
         };
         if scope == Scope::Cluster && component.is_some() {
             let s = t.get("component").map(|v| v.span()).unwrap_or(span.clone());
-            self.err(s, format!("{what}: a cluster-scope rule cannot name a component"));
+            self.err(
+                s,
+                format!("{what}: a cluster-scope rule cannot name a component"),
+            );
         }
         let check = t.get("check").and_then(|v| self.check(v, &what));
         match (&check, t.get("check"), &guidance) {
@@ -439,19 +470,34 @@ impl Cx<'_> {
         ))
     }
 
-    fn targets(&mut self, t: &DeTable<'_>, scope: Scope, span: Range<usize>, what: &str) -> Targets {
+    fn targets(
+        &mut self,
+        t: &DeTable<'_>,
+        scope: Scope,
+        span: Range<usize>,
+        what: &str,
+    ) -> Targets {
         let Some(v) = t.get("targets") else {
             if scope == Scope::Node {
-                self.err(span, format!("{what}: node rules need targets (roles, or [\"any\"])"));
+                self.err(
+                    span,
+                    format!("{what}: node rules need targets (roles, or [\"any\"])"),
+                );
             }
             return Targets::Any;
         };
         if scope == Scope::Cluster {
-            self.err(v.span(), format!("{what}: a cluster-scope rule has no targets"));
+            self.err(
+                v.span(),
+                format!("{what}: a cluster-scope rule has no targets"),
+            );
             return Targets::Any;
         }
         let DeValue::Array(items) = v.get_ref() else {
-            self.err(v.span(), format!("{what}: targets must be an array of roles"));
+            self.err(
+                v.span(),
+                format!("{what}: targets must be an array of roles"),
+            );
             return Targets::Any;
         };
         let mut roles = Vec::new();
@@ -462,7 +508,10 @@ impl Cx<'_> {
                     Some(r) => roles.push(r),
                     None => self.err(
                         item.span(),
-                        format!("{what}: unknown target {:?} (control-plane, etcd, worker or any)", s.as_ref()),
+                        format!(
+                            "{what}: unknown target {:?} (control-plane, etcd, worker or any)",
+                            s.as_ref()
+                        ),
                     ),
                 },
                 _ => self.err(item.span(), format!("{what}: targets must be strings")),
@@ -482,17 +531,27 @@ impl Cx<'_> {
         for combinator in ["all", "any"] {
             if let Some(list) = t.get(combinator) {
                 if t.len() != 1 {
-                    self.err(v.span(), format!("{what}: {combinator} cannot be mixed with other keys"));
+                    self.err(
+                        v.span(),
+                        format!("{what}: {combinator} cannot be mixed with other keys"),
+                    );
                     return None;
                 }
                 let DeValue::Array(items) = list.get_ref() else {
-                    self.err(list.span(), format!("{what}: {combinator} must be an array of checks"));
+                    self.err(
+                        list.span(),
+                        format!("{what}: {combinator} must be an array of checks"),
+                    );
                     return None;
                 };
                 if items.len() < 2 {
-                    self.err(list.span(), format!("{what}: {combinator} needs at least two checks"));
+                    self.err(
+                        list.span(),
+                        format!("{what}: {combinator} needs at least two checks"),
+                    );
                 }
-                let members: Vec<Option<Check>> = items.iter().map(|i| self.check(i, what)).collect();
+                let members: Vec<Option<Check>> =
+                    items.iter().map(|i| self.check(i, what)).collect();
                 let members: Option<Vec<Check>> = members.into_iter().collect();
                 let members = members?;
                 return Some(if combinator == "all" {
@@ -532,7 +591,11 @@ impl Cx<'_> {
                     let known: Vec<&str> = Op::ALL.iter().map(|o| o.as_str()).collect();
                     self.err(
                         s,
-                        format!("{what}: unknown operator {:?} (known: {})", name.as_ref(), known.join(", ")),
+                        format!(
+                            "{what}: unknown operator {:?} (known: {})",
+                            name.as_ref(),
+                            known.join(", ")
+                        ),
                     );
                     None
                 }
@@ -552,13 +615,22 @@ impl Cx<'_> {
         // The operator must suit the fact.
         let is_file = matches!(fact, Fact::File { .. });
         let fits = match fact {
-            Fact::File { attr: FileAttr::Mode, .. } => op == Op::ModeAtMost,
-            Fact::File { attr: FileAttr::Owner, .. } => op == Op::OwnerIs,
+            Fact::File {
+                attr: FileAttr::Mode,
+                ..
+            } => op == Op::ModeAtMost,
+            Fact::File {
+                attr: FileAttr::Owner,
+                ..
+            } => op == Op::OwnerIs,
             _ => !op.is_file_op(),
         };
         if !fits {
             let s = if is_file { fact_span } else { op_span };
-            self.err(s, format!("{what}: operator {} cannot test {fact}", op.as_str()));
+            self.err(
+                s,
+                format!("{what}: operator {} cannot test {fact}", op.as_str()),
+            );
             return None;
         }
         match (op, &value) {
@@ -575,7 +647,10 @@ impl Cx<'_> {
                     && !(fact.kind() == ValueKind::Duration
                         && crate::engine::value::parse_go_duration(n).is_some()) =>
             {
-                self.err(span, format!("{what}: {} needs a number, not {n:?}", op.as_str()));
+                self.err(
+                    span,
+                    format!("{what}: {} needs a number, not {n:?}", op.as_str()),
+                );
                 return None;
             }
             (Op::Eq | Op::NotEq, Expected::Str(b))
@@ -590,16 +665,28 @@ impl Cx<'_> {
         Some(Test { fact, op, value })
     }
 
-    fn expected(&mut self, t: &DeTable<'_>, op: Op, span: Range<usize>, what: &str) -> Option<Expected> {
+    fn expected(
+        &mut self,
+        t: &DeTable<'_>,
+        op: Op,
+        span: Range<usize>,
+        what: &str,
+    ) -> Option<Expected> {
         let v = t.get("value");
         match (op.value_shape(), v.map(|v| (v.span(), v.get_ref()))) {
             (ValueShape::None, None) => Some(Expected::None),
             (ValueShape::None, Some((s, _))) => {
-                self.err(s, format!("{what}: operator {} takes no value", op.as_str()));
+                self.err(
+                    s,
+                    format!("{what}: operator {} takes no value", op.as_str()),
+                );
                 None
             }
             (_, None) => {
-                self.err(span, format!("{what}: operator {} needs a value", op.as_str()));
+                self.err(
+                    span,
+                    format!("{what}: operator {} needs a value", op.as_str()),
+                );
                 None
             }
             (ValueShape::Str, Some((_, DeValue::String(s)))) => Some(Expected::Str(s.to_string())),
@@ -609,23 +696,35 @@ impl Cx<'_> {
                     match i.get_ref() {
                         DeValue::String(x) => out.push(x.to_string()),
                         _ => {
-                            self.err(i.span(), format!("{what}: {} takes an array of strings", op.as_str()));
+                            self.err(
+                                i.span(),
+                                format!("{what}: {} takes an array of strings", op.as_str()),
+                            );
                             return None;
                         }
                     }
                 }
                 if out.is_empty() {
-                    self.err(s, format!("{what}: {} needs a non-empty array", op.as_str()));
+                    self.err(
+                        s,
+                        format!("{what}: {} needs a non-empty array", op.as_str()),
+                    );
                     return None;
                 }
                 Some(Expected::List(out))
             }
             (ValueShape::Str, Some((s, _))) => {
-                self.err(s, format!("{what}: value must be a string (quote numbers and booleans)"));
+                self.err(
+                    s,
+                    format!("{what}: value must be a string (quote numbers and booleans)"),
+                );
                 None
             }
             (ValueShape::List, Some((s, _))) => {
-                self.err(s, format!("{what}: {} needs an array of strings", op.as_str()));
+                self.err(
+                    s,
+                    format!("{what}: {} needs an array of strings", op.as_str()),
+                );
                 None
             }
         }
@@ -636,7 +735,8 @@ impl Cx<'_> {
 mod tests {
     use super::*;
 
-    const PROFILE: &str = "id = \"t\"\ntitle = \"T\"\nversion = \"1\"\n[sections]\n\"1.2\" = \"API server\"\n";
+    const PROFILE: &str =
+        "id = \"t\"\ntitle = \"T\"\nversion = \"1\"\n[sections]\n\"1.2\" = \"API server\"\n";
 
     fn load(rules: &str) -> Result<Benchmark, BenchError> {
         load_sources(&[("profile.toml", PROFILE), ("rules.toml", rules)])
@@ -662,7 +762,10 @@ value = "false"
         )
         .unwrap();
         assert_eq!(b.rules.len(), 1);
-        assert_eq!(b.rules[0].check.as_ref().unwrap().describe(), "kube-apiserver --profiling = false");
+        assert_eq!(
+            b.rules[0].check.as_ref().unwrap().describe(),
+            "kube-apiserver --profiling = false"
+        );
     }
 
     #[test]
@@ -698,9 +801,21 @@ value = "false"
             .iter()
             .map(|p| (p.line, p.message.as_str()))
             .collect();
-        assert!(got.iter().any(|(l, m)| *l == 8 && m.contains("unknown key \"colour\"")), "{got:?}");
-        assert!(got.iter().any(|(l, m)| *l == 10 && m.contains("not a known apiserver flag")), "{got:?}");
-        assert!(got.iter().any(|(l, m)| *l == 23 && m.contains("unknown operator \"equals\"")), "{got:?}");
+        assert!(
+            got.iter()
+                .any(|(l, m)| *l == 8 && m.contains("unknown key \"colour\"")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(l, m)| *l == 10 && m.contains("not a known apiserver flag")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(l, m)| *l == 23 && m.contains("unknown operator \"equals\"")),
+            "{got:?}"
+        );
         assert!(err.problems.iter().all(|p| p.file == "rules.toml"), "{err}");
         assert_eq!(err.problems.len(), 3, "{err}");
     }
@@ -719,7 +834,12 @@ value = "false"
     #[test]
     fn toml_syntax_errors_name_the_line() {
         let err = load("[[rule]]\nid = \"1\"\ntitle = \n").unwrap_err();
-        assert!(err.problems.iter().any(|p| p.line == 3 && p.message.starts_with("TOML syntax")), "{err}");
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.line == 3 && p.message.starts_with("TOML syntax")),
+            "{err}"
+        );
     }
 
     #[test]

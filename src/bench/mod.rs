@@ -9,9 +9,9 @@
 //! so a benchmark author fixes a file in one pass rather than one error at a time.
 
 mod builtin;
-pub mod render;
 mod fact;
 mod load;
+pub mod render;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -84,11 +84,7 @@ impl Targets {
     pub fn describe(&self) -> String {
         match self {
             Targets::Any => "any".to_string(),
-            Targets::Roles(r) => r
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            Targets::Roles(r) => r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
         }
     }
 }

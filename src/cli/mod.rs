@@ -5,8 +5,6 @@
 //! * 2: usage or input error (bad arguments, unreadable or invalid facts or
 //!   benchmark files); nothing was evaluated.
 
-
-
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +17,11 @@ use kubeharden::facts::load_facts_path;
 use kubeharden::report::{self, text::Color};
 
 #[derive(Parser, Debug)]
-#[command(name = "kubeharden", version, about = "Agentless CIS Kubernetes Benchmark auditor")]
+#[command(
+    name = "kubeharden",
+    version,
+    about = "Agentless CIS Kubernetes Benchmark auditor"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -119,9 +121,7 @@ fn plan(cli: Cli) -> Result<Plan> {
             let color = match color {
                 ColorArg::Always => Color::Always,
                 ColorArg::Never => Color::Never,
-                ColorArg::Auto if to_tty && std::env::var_os("NO_COLOR").is_none() => {
-                    Color::Always
-                }
+                ColorArg::Auto if to_tty && std::env::var_os("NO_COLOR").is_none() => Color::Always,
                 ColorArg::Auto => Color::Never,
             };
             Plan::Eval {
@@ -142,7 +142,9 @@ fn plan(cli: Cli) -> Result<Plan> {
 
 fn write_out(output: Option<&PathBuf>, text: &[u8]) -> Result<()> {
     match output {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display())),
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display()))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text)?;

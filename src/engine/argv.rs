@@ -112,9 +112,7 @@ pub fn parse_argv(component: ComponentKind, argv: &[String]) -> Args {
 
 /// The flag name (and `=value`) of a word that is a flag, without dashes.
 fn flag_body(word: &str) -> Option<&str> {
-    let body = word
-        .strip_prefix("--")
-        .or_else(|| word.strip_prefix('-'))?;
+    let body = word.strip_prefix("--").or_else(|| word.strip_prefix('-'))?;
     let first = body.chars().next()?;
     // `-1` is a negative number, not a flag.
     (first.is_ascii_alphabetic()).then_some(body)
@@ -247,7 +245,13 @@ mod tests {
     fn a_bare_boolean_does_not_swallow_the_next_word() {
         let a = parse_argv(
             ComponentKind::ApiServer,
-            &argv(&["kube-apiserver", "--profiling", "stray", "--secure-port", "6443"]),
+            &argv(&[
+                "kube-apiserver",
+                "--profiling",
+                "stray",
+                "--secure-port",
+                "6443",
+            ]),
         );
         assert_eq!(a.value("--profiling"), Some("true"));
         assert!(a.get("--profiling").unwrap().bare);
@@ -260,7 +264,12 @@ mod tests {
         // pflag gives the next word to a string flag even if it starts with '-'.
         let a = parse_argv(
             ComponentKind::ApiServer,
-            &argv(&["kube-apiserver", "--token-auth-file", "-weird", "--profiling=false"]),
+            &argv(&[
+                "kube-apiserver",
+                "--token-auth-file",
+                "-weird",
+                "--profiling=false",
+            ]),
         );
         assert_eq!(a.value("--token-auth-file"), Some("-weird"));
         assert_eq!(a.value("--profiling"), Some("false"));
@@ -333,8 +342,14 @@ mod tests {
             split_command_line("a \"b"),
             Err(SplitError::Unterminated('"'))
         );
-        assert_eq!(split_command_line("a\\"), Err(SplitError::TrailingBackslash));
-        assert_eq!(split_command_line(" a  b\\ c ''").unwrap(), vec!["a", "b c", ""]);
+        assert_eq!(
+            split_command_line("a\\"),
+            Err(SplitError::TrailingBackslash)
+        );
+        assert_eq!(
+            split_command_line(" a  b\\ c ''").unwrap(),
+            vec!["a", "b c", ""]
+        );
     }
 
     #[test]

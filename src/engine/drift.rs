@@ -92,8 +92,17 @@ mod tests {
     #[test]
     fn same_flags_in_another_order_and_form_are_not_drift() {
         let c = comp(
-            &["kube-apiserver", "--profiling=false", "--audit-log-maxage", "30"],
-            &["kube-apiserver", "--audit-log-maxage=30", "--profiling=false"],
+            &[
+                "kube-apiserver",
+                "--profiling=false",
+                "--audit-log-maxage",
+                "30",
+            ],
+            &[
+                "kube-apiserver",
+                "--audit-log-maxage=30",
+                "--profiling=false",
+            ],
         );
         assert_eq!(compare(ComponentKind::ApiServer, &c), Some(vec![]));
     }
@@ -101,8 +110,18 @@ mod tests {
     #[test]
     fn every_kind_of_difference_is_reported() {
         let c = comp(
-            &["kube-apiserver", "--profiling=true", "--a=1", "--advertise-address=10.0.0.1"],
-            &["kube-apiserver", "--profiling=false", "--b=2", "--advertise-address=$(HOST_IP)"],
+            &[
+                "kube-apiserver",
+                "--profiling=true",
+                "--a=1",
+                "--advertise-address=10.0.0.1",
+            ],
+            &[
+                "kube-apiserver",
+                "--profiling=false",
+                "--b=2",
+                "--advertise-address=$(HOST_IP)",
+            ],
         );
         let d = compare(ComponentKind::ApiServer, &c).unwrap();
         assert_eq!(

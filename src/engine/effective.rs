@@ -318,7 +318,9 @@ impl<'a> NodeCtx<'a> {
                 let ignored = spec
                     .flag
                     .filter(|f| args.get(f).is_some())
-                    .map(|f| format!("; {f} on the command line is ignored because --config is set"))
+                    .map(|f| {
+                        format!("; {f} on the command line is ignored because --config is set")
+                    })
                     .unwrap_or_default();
                 return Ok(match from_layers(spec, std::slice::from_ref(layer)) {
                     Some(mut o) => {
@@ -369,7 +371,10 @@ impl<'a> NodeCtx<'a> {
             let zero = layers.iter().rev().find_map(|l| {
                 let v = yaml::lookup(&l.doc, spec.path)?;
                 let t = yaml::scalar_text(v)?;
-                Some(format!("{}: {} is {t:?}, which the kubelet replaces with the default", l.path, spec.path))
+                Some(format!(
+                    "{}: {} is {t:?}, which the kubelet replaces with the default",
+                    l.path, spec.path
+                ))
             });
             let why = match zero {
                 Some(z) => format!("{z}; {flag_text}"),
@@ -451,17 +456,16 @@ impl<'a> NodeCtx<'a> {
         let resources = doc
             .get("resources")
             .and_then(Json::as_array)
-            .ok_or_else(|| {
-                Unresolved::Unreadable(format!("{path} has no resources list"))
-            })?;
+            .ok_or_else(|| Unresolved::Unreadable(format!("{path} has no resources list")))?;
         for (i, r) in resources.iter().enumerate() {
             let covers = r
                 .get("resources")
                 .and_then(Json::as_array)
                 .is_some_and(|names| {
-                    names.iter().filter_map(Json::as_str).any(|n| {
-                        n == "secrets" || n == "*." || n == "*.*"
-                    })
+                    names
+                        .iter()
+                        .filter_map(Json::as_str)
+                        .any(|n| n == "secrets" || n == "*." || n == "*.*")
                 });
             if !covers {
                 continue;
@@ -567,7 +571,10 @@ fn default_of(kind: ValueKind, default: Option<&str>, why: String) -> Observed {
         Some(d) => Observed {
             value: Some(as_value(kind, d)),
             explicit: false,
-            source: format!("{why}; documented default is {}", if d.is_empty() { "empty" } else { d }),
+            source: format!(
+                "{why}; documented default is {}",
+                if d.is_empty() { "empty" } else { d }
+            ),
             kind,
         },
         None => Observed {

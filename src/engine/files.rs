@@ -47,7 +47,10 @@ impl<'a> NodeCtx<'a> {
                     .and_then(|c| c.manifest.as_ref())
                     .map(|m| m.path.clone())
                     .unwrap_or_else(|| default_manifest_path(kind));
-                self.existing(&[path], &format!("no static-pod manifest for {}", kind.binary()))
+                self.existing(
+                    &[path],
+                    &format!("no static-pod manifest for {}", kind.binary()),
+                )
             }
             FileRef::Cni => {
                 let mut files = Vec::new();
@@ -89,7 +92,9 @@ impl<'a> NodeCtx<'a> {
             FileRef::Pki => {
                 let files = self.tree(PKI_DIR, |_| true)?;
                 if files.is_empty() {
-                    return Err(Unresolved::NotApplicable(format!("{PKI_DIR} does not exist")));
+                    return Err(Unresolved::NotApplicable(format!(
+                        "{PKI_DIR} does not exist"
+                    )));
                 }
                 let mut all = self.existing(&[PKI_DIR.to_string()], "")?;
                 all.extend(files);
@@ -118,7 +123,9 @@ impl<'a> NodeCtx<'a> {
                 .expect("known setting");
                 let obs = self.setting(ComponentKind::KubeProxy, spec)?;
                 match obs.value.map(|v| v.text()).filter(|p| !p.is_empty()) {
-                    Some(p) => self.existing(&[p], "the kube-proxy kubeconfig does not exist on the node"),
+                    Some(p) => {
+                        self.existing(&[p], "the kube-proxy kubeconfig does not exist on the node")
+                    }
                     None => Err(Unresolved::NotApplicable(format!(
                         "kube-proxy names no kubeconfig file ({}); it uses in-cluster credentials",
                         obs.source
@@ -206,14 +213,20 @@ impl<'a> NodeCtx<'a> {
 const LIST_MAX: usize = 8;
 
 /// Tests every file of a set. Returns (passed, actual, source).
-pub fn test_files(set: &FileSet<'_>, attr: FileAttr, expected: &str) -> Result<(bool, String, String), String> {
+pub fn test_files(
+    set: &FileSet<'_>,
+    attr: FileAttr,
+    expected: &str,
+) -> Result<(bool, String, String), String> {
     let mut bad = Vec::new();
     let mut good = Vec::new();
     for (path, f) in set {
         let (ok, shown) = match attr {
             FileAttr::Mode => {
                 let limit = Mode::parse_octal(expected).ok_or("invalid mode in rule")?;
-                let mode = f.mode.ok_or_else(|| format!("{path}: mode not collected"))?;
+                let mode = f
+                    .mode
+                    .ok_or_else(|| format!("{path}: mode not collected"))?;
                 (mode.is_at_most(limit), mode.to_string())
             }
             FileAttr::Owner => {
@@ -223,9 +236,17 @@ pub fn test_files(set: &FileSet<'_>, attr: FileAttr, expected: &str) -> Result<(
                 (owner_matches(f, expected), owner)
             }
         };
-        let kind = if f.kind == Some(FileKind::Dir) { "/" } else { "" };
+        let kind = if f.kind == Some(FileKind::Dir) {
+            "/"
+        } else {
+            ""
+        };
         let entry = format!("{path}{kind} {shown}");
-        if ok { good.push(entry) } else { bad.push(entry) }
+        if ok {
+            good.push(entry)
+        } else {
+            bad.push(entry)
+        }
     }
     let passed = bad.is_empty();
     let actual = if set.len() == 1 {
@@ -233,7 +254,12 @@ pub fn test_files(set: &FileSet<'_>, attr: FileAttr, expected: &str) -> Result<(
     } else if passed {
         format!("all {} files comply: {}", set.len(), list(&good))
     } else {
-        format!("{} of {} files do not comply: {}", bad.len(), set.len(), list(&bad))
+        format!(
+            "{} of {} files do not comply: {}",
+            bad.len(),
+            set.len(),
+            list(&bad)
+        )
     };
     let source = if set.len() == 1 {
         format!("stat {}", set[0].0)

@@ -45,7 +45,10 @@ const fn flag(
     }
 }
 
-use ComponentKind::{ApiServer as A, ControllerManager as CM, Etcd as E, KubeProxy as KP, Kubelet as K, Scheduler as S};
+use ComponentKind::{
+    ApiServer as A, ControllerManager as CM, Etcd as E, KubeProxy as KP, Kubelet as K,
+    Scheduler as S,
+};
 use ValueKind::{Bool, Duration, Int, List, Str};
 
 /// Flags rules may name, with their documented defaults.
@@ -73,7 +76,12 @@ pub static FLAGS: &[FlagSpec] = &[
     flag(A, "--request-timeout", Duration, Some("1m0s")),
     flag(A, "--service-account-lookup", Bool, Some("true")),
     flag(A, "--service-account-key-file", List, None),
-    flag(A, "--service-account-extend-token-expiration", Bool, Some("true")),
+    flag(
+        A,
+        "--service-account-extend-token-expiration",
+        Bool,
+        Some("true"),
+    ),
     flag(A, "--etcd-certfile", Str, None),
     flag(A, "--etcd-keyfile", Str, None),
     flag(A, "--etcd-cafile", Str, None),
@@ -114,7 +122,12 @@ pub static FLAGS: &[FlagSpec] = &[
     flag(E, "--trusted-ca-file", Str, None),
     flag(E, "--peer-trusted-ca-file", Str, None),
     flag(E, "--data-dir", Str, None),
-    flag(E, "--listen-client-urls", List, Some("http://localhost:2379")),
+    flag(
+        E,
+        "--listen-client-urls",
+        List,
+        Some("http://localhost:2379"),
+    ),
     flag(E, "--listen-peer-urls", List, Some("http://localhost:2380")),
     flag(E, "--name", Str, Some("default")),
     // kubelet flags that have no KubeletConfiguration field
@@ -267,8 +280,20 @@ pub static KUBELET: &[SettingSpec] = &[
         Some("false"),
         Some("false"),
     ),
-    setting("serverTLSBootstrap", None, Bool, Some("false"), Some("false")),
-    setting("tlsCipherSuites", Some("--tls-cipher-suites"), List, None, None),
+    setting(
+        "serverTLSBootstrap",
+        None,
+        Bool,
+        Some("false"),
+        Some("false"),
+    ),
+    setting(
+        "tlsCipherSuites",
+        Some("--tls-cipher-suites"),
+        List,
+        None,
+        None,
+    ),
     setting("tlsMinVersion", Some("--tls-min-version"), Str, None, None),
     setting(
         "podPidsLimit",
@@ -386,7 +411,11 @@ mod tests {
         }
         for table in [KUBELET, KUBE_PROXY] {
             for (i, a) in table.iter().enumerate() {
-                assert!(table[i + 1..].iter().all(|b| b.path != a.path), "{}", a.path);
+                assert!(
+                    table[i + 1..].iter().all(|b| b.path != a.path),
+                    "{}",
+                    a.path
+                );
             }
         }
     }
@@ -394,9 +423,15 @@ mod tests {
     #[test]
     fn kubelet_flag_and_config_defaults_differ_where_kubernetes_says_so() {
         let ro = find_setting(K, "readOnlyPort").unwrap();
-        assert_eq!((ro.flag_default, ro.config_default), (Some("10255"), Some("0")));
+        assert_eq!(
+            (ro.flag_default, ro.config_default),
+            (Some("10255"), Some("0"))
+        );
         let anon = find_setting(K, "authentication.anonymous.enabled").unwrap();
-        assert_eq!((anon.flag_default, anon.config_default), (Some("true"), Some("false")));
+        assert_eq!(
+            (anon.flag_default, anon.config_default),
+            (Some("true"), Some("false"))
+        );
         let authz = find_setting(K, "authorization.mode").unwrap();
         assert_eq!(
             (authz.flag_default, authz.config_default),

@@ -42,7 +42,7 @@ pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> R
             .rules
             .iter()
             .filter(|r| r.scope == Scope::Cluster)
-            .map(|r| manual_finding(r))
+            .map(manual_finding)
             .collect(),
     };
     let mut counts = Counts::default();
@@ -120,11 +120,7 @@ fn base(rule: &Rule, status: Status) -> Finding {
         level: rule.level,
         status,
         reason: None,
-        expected: rule
-            .check
-            .as_ref()
-            .map(Check::describe)
-            .unwrap_or_default(),
+        expected: rule.check.as_ref().map(Check::describe).unwrap_or_default(),
         actual: String::new(),
         source: String::new(),
         remediation: rule.remediation.clone(),
@@ -168,7 +164,11 @@ fn evaluate_rule(ctx: &NodeCtx<'_>, rule: &Rule) -> Finding {
                 format!(
                     "not applicable: the check is for {} nodes; this node is {}",
                     rule.targets.describe(),
-                    if have.is_empty() { "without a role".into() } else { have.join(", ") }
+                    if have.is_empty() {
+                        "without a role".into()
+                    } else {
+                        have.join(", ")
+                    }
                 ),
             );
         }
@@ -178,7 +178,11 @@ fn evaluate_rule(ctx: &NodeCtx<'_>, rule: &Rule) -> Finding {
     };
     // Settings need the component running; file checks resolve their own paths.
     if let Some(kind) = rule.component {
-        if check.tests().iter().any(|t| !matches!(t.fact, Fact::File { .. })) {
+        if check
+            .tests()
+            .iter()
+            .any(|t| !matches!(t.fact, Fact::File { .. }))
+        {
             if let Err(u) = ctx.running(kind) {
                 return unresolved(rule, u);
             }
@@ -190,7 +194,13 @@ fn evaluate_rule(ctx: &NodeCtx<'_>, rule: &Rule) -> Finding {
     f.source = cap(&ev.source.join("; "), EVIDENCE_CAP);
     match ev.outcome {
         Outcome::Pass => {}
-        Outcome::Fail => f.status = if rule.scored { Status::Fail } else { Status::Warn },
+        Outcome::Fail => {
+            f.status = if rule.scored {
+                Status::Fail
+            } else {
+                Status::Warn
+            }
+        }
         Outcome::Skip(reason) => {
             f.status = Status::Skip;
             f.reason = Some(cap(&reason, EVIDENCE_CAP));
@@ -320,7 +330,11 @@ fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
         let Some(diffs) = drift::compare(kind, comp) else {
             continue;
         };
-        let manifest = comp.manifest.as_ref().map(|m| m.path.as_str()).unwrap_or("");
+        let manifest = comp
+            .manifest
+            .as_ref()
+            .map(|m| m.path.as_str())
+            .unwrap_or("");
         let descriptions: Vec<String> = diffs.iter().map(|d| d.describe()).collect();
         out.push(Finding {
             id: format!("drift.{kind}"),

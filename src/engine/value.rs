@@ -186,8 +186,8 @@ pub fn apply(op: Op, obs: &Observed, expected: &Expected) -> Result<bool, String
         Op::NotEq => same(obs.kind, &value.text(), exp).map(|s| !s),
         Op::Gte | Op::Lte => {
             let text = value.text();
-            let a = parse_number(obs.kind, &text)
-                .ok_or_else(|| format!("{text:?} is not a number"))?;
+            let a =
+                parse_number(obs.kind, &text).ok_or_else(|| format!("{text:?} is not a number"))?;
             let e = parse_number(obs.kind, exp)
                 .ok_or_else(|| format!("rule value {exp:?} is not a number"))?;
             Ok(if op == Op::Gte { a >= e } else { a <= e })
@@ -237,9 +237,15 @@ mod tests {
     #[test]
     fn booleans_compare_like_go() {
         for t in ["true", "True", "1", "t"] {
-            assert_eq!(apply(Op::Eq, &obs(ValueKind::Bool, Some(t), true), &s("true")), Ok(true));
+            assert_eq!(
+                apply(Op::Eq, &obs(ValueKind::Bool, Some(t), true), &s("true")),
+                Ok(true)
+            );
         }
-        assert_eq!(apply(Op::Eq, &obs(ValueKind::Bool, Some("0"), true), &s("false")), Ok(true));
+        assert_eq!(
+            apply(Op::Eq, &obs(ValueKind::Bool, Some("0"), true), &s("false")),
+            Ok(true)
+        );
         assert!(apply(Op::Eq, &obs(ValueKind::Bool, Some("yes"), true), &s("true")).is_err());
     }
 
@@ -267,9 +273,30 @@ mod tests {
 
     #[test]
     fn present_means_set_on_purpose_not_defaulted() {
-        assert_eq!(apply(Op::Present, &obs(ValueKind::Int, Some("12500"), false), &Expected::None), Ok(false));
-        assert_eq!(apply(Op::Present, &obs(ValueKind::Int, Some("10"), true), &Expected::None), Ok(true));
-        assert_eq!(apply(Op::Absent, &obs(ValueKind::Str, None, false), &Expected::None), Ok(true));
+        assert_eq!(
+            apply(
+                Op::Present,
+                &obs(ValueKind::Int, Some("12500"), false),
+                &Expected::None
+            ),
+            Ok(false)
+        );
+        assert_eq!(
+            apply(
+                Op::Present,
+                &obs(ValueKind::Int, Some("10"), true),
+                &Expected::None
+            ),
+            Ok(true)
+        );
+        assert_eq!(
+            apply(
+                Op::Absent,
+                &obs(ValueKind::Str, None, false),
+                &Expected::None
+            ),
+            Ok(true)
+        );
     }
 
     #[test]
@@ -290,16 +317,40 @@ mod tests {
         assert_eq!(apply(Op::Has, &v, &s("NodeRestriction")), Ok(false));
         assert_eq!(apply(Op::Has, &v, &s("RBAC")), Ok(true));
         let set = Expected::List(vec!["A".into(), "B".into()]);
-        assert_eq!(apply(Op::SubsetOf, &obs(ValueKind::List, Some("A, B"), true), &set), Ok(true));
-        assert_eq!(apply(Op::SubsetOf, &obs(ValueKind::List, Some("A,C"), true), &set), Ok(false));
+        assert_eq!(
+            apply(
+                Op::SubsetOf,
+                &obs(ValueKind::List, Some("A, B"), true),
+                &set
+            ),
+            Ok(true)
+        );
+        assert_eq!(
+            apply(Op::SubsetOf, &obs(ValueKind::List, Some("A,C"), true), &set),
+            Ok(false)
+        );
     }
 
     #[test]
     fn loopback_addresses_are_recognised() {
-        for a in ["127.0.0.1", "127.0.0.1:10249", "[::1]:10249", "::1", "localhost:1", "127.5.0.1"] {
+        for a in [
+            "127.0.0.1",
+            "127.0.0.1:10249",
+            "[::1]:10249",
+            "::1",
+            "localhost:1",
+            "127.5.0.1",
+        ] {
             assert!(is_loopback_address(a), "{a}");
         }
-        for a in ["0.0.0.0", "0.0.0.0:10249", "10.0.0.1", "[::]:10249", "", "127.0.0.1.nip.io"] {
+        for a in [
+            "0.0.0.0",
+            "0.0.0.0:10249",
+            "10.0.0.1",
+            "[::]:10249",
+            "",
+            "127.0.0.1.nip.io",
+        ] {
             assert!(!is_loopback_address(a), "{a}");
         }
     }

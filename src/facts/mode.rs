@@ -43,7 +43,9 @@ impl<'de> Deserialize<'de> for Mode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Mode::parse_octal(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid file mode {s:?}: expected octal like \"0640\""))
+            serde::de::Error::custom(format!(
+                "invalid file mode {s:?}: expected octal like \"0640\""
+            ))
         })
     }
 }

@@ -112,7 +112,11 @@ pub fn render(report: &Report, color: Color) -> String {
         } else {
             paint(color, status_code(Status::Error), scan)
         };
-        let _ = writeln!(out, "{label:<name_w$}{}  {scan}", counts_row(&n.summary, color));
+        let _ = writeln!(
+            out,
+            "{label:<name_w$}{}  {scan}",
+            counts_row(&n.summary, color)
+        );
         if let Some(e) = &n.error {
             let _ = writeln!(out, "    {}", clean(e));
         }
@@ -126,7 +130,10 @@ pub fn render(report: &Report, color: Color) -> String {
     // Sections.
     let mut by_section: BTreeMap<&str, Counts> = BTreeMap::new();
     for (_, f) in report.findings() {
-        by_section.entry(f.section.as_str()).or_default().add(f.status);
+        by_section
+            .entry(f.section.as_str())
+            .or_default()
+            .add(f.status);
     }
     let mut sections: Vec<(&str, Counts)> = by_section.into_iter().collect();
     sections.sort_by(|a, b| cmp_ids(a.0, b.0));
