@@ -17,6 +17,9 @@ pub mod files;
 pub mod known;
 pub mod value;
 
+#[cfg(test)]
+mod tests;
+
 use rayon::prelude::*;
 
 use crate::bench::{Benchmark, Check, Fact, Rule, Scope, Targets, Test};
