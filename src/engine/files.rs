@@ -261,11 +261,8 @@ pub fn test_files(
             list(&bad)
         )
     };
-    let source = if set.len() == 1 {
-        format!("stat {}", set[0].0)
-    } else {
-        format!("stat of {} files", set.len())
-    };
+    let paths: Vec<String> = set.iter().map(|(p, _)| p.clone()).collect();
+    let source = format!("stat {}", list(&paths));
     Ok((passed, actual, source))
 }
 
