@@ -262,10 +262,13 @@ impl<'a> NodeCtx<'a> {
                 if let Some(dir) = args.value("--config-dir") {
                     let d = self.file(dir)?;
                     if d.exists {
-                        let mut names: Vec<&String> = d
-                            .entries
+                        let Some(entries) = &d.entries else {
+                            return Err(Unresolved::Unreadable(format!(
+                                "the kubelet --config-dir {dir} was not listed, so its drop-ins are unknown"
+                            )));
+                        };
+                        let mut names: Vec<&String> = entries
                             .iter()
-                            .flatten()
                             .filter(|p| {
                                 p.ends_with(".conf")
                                     && p.strip_prefix(dir.trim_end_matches('/'))

@@ -6,7 +6,7 @@
 //! machine, against another benchmark version.
 //!
 //! The JSON form is versioned by [`FACTS_SCHEMA_VERSION`] and documented in
-//! `docs/facts-schema.md`. Readers reject a newer major version instead of
+//! `docs/facts-schema.md`. Readers reject any other version instead of
 //! guessing at its meaning.
 //!
 //! Facts hold raw observations, not conclusions: the argv exactly as
