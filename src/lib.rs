@@ -6,7 +6,9 @@
 //! scan can be evaluated again offline.
 
 pub mod bench;
+pub mod collect;
 pub mod engine;
 pub mod facts;
 pub mod report;
+pub mod transport;
 pub mod yaml;

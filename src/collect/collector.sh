@@ -82,7 +82,7 @@ kh_read() {
     kh_err "$p" "not readable"
     return 0
   fi
-  kh_b read "$p"
+  if [ "$2" = manifest ]; then kh_b manifest "$p"; else kh_b read "$p"; fi
   case $2 in
     enc)
       # EncryptionConfiguration: drop every key's secret, both styles.
@@ -116,6 +116,14 @@ kh_manifests() {
   [ -d "$1" ] || return 0
   for m in "$1"/*.yaml "$1"/*.yml "$1"/*.json "$1"/*.manifest; do
     [ -f "$m" ] && kh_read "$m" manifest
+  done
+}
+
+kh_dropins() {
+  kh_tree "$1"
+  [ -d "$1" ] || return 0
+  for m in "$1"/*.conf; do
+    [ -f "$m" ] && kh_read "$m" plain
   done
 }
 
@@ -177,6 +185,7 @@ kh_main() {
       readenc) kh_read "$kh_arg" enc ;;
       readkc) kh_read "$kh_arg" kubeconfig ;;
       manifests) kh_manifests "$kh_arg" ;;
+      dropins) kh_dropins "$kh_arg" ;;
       certs) kh_certs "$kh_arg" ;;
     esac
   done

@@ -28,6 +28,8 @@ pub enum Request {
     ReadKubeconfig(String),
     /// Tree of a static-pod manifest directory, reading each manifest.
     Manifests(String),
+    /// Tree of the kubelet's `--config-dir`, reading each `*.conf` in it.
+    DropIns(String),
     /// Certificate blocks of a PEM file (never its keys).
     Certs(String),
 }
@@ -44,6 +46,7 @@ impl Request {
             Request::ReadEncryption(p) => ("readenc", p.as_str()),
             Request::ReadKubeconfig(p) => ("readkc", p.as_str()),
             Request::Manifests(p) => ("manifests", p.as_str()),
+            Request::DropIns(p) => ("dropins", p.as_str()),
             Request::Certs(p) => ("certs", p.as_str()),
         };
         format!("{op} {arg}")
@@ -58,6 +61,7 @@ impl Request {
             | Request::ReadEncryption(p)
             | Request::ReadKubeconfig(p)
             | Request::Manifests(p)
+            | Request::DropIns(p)
             | Request::Certs(p) => Some(p),
         }
     }

@@ -16,9 +16,9 @@ use crate::facts::{ComponentKind, FileFacts, FileKind, Mode};
 /// The files a ref resolved to on this node: `(path, facts)`, existing ones only.
 pub type FileSet<'a> = Vec<(String, &'a FileFacts)>;
 
-const PKI_DIR: &str = "/etc/kubernetes/pki";
-const CNI_DIRS: [&str; 2] = ["/etc/cni/net.d", "/var/lib/cni/networks"];
-const ADMIN_CONFS: [&str; 2] = [
+pub const PKI_DIR: &str = "/etc/kubernetes/pki";
+pub const CNI_DIRS: [&str; 2] = ["/etc/cni/net.d", "/var/lib/cni/networks"];
+pub const ADMIN_CONFS: [&str; 2] = [
     "/etc/kubernetes/admin.conf",
     "/etc/kubernetes/super-admin.conf",
 ];

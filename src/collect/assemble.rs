@@ -1,0 +1,403 @@
+//! Turning collector frames into `NodeFacts`.
+//!
+//! Everything here parses untrusted text: malformed frames become collection
+//! errors on the node, never panics.
+
+use serde_json::Value as Json;
+
+use super::frames::Frame;
+use crate::facts::{
+    CertificateFacts, CollectionError, ComponentFacts, ComponentKind, FileFacts, FileKind,
+    ManifestFacts, Mode, NodeFacts, SocketFacts,
+};
+use crate::yaml;
+
+/// Maps a path the collector read back to the path the process uses:
+/// `/proc/123/root/etc/x` is recorded as `/etc/x`.
+pub fn record_path(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/proc/") {
+        if let Some((pid, tail)) = rest.split_once("/root") {
+            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
+                if tail.is_empty() {
+                    return "/".into();
+                }
+                if tail.starts_with('/') {
+                    return tail.to_string();
+                }
+            }
+        }
+    }
+    path.to_string()
+}
+
+fn component_of_binary(name: &str) -> Option<ComponentKind> {
+    ComponentKind::ALL.into_iter().find(|c| c.binary() == name)
+}
+
+/// Decodes the collector's hex dump of /proc/<pid>/cmdline into argv.
+pub fn decode_cmdline(hex: &str) -> Option<Vec<String>> {
+    let hex = hex.trim();
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    let bytes = bytes?;
+    let mut args: Vec<String> = bytes
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if bytes.last() == Some(&0) {
+        args.pop();
+    }
+    Some(args)
+}
+
+/// `ok 600|0|0|root|root|5|regular file` and friends.
+fn parse_stat(payload: &str) -> FileFacts {
+    let mut lines = payload.lines();
+    let first = lines.next().unwrap_or("");
+    let mut f = FileFacts::default();
+    if first == "missing" {
+        return f;
+    }
+    if let Some(err) = first.strip_prefix("error ") {
+        f.exists = true;
+        f.error = Some(err.trim().to_string());
+        return f;
+    }
+    let Some(body) = first.strip_prefix("ok ") else {
+        f.error = Some(format!("unexpected stat answer {first:?}"));
+        return f;
+    };
+    let parts: Vec<&str> = body.splitn(7, '|').collect();
+    if parts.len() != 7 {
+        f.exists = true;
+        f.error = Some(format!("unexpected stat answer {first:?}"));
+        return f;
+    }
+    f.exists = true;
+    f.mode = Mode::parse_octal(parts[0]);
+    f.uid = parts[1].parse().ok();
+    f.gid = parts[2].parse().ok();
+    let name = |s: &str| (!s.is_empty() && s != "UNKNOWN").then(|| s.to_string());
+    f.user = name(parts[3]);
+    f.group = name(parts[4]);
+    f.size = parts[5].parse().ok();
+    f.kind = Some(match parts[6] {
+        "directory" => FileKind::Dir,
+        "regular file" | "regular empty file" => FileKind::File,
+        "symbolic link" => FileKind::Symlink,
+        _ => FileKind::Other,
+    });
+    if f.mode.is_none() {
+        f.error = Some(format!("unexpected mode {:?}", parts[0]));
+    }
+    f
+}
+
+/// The container command of a static-pod manifest, and the image tag.
+pub fn parse_manifest(text: &str) -> Result<(Option<ComponentKind>, Vec<String>, Option<String>), String> {
+    let doc = yaml::parse(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let containers = doc
+        .pointer("/spec/containers")
+        .and_then(Json::as_array)
+        .ok_or("no spec.containers")?;
+    let strings = |v: Option<&Json>| -> Vec<String> {
+        v.and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(yaml::scalar_text).collect())
+            .unwrap_or_default()
+    };
+    for c in containers {
+        let mut command = strings(c.get("command"));
+        command.extend(strings(c.get("args")));
+        let by_command = command
+            .first()
+            .and_then(|a0| component_of_binary(a0.rsplit('/').next().unwrap_or(a0)));
+        let by_name = c.get("name").and_then(Json::as_str).and_then(component_of_binary);
+        if let Some(kind) = by_command.or(by_name) {
+            let tag = c
+                .get("image")
+                .and_then(Json::as_str)
+                .and_then(|i| i.rsplit_once(':'))
+                .map(|(_, t)| t.to_string())
+                .filter(|t| !t.contains('/'));
+            return Ok((Some(kind), command, tag));
+        }
+    }
+    Ok((None, Vec::new(), None))
+}
+
+/// `ss -H -ltnp` lines: `LISTEN 0 4096 127.0.0.1:2379 0.0.0.0:* users:(("etcd",pid=1,fd=7))`.
+fn parse_ss(payload: &str) -> Vec<SocketFacts> {
+    let mut out = Vec::new();
+    for line in payload.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 4 || cols[0] != "LISTEN" {
+            continue;
+        }
+        let local = cols[3];
+        let Some((addr, port)) = local.rsplit_once(':') else {
+            continue;
+        };
+        let Ok(port) = port.parse() else { continue };
+        let rest = cols[4..].join(" ");
+        let process = rest
+            .split_once("((\"")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(p, _)| p.to_string());
+        let pid = rest
+            .split_once("pid=")
+            .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok());
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        let addr = addr.split('%').next().unwrap_or(addr);
+        out.push(SocketFacts {
+            protocol: if addr.contains(':') { "tcp6".into() } else { "tcp".into() },
+            address: addr.to_string(),
+            port,
+            pid,
+            process,
+        });
+    }
+    out
+}
+
+/// /proc/net/tcp{,6} listening sockets, for nodes without `ss`.
+fn parse_proc_net(payload: &str) -> Vec<SocketFacts> {
+    let mut out = Vec::new();
+    for line in payload.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 4 || cols[3] != "0A" {
+            continue;
+        }
+        let Some((addr_hex, port_hex)) = cols[1].split_once(':') else {
+            continue;
+        };
+        let Ok(port) = u16::from_str_radix(port_hex, 16) else {
+            continue;
+        };
+        let address = match addr_hex.len() {
+            8 => u32::from_str_radix(addr_hex, 16)
+                .map(|v| std::net::Ipv4Addr::from(v.swap_bytes()).to_string())
+                .ok(),
+            32 => {
+                let mut bytes = [0u8; 16];
+                let ok = (0..4).all(|w| {
+                    u32::from_str_radix(&addr_hex[w * 8..w * 8 + 8], 16)
+                        .map(|v| bytes[w * 4..w * 4 + 4].copy_from_slice(&v.swap_bytes().to_be_bytes()))
+                        .is_ok()
+                });
+                ok.then(|| std::net::Ipv6Addr::from(bytes).to_string())
+            }
+            _ => None,
+        };
+        if let Some(address) = address {
+            out.push(SocketFacts {
+                protocol: if addr_hex.len() == 8 { "tcp".into() } else { "tcp6".into() },
+                address,
+                port,
+                pid: None,
+                process: None,
+            });
+        }
+    }
+    out
+}
+
+/// Reads frames into the facts of one node.
+pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
+    let mut proc_sockets: Option<Vec<SocketFacts>> = None;
+    for fr in frames {
+        let path = record_path(&fr.key);
+        match fr.kind.as_str() {
+            "meta" => {
+                let v = fr.payload.trim();
+                match fr.key.as_str() {
+                    "os" if !v.is_empty() => facts.node.os = Some(v.to_string()),
+                    "kernel" if !v.is_empty() => facts.node.kernel = Some(v.to_string()),
+                    _ => {}
+                }
+            }
+            "proc" => apply_proc(facts, &fr.key, &fr.payload),
+            "stat" => {
+                let mut new = parse_stat(&fr.payload);
+                // Keep what an earlier frame learnt (entries, content).
+                if let Some(old) = facts.files.get(&path) {
+                    new.entries = old.entries.clone();
+                    new.content = old.content.clone();
+                    new.redacted = old.redacted;
+                    new.truncated = old.truncated;
+                }
+                facts.files.insert(path, new);
+            }
+            "list" => {
+                let entries: Vec<String> = fr
+                    .payload
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(record_path)
+                    .collect();
+                facts.files.entry(path).or_default().entries = Some(entries);
+            }
+            "read" => {
+                let f = facts.files.entry(path).or_default();
+                f.truncated = f.size.is_some_and(|s| s > cap as u64);
+                f.redacted = fr.payload.contains("<redacted>");
+                f.content = Some(fr.payload.clone());
+            }
+            "manifest" => apply_manifest(facts, &path, &fr.payload),
+            "cert" => {
+                if fr.payload.contains("-----BEGIN CERTIFICATE-----") {
+                    facts.certificates.push(CertificateFacts {
+                        path,
+                        pem: fr.payload.clone(),
+                    });
+                }
+            }
+            "sockets" => match fr.key.as_str() {
+                "ss" => facts.sockets.extend(parse_ss(&fr.payload)),
+                _ => proc_sockets = Some(parse_proc_net(&fr.payload)),
+            },
+            "err" => facts.errors.push(CollectionError {
+                item: path,
+                message: fr.payload.trim().to_string(),
+            }),
+            _ => {}
+        }
+    }
+    if facts.sockets.is_empty() {
+        if let Some(s) = proc_sockets {
+            facts.sockets = s;
+        }
+    }
+}
+
+fn apply_manifest(facts: &mut NodeFacts, path: &str, text: &str) {
+    match parse_manifest(text) {
+        Ok((Some(kind), command, tag)) => {
+            if kind != ComponentKind::Etcd {
+                if let Some(t) = tag.as_ref().filter(|t| t.starts_with('v')) {
+                    facts.node.kubernetes_version.get_or_insert_with(|| t.clone());
+                }
+            } else if let Some(t) = &tag {
+                facts.node.etcd_version.get_or_insert_with(|| t.clone());
+            }
+            let c = facts.components.entry(kind).or_default();
+            c.manifest = Some(ManifestFacts {
+                path: path.to_string(),
+                command,
+                error: None,
+            });
+        }
+        Ok((None, _, _)) => {}
+        Err(e) => facts.errors.push(CollectionError {
+            item: path.to_string(),
+            message: format!("static-pod manifest: {e}"),
+        }),
+    }
+}
+
+fn apply_proc(facts: &mut NodeFacts, binary: &str, payload: &str) {
+    let Some(kind) = component_of_binary(binary) else {
+        return;
+    };
+    let c = facts.components.entry(kind).or_default();
+    if c.running {
+        facts.errors.push(CollectionError {
+            item: format!("component:{kind}"),
+            message: format!(
+                "more than one {binary} process; using pid {}",
+                c.pid.unwrap_or(0)
+            ),
+        });
+        return;
+    }
+    c.running = true;
+    for line in payload.lines() {
+        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+        match k {
+            "pid" => c.pid = v.trim().parse().ok(),
+            "cmd" => match decode_cmdline(v) {
+                Some(argv) if !argv.is_empty() => c.argv = argv,
+                _ => c.error = Some("could not read /proc/<pid>/cmdline".into()),
+            },
+            "env" => {
+                if let Some((name, value)) = v.split_once('=') {
+                    if name.starts_with("ETCD_") {
+                        c.env.insert(name.to_string(), value.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if c.argv.is_empty() && c.error.is_none() {
+        c.error = Some("the process command line could not be read".into());
+    }
+}
+
+/// The component facts for a component, if running.
+pub fn running(facts: &NodeFacts, kind: ComponentKind) -> Option<&ComponentFacts> {
+    facts.component(kind).filter(|c| c.running)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline_hex_decodes_to_argv() {
+        let hex: String = b"etcd\0--name=a b\0\0x\0"
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(decode_cmdline(&hex).unwrap(), vec!["etcd", "--name=a b", "", "x"]);
+        assert_eq!(decode_cmdline("zz"), None);
+        assert_eq!(decode_cmdline("abc"), None);
+    }
+
+    #[test]
+    fn container_paths_are_recorded_as_the_process_sees_them() {
+        assert_eq!(record_path("/proc/42/root/var/lib/kube-proxy/config.conf"), "/var/lib/kube-proxy/config.conf");
+        assert_eq!(record_path("/proc/self/root/x"), "/proc/self/root/x");
+        assert_eq!(record_path("/etc/x"), "/etc/x");
+    }
+
+    #[test]
+    fn stat_answers_parse() {
+        let f = parse_stat("ok 600|0|0|root|root|5|regular file\nlink ..data/x");
+        assert_eq!((f.exists, f.mode, f.user.as_deref(), f.kind), (true, Some(Mode(0o600)), Some("root"), Some(FileKind::File)));
+        assert!(!parse_stat("missing").exists);
+        let e = parse_stat("error stat: Permission denied");
+        assert!(e.exists && e.error.is_some());
+        assert!(parse_stat("ok garbage").error.is_some());
+        let u = parse_stat("ok 700|1001|1001|UNKNOWN|UNKNOWN|4096|directory");
+        assert_eq!((u.user, u.uid, u.kind), (None, Some(1001), Some(FileKind::Dir)));
+    }
+
+    #[test]
+    fn manifests_give_command_args_and_version() {
+        let (kind, cmd, tag) = parse_manifest(
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.32.4\n    command:\n    - kube-apiserver\n    - --profiling=false\n    args: [\"--v=2\"]\n",
+        )
+        .unwrap();
+        assert_eq!(kind, Some(ComponentKind::ApiServer));
+        assert_eq!(cmd, vec!["kube-apiserver", "--profiling=false", "--v=2"]);
+        assert_eq!(tag.as_deref(), Some("v1.32.4"));
+        assert!(parse_manifest("kind: [").is_err());
+    }
+
+    #[test]
+    fn listening_sockets_parse_from_ss_and_proc() {
+        let ss = parse_ss("LISTEN 0 4096 127.0.0.1:2379 0.0.0.0:* users:((\"etcd\",pid=2104,fd=7))\nLISTEN 0 4096 [::]:6443 [::]:* users:((\"kube-apiserver\",pid=9,fd=3))\nESTAB x y z");
+        assert_eq!(ss.len(), 2);
+        assert_eq!((ss[0].address.as_str(), ss[0].port, ss[0].pid, ss[0].process.as_deref()), ("127.0.0.1", 2379, Some(2104), Some("etcd")));
+        assert_eq!((ss[1].address.as_str(), ss[1].protocol.as_str()), ("::", "tcp6"));
+        let p = parse_proc_net("  sl  local_address rem_address   st\n   0: 0100007F:094B 00000000:0000 0A 0\n   1: 0100007F:094B 0100007F:1234 01 0\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].address.as_str(), p[0].port), ("127.0.0.1", 2379));
+    }
+}

@@ -1,0 +1,121 @@
+//! Collection: run the collector script on a node through a transport, in at
+//! most three round trips, and build its `NodeFacts`.
+//!
+//! The script (`collector.sh`) is POSIX sh and read-only. Rust decides what to
+//! ask for ([`plan`]), the script answers in frames ([`frames`]), and
+//! [`assemble`] turns the answers into facts. No per-check commands: the cost
+//! per node is three shell invocations, whatever the benchmark.
+
+pub mod assemble;
+pub mod frames;
+pub mod plan;
+
+use std::time::SystemTime;
+
+use crate::facts::{CollectionError, FACTS_SCHEMA_VERSION, NodeFacts, NodeIdentity, ScanStatus};
+use crate::transport::Transport;
+use frames::Request;
+
+/// Limits of one collection.
+#[derive(Clone, Copy, Debug)]
+pub struct CollectOptions {
+    /// Most bytes read from any one file on the node.
+    pub file_cap: usize,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            file_cap: 1024 * 1024,
+        }
+    }
+}
+
+/// Runs one round trip; `Err` ends the node's scan.
+fn round_trip(
+    t: &mut dyn Transport,
+    facts: &mut NodeFacts,
+    requests: &[Request],
+    opts: CollectOptions,
+) -> Result<(), crate::transport::TransportError> {
+    let nonce = frames::nonce();
+    for r in requests {
+        if let Some(p) = r.path().filter(|p| !frames::acceptable_path(p)) {
+            facts.errors.push(CollectionError {
+                item: crate::report::cap(p, 200),
+                message: "path not requested: not absolute, too long, or holds a line break".into(),
+            });
+        }
+    }
+    let script = frames::script(&nonce, opts.file_cap, requests);
+    let out = t.run(&script)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (frames, incomplete) = frames::parse(&nonce, &text);
+    assemble::apply(facts, &frames, opts.file_cap);
+    if out.truncated || incomplete {
+        facts.errors.push(CollectionError {
+            item: "collector".into(),
+            message: if out.truncated {
+                "the node's answer exceeded the output cap and was cut".into()
+            } else {
+                "the node's answer ended inside a frame".into()
+            },
+        });
+    }
+    if frames.is_empty() && !requests.is_empty() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        facts.errors.push(CollectionError {
+            item: "collector".into(),
+            message: format!(
+                "the collector printed nothing usable (exit status {:?}): {}",
+                out.status,
+                crate::report::cap(err.trim(), 500)
+            ),
+        });
+    }
+    // Paths asked for but not answered are errors, so they can never be
+    // mistaken for files that do not exist.
+    for r in requests {
+        if let Some(p) = r.path() {
+            let recorded = assemble::record_path(p);
+            if frames::acceptable_path(p) && !facts.files.contains_key(&recorded) {
+                facts.errors.push(CollectionError {
+                    item: recorded,
+                    message: "no answer from the collector for this path".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Collects the facts of one node. Transport failures end the scan of this
+/// node only, and are recorded in its `scan_status` and `error`.
+pub fn collect(t: &mut dyn Transport, identity: NodeIdentity, opts: CollectOptions) -> NodeFacts {
+    let mut facts = NodeFacts {
+        schema_version: FACTS_SCHEMA_VERSION,
+        node: identity,
+        ..Default::default()
+    };
+    let trips: [fn(&NodeFacts) -> Vec<Request>; 3] = [
+        |_| plan::discovery(),
+        plan::from_command_lines,
+        plan::from_config_files,
+    ];
+    for next in trips {
+        let requests = next(&facts);
+        if requests.is_empty() {
+            continue;
+        }
+        if let Err(e) = round_trip(t, &mut facts, &requests, opts) {
+            facts.scan_status = e.scan_status();
+            facts.error = Some(e.to_string());
+            break;
+        }
+    }
+    if facts.scan_status == ScanStatus::Ok {
+        facts.collected_at =
+            Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+    }
+    facts
+}

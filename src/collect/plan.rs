@@ -1,0 +1,257 @@
+//! What to ask a node for, round trip by round trip.
+//!
+//! 1. Discovery: processes, static-pod manifests, and the fixed paths CIS
+//!    names (PKI, CNI, admin kubeconfigs, kubelet units).
+//! 2. Files named on the running command lines (`--config`, `--kubeconfig`,
+//!    `--encryption-provider-config`, certificates...), read through
+//!    `/proc/<pid>/root` so a containerised component's own view is used.
+//! 3. Files named inside those config files (the kubelet's `clientCAFile`,
+//!    kube-proxy's `clientConnection.kubeconfig`, etcd's `--config-file`
+//!    settings), resolved with the engine's own effective-configuration code
+//!    so collection and evaluation can never disagree about a path.
+//!
+//! Three round trips at most, whatever the number of checks.
+
+use std::collections::BTreeSet;
+
+use super::frames::Request;
+use crate::engine::argv::{Args, parse_argv};
+use crate::engine::effective::NodeCtx;
+use crate::engine::files::{ADMIN_CONFS, CNI_DIRS, KUBELET_UNITS, PKI_DIR};
+use crate::engine::known::{etcd_env_name, find_flag, find_setting};
+use crate::facts::{ComponentKind, NodeFacts};
+
+pub const MANIFEST_DIR: &str = "/etc/kubernetes/manifests";
+
+/// Round trip 1.
+pub fn discovery() -> Vec<Request> {
+    let mut r = vec![
+        Request::Meta,
+        Request::Procs,
+        Request::Sockets,
+        Request::Manifests(MANIFEST_DIR.into()),
+        Request::Tree(PKI_DIR.into()),
+    ];
+    r.extend(CNI_DIRS.iter().map(|d| Request::Tree(d.to_string())));
+    r.extend(ADMIN_CONFS.iter().map(|p| Request::Stat(p.to_string())));
+    r.extend(KUBELET_UNITS.iter().map(|p| Request::Stat(p.to_string())));
+    r
+}
+
+#[derive(Clone, Copy)]
+enum Act {
+    Stat,
+    Read,
+    ReadEnc,
+    ReadKubeconfig,
+    Certs,
+    DropIns,
+    Manifests,
+}
+
+use Act::*;
+
+/// Flags whose value names a file, and what to do with that file.
+const FILE_FLAGS: &[(ComponentKind, &str, Act)] = &[
+    (ComponentKind::ApiServer, "--authorization-config", Read),
+    (ComponentKind::ApiServer, "--authentication-config", Read),
+    (ComponentKind::ApiServer, "--audit-policy-file", Read),
+    (ComponentKind::ApiServer, "--admission-control-config-file", Read),
+    (ComponentKind::ApiServer, "--encryption-provider-config", ReadEnc),
+    (ComponentKind::ApiServer, "--tls-cert-file", Certs),
+    (ComponentKind::ApiServer, "--client-ca-file", Certs),
+    (ComponentKind::ApiServer, "--kubelet-certificate-authority", Certs),
+    (ComponentKind::ApiServer, "--kubelet-client-certificate", Certs),
+    (ComponentKind::ApiServer, "--etcd-cafile", Certs),
+    (ComponentKind::ApiServer, "--etcd-certfile", Certs),
+    (ComponentKind::ApiServer, "--requestheader-client-ca-file", Certs),
+    (ComponentKind::ApiServer, "--proxy-client-cert-file", Certs),
+    (ComponentKind::ApiServer, "--tls-private-key-file", Stat),
+    (ComponentKind::ApiServer, "--kubelet-client-key", Stat),
+    (ComponentKind::ApiServer, "--etcd-keyfile", Stat),
+    (ComponentKind::ApiServer, "--proxy-client-key-file", Stat),
+    (ComponentKind::ApiServer, "--token-auth-file", Stat),
+    (ComponentKind::ApiServer, "--service-account-key-file", Stat),
+    (ComponentKind::ApiServer, "--service-account-signing-key-file", Stat),
+    (ComponentKind::ControllerManager, "--kubeconfig", ReadKubeconfig),
+    (ComponentKind::ControllerManager, "--authentication-kubeconfig", ReadKubeconfig),
+    (ComponentKind::ControllerManager, "--authorization-kubeconfig", ReadKubeconfig),
+    (ComponentKind::ControllerManager, "--root-ca-file", Certs),
+    (ComponentKind::ControllerManager, "--cluster-signing-cert-file", Certs),
+    (ComponentKind::ControllerManager, "--service-account-private-key-file", Stat),
+    (ComponentKind::ControllerManager, "--cluster-signing-key-file", Stat),
+    (ComponentKind::Scheduler, "--kubeconfig", ReadKubeconfig),
+    (ComponentKind::Scheduler, "--authentication-kubeconfig", ReadKubeconfig),
+    (ComponentKind::Scheduler, "--authorization-kubeconfig", ReadKubeconfig),
+    (ComponentKind::Scheduler, "--config", Read),
+    (ComponentKind::Etcd, "--config-file", Read),
+    (ComponentKind::Etcd, "--data-dir", Stat),
+    (ComponentKind::Etcd, "--cert-file", Certs),
+    (ComponentKind::Etcd, "--peer-cert-file", Certs),
+    (ComponentKind::Etcd, "--trusted-ca-file", Certs),
+    (ComponentKind::Etcd, "--peer-trusted-ca-file", Certs),
+    (ComponentKind::Etcd, "--key-file", Stat),
+    (ComponentKind::Etcd, "--peer-key-file", Stat),
+    (ComponentKind::Kubelet, "--config", Read),
+    (ComponentKind::Kubelet, "--config-dir", DropIns),
+    (ComponentKind::Kubelet, "--kubeconfig", ReadKubeconfig),
+    (ComponentKind::Kubelet, "--bootstrap-kubeconfig", ReadKubeconfig),
+    (ComponentKind::Kubelet, "--client-ca-file", Certs),
+    (ComponentKind::Kubelet, "--tls-cert-file", Certs),
+    (ComponentKind::Kubelet, "--tls-private-key-file", Stat),
+    (ComponentKind::Kubelet, "--pod-manifest-path", Manifests),
+    (ComponentKind::KubeProxy, "--config", Read),
+    (ComponentKind::KubeProxy, "--kubeconfig", ReadKubeconfig),
+];
+
+fn request(act: Act, path: String) -> Vec<Request> {
+    match act {
+        Stat => vec![Request::Stat(path)],
+        Read => vec![Request::Read(path)],
+        ReadEnc => vec![Request::ReadEncryption(path)],
+        ReadKubeconfig => vec![Request::ReadKubeconfig(path)],
+        Certs => vec![Request::Certs(path)],
+        DropIns => vec![Request::DropIns(path)],
+        Manifests => vec![Request::Manifests(path)],
+    }
+}
+
+/// The path a process sees at `path`, read from the host.
+fn through_root(pid: Option<u32>, path: &str) -> String {
+    match pid {
+        Some(pid) => format!("/proc/{pid}/root{path}"),
+        None => path.to_string(),
+    }
+}
+
+/// Round trip 2: files named on the command lines of running components.
+pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
+    let mut out = BTreeSet::new();
+    for (kind, comp) in &facts.components {
+        if !comp.running {
+            continue;
+        }
+        let args: Args = parse_argv(*kind, &comp.argv);
+        for (k, flag, act) in FILE_FLAGS {
+            if k != kind {
+                continue;
+            }
+            let value = args.value(flag).map(String::from).or_else(|| {
+                (*kind == ComponentKind::Etcd)
+                    .then(|| comp.env.get(&etcd_env_name(flag)).cloned())
+                    .flatten()
+            });
+            // Some flags take a comma-separated list of files.
+            for path in value.iter().flat_map(|v| v.split(',')).map(str::trim) {
+                if path.starts_with('/') {
+                    out.extend(request(*act, through_root(comp.pid, path)));
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Round trip 3: files named inside config files, resolved by the engine.
+pub fn from_config_files(facts: &NodeFacts) -> Vec<Request> {
+    let ctx = NodeCtx::new(facts);
+    let mut out = BTreeSet::new();
+    let pid = |k: ComponentKind| facts.component(k).and_then(|c| c.pid);
+    let setting = |k: ComponentKind, path: &str| {
+        find_setting(k, path)
+            .and_then(|spec| ctx.setting(k, spec).ok())
+            .filter(|o| o.explicit)
+            .and_then(|o| o.value.map(|v| v.text()))
+    };
+    for (key, act) in [
+        ("authentication.x509.clientCAFile", Certs),
+        ("tlsCertFile", Certs),
+        ("tlsPrivateKeyFile", Stat),
+        ("staticPodPath", Manifests),
+    ] {
+        if let Some(p) = setting(ComponentKind::Kubelet, key).filter(|p| p.starts_with('/')) {
+            out.extend(request(act, through_root(pid(ComponentKind::Kubelet), &p)));
+        }
+    }
+    if let Some(p) = setting(ComponentKind::KubeProxy, "clientConnection.kubeconfig")
+        .filter(|p| p.starts_with('/'))
+    {
+        out.extend(request(ReadKubeconfig, through_root(pid(ComponentKind::KubeProxy), &p)));
+    }
+    // etcd with --config-file: its files come from the config file.
+    let etcd_has_config = facts
+        .component(ComponentKind::Etcd)
+        .is_some_and(|c| c.running && parse_argv(ComponentKind::Etcd, &c.argv).get("--config-file").is_some());
+    if etcd_has_config {
+        for (flag, act) in [
+            ("--data-dir", Stat),
+            ("--cert-file", Certs),
+            ("--peer-cert-file", Certs),
+            ("--trusted-ca-file", Certs),
+            ("--key-file", Stat),
+            ("--peer-key-file", Stat),
+        ] {
+            let Some(spec) = find_flag(ComponentKind::Etcd, flag) else {
+                continue;
+            };
+            if let Some(p) = ctx
+                .flag(spec)
+                .ok()
+                .and_then(|o| o.value)
+                .map(|v| v.text())
+                .filter(|p| p.starts_with('/'))
+            {
+                out.extend(request(act, through_root(pid(ComponentKind::Etcd), &p)));
+            }
+        }
+    }
+    // Anything already answered needs no second look.
+    out.into_iter()
+        .filter(|r| {
+            r.path()
+                .is_none_or(|p| !facts.files.contains_key(&super::assemble::record_path(p)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::ComponentFacts;
+
+    #[test]
+    fn command_line_files_are_read_through_the_process_root() {
+        let mut facts = NodeFacts::default();
+        facts.components.insert(
+            ComponentKind::KubeProxy,
+            ComponentFacts {
+                running: true,
+                pid: Some(77),
+                argv: vec!["kube-proxy".into(), "--config=/var/lib/kube-proxy/config.conf".into()],
+                ..Default::default()
+            },
+        );
+        facts.components.insert(
+            ComponentKind::Etcd,
+            ComponentFacts {
+                running: true,
+                pid: Some(5),
+                argv: vec!["etcd".into()],
+                env: [("ETCD_CERT_FILE".to_string(), "/pki/server.crt".to_string())].into(),
+                ..Default::default()
+            },
+        );
+        let r = from_command_lines(&facts);
+        assert!(r.contains(&Request::Read("/proc/77/root/var/lib/kube-proxy/config.conf".into())));
+        assert!(r.contains(&Request::Certs("/proc/5/root/pki/server.crt".into())));
+    }
+
+    #[test]
+    fn private_keys_are_only_ever_stat_ed() {
+        for (_, flag, act) in FILE_FLAGS {
+            if flag.contains("key") && !flag.contains("kubeconfig") {
+                assert!(matches!(act, Stat), "{flag} must be stat only");
+            }
+        }
+    }
+}
