@@ -9,6 +9,8 @@ pub mod bench;
 pub mod collect;
 pub mod engine;
 pub mod facts;
+pub mod inventory;
 pub mod report;
+pub mod scan;
 pub mod transport;
 pub mod yaml;

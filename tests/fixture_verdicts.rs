@@ -78,6 +78,9 @@ fn expected_statuses(bench: &Benchmark, node: &toml::Table) -> BTreeMap<String, 
     for c in strings(node, "drift") {
         out.insert(format!("drift.{c}"), Status::Pass);
     }
+    for c in strings(node, "presence") {
+        out.insert(format!("presence.{c}"), Status::Pass);
+    }
     for c in strings(node, "drift_warn") {
         out.insert(format!("drift.{c}"), Status::Warn);
     }

@@ -5,6 +5,8 @@
 //! * 2: usage or input error (bad arguments, unreadable or invalid facts or
 //!   benchmark files); nothing was evaluated.
 
+mod scan;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +45,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
         color: ColorArg,
     },
+    /// Scan nodes (over SSH, locally, or through an exec command) and evaluate them.
+    Scan(Box<ScanArgs>),
     /// List the rules of a benchmark.
     Rules {
         #[command(flatten)]
@@ -52,6 +56,76 @@ enum Command {
     },
     /// List the built-in benchmark profiles.
     Benchmarks,
+}
+
+#[derive(clap::Args, Debug)]
+struct ScanArgs {
+    /// Inventory file (TOML) listing the nodes.
+    #[arg(long, short)]
+    inventory: Option<PathBuf>,
+    /// Ad hoc node: NAME=[USER@]ADDRESS[:PORT]. Repeatable.
+    #[arg(long = "node", value_name = "NAME=[USER@]ADDRESS[:PORT]")]
+    nodes: Vec<String>,
+    /// Roles of an ad hoc node: NAME=ROLE[,ROLE] (control-plane, etcd, worker).
+    /// Without it, roles are detected from what runs on the node.
+    #[arg(long = "role", value_name = "NAME=ROLES")]
+    roles: Vec<String>,
+    /// Scan this machine instead of remote nodes.
+    #[arg(long, conflicts_with_all = ["inventory", "exec"])]
+    local: bool,
+    /// With --local: collect through `sudo -n`.
+    #[arg(long, requires = "local")]
+    sudo: bool,
+    /// Reach each node through this command, which must read a shell script
+    /// on stdin; {node} is replaced by the node name. Example:
+    /// 'docker exec -i {node} sh'.
+    #[arg(long, value_name = "TEMPLATE")]
+    exec: Option<String>,
+    /// Default SSH user for ad hoc nodes.
+    #[arg(long)]
+    user: Option<String>,
+    /// Default SSH port for ad hoc nodes.
+    #[arg(long)]
+    port: Option<u16>,
+    /// SSH private key for ad hoc nodes (ssh-agent is tried too).
+    #[arg(long)]
+    identity_file: Option<PathBuf>,
+    /// known_hosts file for ad hoc nodes (default ~/.ssh/known_hosts).
+    #[arg(long)]
+    known_hosts: Option<PathBuf>,
+    /// strict: unknown or changed host keys are node errors; accept-new:
+    /// record unknown keys (changed keys are still refused).
+    #[arg(long, value_enum, default_value_t = HostKeys::Strict)]
+    host_keys: HostKeys,
+    /// Ask for the identity file's passphrase (or set KUBEHARDEN_SSH_PASSPHRASE).
+    #[arg(long)]
+    ask_passphrase: bool,
+    /// Connect timeout for ad hoc nodes, e.g. 10s.
+    #[arg(long, value_parser = kubeharden::inventory::parse_duration)]
+    connect_timeout: Option<std::time::Duration>,
+    /// Timeout of each collector round trip for ad hoc nodes, e.g. 60s.
+    #[arg(long, value_parser = kubeharden::inventory::parse_duration)]
+    command_timeout: Option<std::time::Duration>,
+    /// Nodes scanned at once (default: all, up to 64).
+    #[arg(long, short = 'j')]
+    concurrency: Option<usize>,
+    /// Also write each node's facts (redacted) to DIR, for `kubeharden eval DIR`.
+    #[arg(long, value_name = "DIR")]
+    save_facts: Option<PathBuf>,
+    #[command(flatten)]
+    bench: BenchArg,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum HostKeys {
+    Strict,
+    AcceptNew,
 }
 
 #[derive(clap::Args, Debug)]
@@ -94,6 +168,14 @@ enum Plan {
         bench: Benchmark,
         format: RulesFormat,
     },
+    Scan {
+        bench: Benchmark,
+        scan: kubeharden::scan::ScanPlan,
+        save_facts: Option<PathBuf>,
+        format: Format,
+        output: Option<PathBuf>,
+        color: Color,
+    },
     Benchmarks,
 }
 
@@ -108,8 +190,19 @@ fn load_benchmark(arg: &BenchArg) -> Result<Benchmark> {
     loaded.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+fn color_for(arg: ColorArg, output: &Option<PathBuf>) -> Color {
+    let to_tty = output.is_none() && std::io::stdout().is_terminal();
+    match arg {
+        ColorArg::Always => Color::Always,
+        ColorArg::Never => Color::Never,
+        ColorArg::Auto if to_tty && std::env::var_os("NO_COLOR").is_none() => Color::Always,
+        ColorArg::Auto => Color::Never,
+    }
+}
+
 fn plan(cli: Cli) -> Result<Plan> {
     Ok(match cli.command {
+        Command::Scan(a) => scan_plan(*a)?,
         Command::Eval {
             facts,
             bench,
@@ -154,6 +247,35 @@ fn write_out(output: Option<&PathBuf>, text: &[u8]) -> Result<()> {
     }
 }
 
+fn write_report(
+    report: &report::Report,
+    format: Format,
+    output: Option<&PathBuf>,
+    color: Color,
+) -> Result<()> {
+    let bytes = match format {
+        Format::Json => {
+            let mut buf = Vec::new();
+            report::json::write(report, &mut buf)?;
+            buf
+        }
+        Format::Text => report::text::render(report, color).into_bytes(),
+    };
+    write_out(output, &bytes)
+}
+
+fn scan_plan(a: ScanArgs) -> Result<Plan> {
+    let scan = scan::build(&a)?;
+    Ok(Plan::Scan {
+        bench: load_benchmark(&a.bench)?,
+        scan,
+        color: color_for(a.color, &a.output),
+        save_facts: a.save_facts,
+        format: a.format,
+        output: a.output,
+    })
+}
+
 /// Runs the plan; `Ok(true)` when the evaluation found failures.
 fn run(plan: Plan) -> Result<bool> {
     match plan {
@@ -167,15 +289,7 @@ fn run(plan: Plan) -> Result<bool> {
             let nodes = load_facts_path(&facts)?;
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
-            let bytes = match format {
-                Format::Json => {
-                    let mut buf = Vec::new();
-                    report::json::write(&report, &mut buf)?;
-                    buf
-                }
-                Format::Text => report::text::render(&report, color).into_bytes(),
-            };
-            write_out(output.as_ref(), &bytes)?;
+            write_report(&report, format, output.as_ref(), color)?;
             Ok(report.has_failures())
         }
         Plan::Rules { bench, format } => {
@@ -186,6 +300,23 @@ fn run(plan: Plan) -> Result<bool> {
             };
             write_out(None, text.as_bytes())?;
             Ok(false)
+        }
+        Plan::Scan {
+            bench,
+            scan: plan,
+            save_facts,
+            format,
+            output,
+            color,
+        } => {
+            let nodes = scan::run(&plan);
+            if let Some(dir) = &save_facts {
+                scan::save(dir, &nodes)?;
+            }
+            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
+            write_report(&report, format, output.as_ref(), color)?;
+            Ok(report.has_failures())
         }
         Plan::Benchmarks => {
             let mut text = String::new();

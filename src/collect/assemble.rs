@@ -98,8 +98,18 @@ fn parse_stat(payload: &str) -> FileFacts {
     f
 }
 
+/// What a static-pod manifest says about its component.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ParsedManifest {
+    pub component: Option<ComponentKind>,
+    /// The container's `command` followed by its `args`.
+    pub command: Vec<String>,
+    /// The image tag, e.g. `v1.32.4`.
+    pub tag: Option<String>,
+}
+
 /// The container command of a static-pod manifest, and the image tag.
-pub fn parse_manifest(text: &str) -> Result<(Option<ComponentKind>, Vec<String>, Option<String>), String> {
+pub fn parse_manifest(text: &str) -> Result<ParsedManifest, String> {
     let doc = yaml::parse(text).map_err(|e| format!("not valid YAML: {e}"))?;
     let containers = doc
         .pointer("/spec/containers")
@@ -116,7 +126,10 @@ pub fn parse_manifest(text: &str) -> Result<(Option<ComponentKind>, Vec<String>,
         let by_command = command
             .first()
             .and_then(|a0| component_of_binary(a0.rsplit('/').next().unwrap_or(a0)));
-        let by_name = c.get("name").and_then(Json::as_str).and_then(component_of_binary);
+        let by_name = c
+            .get("name")
+            .and_then(Json::as_str)
+            .and_then(component_of_binary);
         if let Some(kind) = by_command.or(by_name) {
             let tag = c
                 .get("image")
@@ -124,10 +137,14 @@ pub fn parse_manifest(text: &str) -> Result<(Option<ComponentKind>, Vec<String>,
                 .and_then(|i| i.rsplit_once(':'))
                 .map(|(_, t)| t.to_string())
                 .filter(|t| !t.contains('/'));
-            return Ok((Some(kind), command, tag));
+            return Ok(ParsedManifest {
+                component: Some(kind),
+                command,
+                tag,
+            });
         }
     }
-    Ok((None, Vec::new(), None))
+    Ok(ParsedManifest::default())
 }
 
 /// `ss -H -ltnp` lines: `LISTEN 0 4096 127.0.0.1:2379 0.0.0.0:* users:(("etcd",pid=1,fd=7))`.
@@ -155,7 +172,11 @@ fn parse_ss(payload: &str) -> Vec<SocketFacts> {
         let addr = addr.trim_start_matches('[').trim_end_matches(']');
         let addr = addr.split('%').next().unwrap_or(addr);
         out.push(SocketFacts {
-            protocol: if addr.contains(':') { "tcp6".into() } else { "tcp".into() },
+            protocol: if addr.contains(':') {
+                "tcp6".into()
+            } else {
+                "tcp".into()
+            },
             address: addr.to_string(),
             port,
             pid,
@@ -187,7 +208,9 @@ fn parse_proc_net(payload: &str) -> Vec<SocketFacts> {
                 let mut bytes = [0u8; 16];
                 let ok = (0..4).all(|w| {
                     u32::from_str_radix(&addr_hex[w * 8..w * 8 + 8], 16)
-                        .map(|v| bytes[w * 4..w * 4 + 4].copy_from_slice(&v.swap_bytes().to_be_bytes()))
+                        .map(|v| {
+                            bytes[w * 4..w * 4 + 4].copy_from_slice(&v.swap_bytes().to_be_bytes())
+                        })
                         .is_ok()
                 });
                 ok.then(|| std::net::Ipv6Addr::from(bytes).to_string())
@@ -196,7 +219,11 @@ fn parse_proc_net(payload: &str) -> Vec<SocketFacts> {
         };
         if let Some(address) = address {
             out.push(SocketFacts {
-                protocol: if addr_hex.len() == 8 { "tcp".into() } else { "tcp6".into() },
+                protocol: if addr_hex.len() == 8 {
+                    "tcp".into()
+                } else {
+                    "tcp6".into()
+                },
                 address,
                 port,
                 pid: None,
@@ -249,13 +276,11 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 f.content = Some(fr.payload.clone());
             }
             "manifest" => apply_manifest(facts, &path, &fr.payload),
-            "cert" => {
-                if fr.payload.contains("-----BEGIN CERTIFICATE-----") {
-                    facts.certificates.push(CertificateFacts {
-                        path,
-                        pem: fr.payload.clone(),
-                    });
-                }
+            "cert" if fr.payload.contains("-----BEGIN CERTIFICATE-----") => {
+                facts.certificates.push(CertificateFacts {
+                    path,
+                    pem: fr.payload.clone(),
+                });
             }
             "sockets" => match fr.key.as_str() {
                 "ss" => facts.sockets.extend(parse_ss(&fr.payload)),
@@ -277,10 +302,17 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
 
 fn apply_manifest(facts: &mut NodeFacts, path: &str, text: &str) {
     match parse_manifest(text) {
-        Ok((Some(kind), command, tag)) => {
+        Ok(ParsedManifest {
+            component: Some(kind),
+            command,
+            tag,
+        }) => {
             if kind != ComponentKind::Etcd {
                 if let Some(t) = tag.as_ref().filter(|t| t.starts_with('v')) {
-                    facts.node.kubernetes_version.get_or_insert_with(|| t.clone());
+                    facts
+                        .node
+                        .kubernetes_version
+                        .get_or_insert_with(|| t.clone());
                 }
             } else if let Some(t) = &tag {
                 facts.node.etcd_version.get_or_insert_with(|| t.clone());
@@ -292,7 +324,7 @@ fn apply_manifest(facts: &mut NodeFacts, path: &str, text: &str) {
                 error: None,
             });
         }
-        Ok((None, _, _)) => {}
+        Ok(_) => {}
         Err(e) => facts.errors.push(CollectionError {
             item: path.to_string(),
             message: format!("static-pod manifest: {e}"),
@@ -354,14 +386,20 @@ mod tests {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        assert_eq!(decode_cmdline(&hex).unwrap(), vec!["etcd", "--name=a b", "", "x"]);
+        assert_eq!(
+            decode_cmdline(&hex).unwrap(),
+            vec!["etcd", "--name=a b", "", "x"]
+        );
         assert_eq!(decode_cmdline("zz"), None);
         assert_eq!(decode_cmdline("abc"), None);
     }
 
     #[test]
     fn container_paths_are_recorded_as_the_process_sees_them() {
-        assert_eq!(record_path("/proc/42/root/var/lib/kube-proxy/config.conf"), "/var/lib/kube-proxy/config.conf");
+        assert_eq!(
+            record_path("/proc/42/root/var/lib/kube-proxy/config.conf"),
+            "/var/lib/kube-proxy/config.conf"
+        );
         assert_eq!(record_path("/proc/self/root/x"), "/proc/self/root/x");
         assert_eq!(record_path("/etc/x"), "/etc/x");
     }
@@ -369,18 +407,24 @@ mod tests {
     #[test]
     fn stat_answers_parse() {
         let f = parse_stat("ok 600|0|0|root|root|5|regular file\nlink ..data/x");
-        assert_eq!((f.exists, f.mode, f.user.as_deref(), f.kind), (true, Some(Mode(0o600)), Some("root"), Some(FileKind::File)));
+        assert_eq!(
+            (f.exists, f.mode, f.user.as_deref(), f.kind),
+            (true, Some(Mode(0o600)), Some("root"), Some(FileKind::File))
+        );
         assert!(!parse_stat("missing").exists);
         let e = parse_stat("error stat: Permission denied");
         assert!(e.exists && e.error.is_some());
         assert!(parse_stat("ok garbage").error.is_some());
         let u = parse_stat("ok 700|1001|1001|UNKNOWN|UNKNOWN|4096|directory");
-        assert_eq!((u.user, u.uid, u.kind), (None, Some(1001), Some(FileKind::Dir)));
+        assert_eq!(
+            (u.user, u.uid, u.kind),
+            (None, Some(1001), Some(FileKind::Dir))
+        );
     }
 
     #[test]
     fn manifests_give_command_args_and_version() {
-        let (kind, cmd, tag) = parse_manifest(
+        let ParsedManifest { component: kind, command: cmd, tag } = parse_manifest(
             "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.32.4\n    command:\n    - kube-apiserver\n    - --profiling=false\n    args: [\"--v=2\"]\n",
         )
         .unwrap();
@@ -392,11 +436,26 @@ mod tests {
 
     #[test]
     fn listening_sockets_parse_from_ss_and_proc() {
-        let ss = parse_ss("LISTEN 0 4096 127.0.0.1:2379 0.0.0.0:* users:((\"etcd\",pid=2104,fd=7))\nLISTEN 0 4096 [::]:6443 [::]:* users:((\"kube-apiserver\",pid=9,fd=3))\nESTAB x y z");
+        let ss = parse_ss(
+            "LISTEN 0 4096 127.0.0.1:2379 0.0.0.0:* users:((\"etcd\",pid=2104,fd=7))\nLISTEN 0 4096 [::]:6443 [::]:* users:((\"kube-apiserver\",pid=9,fd=3))\nESTAB x y z",
+        );
         assert_eq!(ss.len(), 2);
-        assert_eq!((ss[0].address.as_str(), ss[0].port, ss[0].pid, ss[0].process.as_deref()), ("127.0.0.1", 2379, Some(2104), Some("etcd")));
-        assert_eq!((ss[1].address.as_str(), ss[1].protocol.as_str()), ("::", "tcp6"));
-        let p = parse_proc_net("  sl  local_address rem_address   st\n   0: 0100007F:094B 00000000:0000 0A 0\n   1: 0100007F:094B 0100007F:1234 01 0\n");
+        assert_eq!(
+            (
+                ss[0].address.as_str(),
+                ss[0].port,
+                ss[0].pid,
+                ss[0].process.as_deref()
+            ),
+            ("127.0.0.1", 2379, Some(2104), Some("etcd"))
+        );
+        assert_eq!(
+            (ss[1].address.as_str(), ss[1].protocol.as_str()),
+            ("::", "tcp6")
+        );
+        let p = parse_proc_net(
+            "  sl  local_address rem_address   st\n   0: 0100007F:094B 00000000:0000 0A 0\n   1: 0100007F:094B 0100007F:1234 01 0\n",
+        );
         assert_eq!(p.len(), 1);
         assert_eq!((p[0].address.as_str(), p[0].port), ("127.0.0.1", 2379));
     }

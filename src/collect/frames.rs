@@ -162,7 +162,10 @@ mod tests {
         assert!(incomplete);
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[0].key, "/etc/x");
-        assert_eq!(frames[0].payload, "line1\n@@other B read /evil\n@@abc123X E\nline2");
+        assert_eq!(
+            frames[0].payload,
+            "line1\n@@other B read /evil\n@@abc123X E\nline2"
+        );
         assert_eq!(frames[1].kind, "stat");
     }
 

@@ -114,8 +114,7 @@ pub fn collect(t: &mut dyn Transport, identity: NodeIdentity, opts: CollectOptio
         }
     }
     if facts.scan_status == ScanStatus::Ok {
-        facts.collected_at =
-            Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+        facts.collected_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
     }
     facts
 }

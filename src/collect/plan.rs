@@ -56,15 +56,35 @@ const FILE_FLAGS: &[(ComponentKind, &str, Act)] = &[
     (ComponentKind::ApiServer, "--authorization-config", Read),
     (ComponentKind::ApiServer, "--authentication-config", Read),
     (ComponentKind::ApiServer, "--audit-policy-file", Read),
-    (ComponentKind::ApiServer, "--admission-control-config-file", Read),
-    (ComponentKind::ApiServer, "--encryption-provider-config", ReadEnc),
+    (
+        ComponentKind::ApiServer,
+        "--admission-control-config-file",
+        Read,
+    ),
+    (
+        ComponentKind::ApiServer,
+        "--encryption-provider-config",
+        ReadEnc,
+    ),
     (ComponentKind::ApiServer, "--tls-cert-file", Certs),
     (ComponentKind::ApiServer, "--client-ca-file", Certs),
-    (ComponentKind::ApiServer, "--kubelet-certificate-authority", Certs),
-    (ComponentKind::ApiServer, "--kubelet-client-certificate", Certs),
+    (
+        ComponentKind::ApiServer,
+        "--kubelet-certificate-authority",
+        Certs,
+    ),
+    (
+        ComponentKind::ApiServer,
+        "--kubelet-client-certificate",
+        Certs,
+    ),
     (ComponentKind::ApiServer, "--etcd-cafile", Certs),
     (ComponentKind::ApiServer, "--etcd-certfile", Certs),
-    (ComponentKind::ApiServer, "--requestheader-client-ca-file", Certs),
+    (
+        ComponentKind::ApiServer,
+        "--requestheader-client-ca-file",
+        Certs,
+    ),
     (ComponentKind::ApiServer, "--proxy-client-cert-file", Certs),
     (ComponentKind::ApiServer, "--tls-private-key-file", Stat),
     (ComponentKind::ApiServer, "--kubelet-client-key", Stat),
@@ -72,17 +92,53 @@ const FILE_FLAGS: &[(ComponentKind, &str, Act)] = &[
     (ComponentKind::ApiServer, "--proxy-client-key-file", Stat),
     (ComponentKind::ApiServer, "--token-auth-file", Stat),
     (ComponentKind::ApiServer, "--service-account-key-file", Stat),
-    (ComponentKind::ApiServer, "--service-account-signing-key-file", Stat),
-    (ComponentKind::ControllerManager, "--kubeconfig", ReadKubeconfig),
-    (ComponentKind::ControllerManager, "--authentication-kubeconfig", ReadKubeconfig),
-    (ComponentKind::ControllerManager, "--authorization-kubeconfig", ReadKubeconfig),
+    (
+        ComponentKind::ApiServer,
+        "--service-account-signing-key-file",
+        Stat,
+    ),
+    (
+        ComponentKind::ControllerManager,
+        "--kubeconfig",
+        ReadKubeconfig,
+    ),
+    (
+        ComponentKind::ControllerManager,
+        "--authentication-kubeconfig",
+        ReadKubeconfig,
+    ),
+    (
+        ComponentKind::ControllerManager,
+        "--authorization-kubeconfig",
+        ReadKubeconfig,
+    ),
     (ComponentKind::ControllerManager, "--root-ca-file", Certs),
-    (ComponentKind::ControllerManager, "--cluster-signing-cert-file", Certs),
-    (ComponentKind::ControllerManager, "--service-account-private-key-file", Stat),
-    (ComponentKind::ControllerManager, "--cluster-signing-key-file", Stat),
+    (
+        ComponentKind::ControllerManager,
+        "--cluster-signing-cert-file",
+        Certs,
+    ),
+    (
+        ComponentKind::ControllerManager,
+        "--service-account-private-key-file",
+        Stat,
+    ),
+    (
+        ComponentKind::ControllerManager,
+        "--cluster-signing-key-file",
+        Stat,
+    ),
     (ComponentKind::Scheduler, "--kubeconfig", ReadKubeconfig),
-    (ComponentKind::Scheduler, "--authentication-kubeconfig", ReadKubeconfig),
-    (ComponentKind::Scheduler, "--authorization-kubeconfig", ReadKubeconfig),
+    (
+        ComponentKind::Scheduler,
+        "--authentication-kubeconfig",
+        ReadKubeconfig,
+    ),
+    (
+        ComponentKind::Scheduler,
+        "--authorization-kubeconfig",
+        ReadKubeconfig,
+    ),
     (ComponentKind::Scheduler, "--config", Read),
     (ComponentKind::Etcd, "--config-file", Read),
     (ComponentKind::Etcd, "--data-dir", Stat),
@@ -95,7 +151,11 @@ const FILE_FLAGS: &[(ComponentKind, &str, Act)] = &[
     (ComponentKind::Kubelet, "--config", Read),
     (ComponentKind::Kubelet, "--config-dir", DropIns),
     (ComponentKind::Kubelet, "--kubeconfig", ReadKubeconfig),
-    (ComponentKind::Kubelet, "--bootstrap-kubeconfig", ReadKubeconfig),
+    (
+        ComponentKind::Kubelet,
+        "--bootstrap-kubeconfig",
+        ReadKubeconfig,
+    ),
     (ComponentKind::Kubelet, "--client-ca-file", Certs),
     (ComponentKind::Kubelet, "--tls-cert-file", Certs),
     (ComponentKind::Kubelet, "--tls-private-key-file", Stat),
@@ -176,12 +236,18 @@ pub fn from_config_files(facts: &NodeFacts) -> Vec<Request> {
     if let Some(p) = setting(ComponentKind::KubeProxy, "clientConnection.kubeconfig")
         .filter(|p| p.starts_with('/'))
     {
-        out.extend(request(ReadKubeconfig, through_root(pid(ComponentKind::KubeProxy), &p)));
+        out.extend(request(
+            ReadKubeconfig,
+            through_root(pid(ComponentKind::KubeProxy), &p),
+        ));
     }
     // etcd with --config-file: its files come from the config file.
-    let etcd_has_config = facts
-        .component(ComponentKind::Etcd)
-        .is_some_and(|c| c.running && parse_argv(ComponentKind::Etcd, &c.argv).get("--config-file").is_some());
+    let etcd_has_config = facts.component(ComponentKind::Etcd).is_some_and(|c| {
+        c.running
+            && parse_argv(ComponentKind::Etcd, &c.argv)
+                .get("--config-file")
+                .is_some()
+    });
     if etcd_has_config {
         for (flag, act) in [
             ("--data-dir", Stat),
@@ -227,7 +293,10 @@ mod tests {
             ComponentFacts {
                 running: true,
                 pid: Some(77),
-                argv: vec!["kube-proxy".into(), "--config=/var/lib/kube-proxy/config.conf".into()],
+                argv: vec![
+                    "kube-proxy".into(),
+                    "--config=/var/lib/kube-proxy/config.conf".into(),
+                ],
                 ..Default::default()
             },
         );
@@ -242,7 +311,9 @@ mod tests {
             },
         );
         let r = from_command_lines(&facts);
-        assert!(r.contains(&Request::Read("/proc/77/root/var/lib/kube-proxy/config.conf".into())));
+        assert!(r.contains(&Request::Read(
+            "/proc/77/root/var/lib/kube-proxy/config.conf".into()
+        )));
         assert!(r.contains(&Request::Certs("/proc/5/root/pki/server.crt".into())));
     }
 

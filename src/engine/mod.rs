@@ -36,6 +36,9 @@ pub const EVIDENCE_CAP: usize = 2048;
 /// Section id used for drift findings.
 pub const DRIFT_SECTION: &str = "drift";
 
+/// Section id used for findings on whether a node's roles match what runs.
+pub const PRESENCE_SECTION: &str = "presence";
+
 /// Evaluates every node against the benchmark. `generated_at` is written into
 /// the report as is.
 pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> Report {
@@ -71,6 +74,10 @@ pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> R
             sections: {
                 let mut s = bench.sections.clone();
                 s.insert(DRIFT_SECTION.into(), "Configuration drift".into());
+                s.insert(
+                    PRESENCE_SECTION.into(),
+                    "Components expected for the node's roles".into(),
+                );
                 s
             },
         },
@@ -101,6 +108,7 @@ pub fn evaluate_node(bench: &Benchmark, facts: &NodeFacts) -> NodeReport {
                 .map(|r| evaluate_rule(&ctx, r)),
         );
         results.extend(drift_findings(facts));
+        results.extend(presence_findings(facts));
     }
     NodeReport {
         name: facts.node.name.clone(),
@@ -365,4 +373,78 @@ fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
         });
     }
     out
+}
+
+/// Every Kubernetes node runs a kubelet, a control plane runs an API server,
+/// and an etcd node runs etcd. When one is missing, every check of that
+/// component would be a skip, and a scan that found nothing would look clean;
+/// so a missing component for a declared role is an error of its own.
+fn presence_findings(facts: &NodeFacts) -> Vec<Finding> {
+    use crate::facts::Role;
+    let mut wanted: Vec<ComponentKind> = Vec::new();
+    for role in &facts.node.roles {
+        let kinds: &[ComponentKind] = match role {
+            Role::ControlPlane => &[ComponentKind::ApiServer, ComponentKind::Kubelet],
+            Role::Worker => &[ComponentKind::Kubelet],
+            Role::Etcd => &[ComponentKind::Etcd],
+        };
+        for k in kinds {
+            if !wanted.contains(k) {
+                wanted.push(*k);
+            }
+        }
+    }
+    let roles: Vec<&str> = facts.node.roles.iter().map(|r| r.as_str()).collect();
+    wanted
+        .into_iter()
+        .map(|kind| {
+            let comp = facts.component(kind);
+            let running = comp.is_some_and(|c| c.running && c.error.is_none());
+            let (status, reason, actual) = match comp {
+                Some(c) if running => (
+                    Status::Pass,
+                    None,
+                    format!(
+                        "{} running{}",
+                        kind.binary(),
+                        c.pid.map(|p| format!(" as pid {p}")).unwrap_or_default()
+                    ),
+                ),
+                Some(c) if c.error.is_some() => (
+                    Status::Error,
+                    Some(format!(
+                        "the {} process could not be read: {}",
+                        kind.binary(),
+                        c.error.as_deref().unwrap_or("")
+                    )),
+                    String::new(),
+                ),
+                _ => (
+                    Status::Error,
+                    Some(format!(
+                        "no running {} was found on a node declared {}: its checks could not be evaluated; check the inventory roles, or whether the collector can see the node's processes",
+                        kind.binary(),
+                        roles.join(",")
+                    )),
+                    "not running".to_string(),
+                ),
+            };
+            Finding {
+                id: format!("presence.{kind}"),
+                title: format!("{} runs on this {} node", kind.binary(), roles.join(",")),
+                section: PRESENCE_SECTION.into(),
+                scored: false,
+                level: 1,
+                status,
+                reason,
+                expected: format!("a running {} process", kind.binary()),
+                actual,
+                source: "process list (/proc)".into(),
+                remediation: format!(
+                    "If the node is not meant to run {}, correct its roles in the inventory; otherwise find out why it is not running.",
+                    kind.binary()
+                ),
+            }
+        })
+        .collect()
 }

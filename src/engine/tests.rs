@@ -327,3 +327,23 @@ fn a_flag_without_its_value_at_the_end_of_argv_is_empty_not_true() {
     // The apiserver itself would refuse to start; we say the value is bad.
     assert_eq!(f.status, Status::Error, "{f:?}");
 }
+
+#[test]
+fn a_worker_without_a_kubelet_is_an_error_not_a_clean_node() {
+    let b = bench(
+        "kubelet",
+        "fact = \"kubelet:readOnlyPort\"\nop = \"eq\"\nvalue = \"0\"",
+    );
+    let n = node();
+    let r = evaluate(&b, &[n], "t");
+    let ids: Vec<(&str, Status)> = r.nodes[0]
+        .results
+        .iter()
+        .map(|f| (f.id.as_str(), f.status))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![("1.1", Status::Skip), ("presence.kubelet", Status::Error)]
+    );
+    assert!(r.has_failures());
+}

@@ -10,6 +10,7 @@
 //! report can say "timeout" or "unreachable" instead of a generic error.
 
 pub mod process;
+pub mod ssh;
 
 use std::time::Duration;
 

@@ -15,8 +15,7 @@ use super::{Limits, Output, Transport, TransportError};
 /// Quotes a word for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b))
     {
         return s.to_string();
@@ -201,7 +200,11 @@ mod tests {
 
     #[test]
     fn local_runs_the_script_on_stdin() {
-        let mut t = LocalTransport { name: "local".into(), sudo: false, limits: limits(10) };
+        let mut t = LocalTransport {
+            name: "local".into(),
+            sudo: false,
+            limits: limits(10),
+        };
         let out = t.run("echo hello; echo oops >&2; exit 3\n").unwrap();
         assert_eq!(out.stdout, b"hello\n");
         assert_eq!(out.stderr, b"oops\n");
@@ -210,7 +213,11 @@ mod tests {
 
     #[test]
     fn a_hung_command_is_abandoned_at_its_deadline() {
-        let mut t = ExecTransport { name: "hang".into(), template: "sleep 30".into(), limits: limits(1) };
+        let mut t = ExecTransport {
+            name: "hang".into(),
+            template: "sleep 30".into(),
+            limits: limits(1),
+        };
         let start = Instant::now();
         let err = t.run("true\n").unwrap_err();
         assert!(matches!(err, TransportError::Timeout { .. }), "{err}");
@@ -219,15 +226,25 @@ mod tests {
 
     #[test]
     fn output_is_capped() {
-        let mut t = LocalTransport { name: "big".into(), sudo: false, limits: limits(10) };
-        let out = t.run("i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done\n").unwrap();
+        let mut t = LocalTransport {
+            name: "big".into(),
+            sudo: false,
+            limits: limits(10),
+        };
+        let out = t
+            .run("i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done\n")
+            .unwrap();
         assert_eq!(out.stdout.len(), 1000);
         assert!(out.truncated);
     }
 
     #[test]
     fn an_exec_command_that_fails_is_unreachable() {
-        let mut t = ExecTransport { name: "gone".into(), template: "echo no such container >&2; exit 1".into(), limits: limits(5) };
+        let mut t = ExecTransport {
+            name: "gone".into(),
+            template: "echo no such container >&2; exit 1".into(),
+            limits: limits(5),
+        };
         let err = t.run("true\n").unwrap_err();
         assert!(matches!(err, TransportError::Unreachable { .. }));
         assert!(err.to_string().contains("no such container"), "{err}");

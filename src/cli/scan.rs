@@ -1,0 +1,188 @@
+//! `kubeharden scan`: arguments to a checked scan plan, progress on stderr,
+//! and a status line per node at the end.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use kubeharden::collect::CollectOptions;
+use kubeharden::facts::{NodeFacts, ScanStatus};
+use kubeharden::inventory::{self, Defaults, NodeSpec};
+use kubeharden::scan::{NodeOutcome, ScanPlan, Via, scan};
+use kubeharden::transport::ssh::{HostKeyPolicy, SshOptions};
+
+use super::{HostKeys, ScanArgs};
+
+/// Most nodes scanned at once by default.
+const DEFAULT_CONCURRENCY: usize = 64;
+
+pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
+    let base = Defaults::default();
+    let defaults = Defaults {
+        user: a.user.clone(),
+        port: a.port,
+        identity_file: a.identity_file.clone(),
+        known_hosts: a.known_hosts.clone(),
+        connect_timeout: a.connect_timeout.unwrap_or(base.connect_timeout),
+        command_timeout: a.command_timeout.unwrap_or(base.command_timeout),
+        ..base
+    };
+    let mut nodes: Vec<NodeSpec> = match &a.inventory {
+        Some(p) => inventory::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Vec::new(),
+    };
+    for n in &a.nodes {
+        let spec = inventory::parse_node_arg(n, &defaults).map_err(anyhow::Error::msg)?;
+        if nodes.iter().any(|x| x.name == spec.name) {
+            bail!("node {:?} is given twice", spec.name);
+        }
+        nodes.push(spec);
+    }
+    if a.local {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        nodes = vec![NodeSpec {
+            name,
+            address: "localhost".into(),
+            roles: Vec::new(),
+            user: None,
+            port: None,
+            identity_file: None,
+            known_hosts: None,
+            proxy_jump: None,
+            connect_timeout: defaults.connect_timeout,
+            command_timeout: defaults.command_timeout,
+        }];
+    }
+    for r in &a.roles {
+        let (name, roles) = inventory::parse_role_arg(r).map_err(anyhow::Error::msg)?;
+        match nodes
+            .iter_mut()
+            .find(|n| n.name == name || (a.local && name == "local"))
+        {
+            Some(n) => n.roles = roles,
+            None => bail!("--role {r:?}: no node named {name:?}"),
+        }
+    }
+    if nodes.is_empty() {
+        bail!("nothing to scan: give --inventory FILE, --node NAME=[USER@]ADDRESS, or --local");
+    }
+    let via = if a.local {
+        Via::Local { sudo: a.sudo }
+    } else if let Some(t) = &a.exec {
+        if !t.contains("{node}") {
+            bail!("--exec {t:?}: the template must contain {{node}}");
+        }
+        Via::Exec {
+            template: t.clone(),
+        }
+    } else {
+        if let Some(n) = nodes.iter().find(|n| n.proxy_jump.is_some()) {
+            bail!(
+                "node {:?}: proxy_jump is not supported yet; reach the node directly or through --exec 'ssh -J {} ...'",
+                n.name,
+                n.proxy_jump.as_deref().unwrap_or("")
+            );
+        }
+        let passphrase = match std::env::var("KUBEHARDEN_SSH_PASSPHRASE") {
+            Ok(p) => Some(p),
+            Err(_) if a.ask_passphrase => Some(
+                rpassword::prompt_password("Passphrase for the SSH identity file: ")
+                    .context("reading the passphrase")?,
+            ),
+            Err(_) => None,
+        };
+        Via::Ssh(SshOptions {
+            host_keys: match a.host_keys {
+                HostKeys::Strict => HostKeyPolicy::Strict,
+                HostKeys::AcceptNew => HostKeyPolicy::AcceptNew,
+            },
+            passphrase,
+            ..SshOptions::default()
+        })
+    };
+    let concurrency = a
+        .concurrency
+        .unwrap_or_else(|| nodes.len().min(DEFAULT_CONCURRENCY))
+        .max(1);
+    Ok(ScanPlan {
+        nodes,
+        via,
+        concurrency,
+        collect: CollectOptions::default(),
+    })
+}
+
+/// Runs the scan with a progress bar when stderr is a terminal, then prints
+/// one status line per node on stderr.
+pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(plan.nodes.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} scanning [{bar:30}] {pos}/{len} nodes {elapsed} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b.enable_steady_tick(Duration::from_millis(120));
+        Some(b)
+    } else {
+        None
+    };
+    let done = |o: &NodeOutcome| {
+        if let Some(b) = &bar {
+            b.set_message(o.facts.node.name.clone());
+            b.inc(1);
+        }
+    };
+    let outcomes = scan(plan, &done);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for o in &outcomes {
+        let f = &o.facts;
+        let roles: Vec<&str> = f.node.roles.iter().map(|r| r.as_str()).collect();
+        let detail = match f.scan_status {
+            ScanStatus::Ok if f.errors.is_empty() => String::new(),
+            ScanStatus::Ok => format!(" ({} items could not be read)", f.errors.len()),
+            _ => format!(": {}", f.error.as_deref().unwrap_or("")),
+        };
+        eprintln!(
+            "{:<24} {:<18} {:>6.1}s  {}{}",
+            kubeharden::report::text::clean(&f.node.name),
+            f.scan_status.as_str(),
+            o.elapsed.as_secs_f64(),
+            roles.join(","),
+            kubeharden::report::text::clean(&detail)
+        );
+    }
+    outcomes.into_iter().map(|o| o.facts).collect()
+}
+
+/// Writes each node's facts to DIR/<name>.json.
+pub fn save(dir: &Path, nodes: &[NodeFacts]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    for n in nodes {
+        let safe: String = n
+            .node
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{safe}.json"));
+        let text = serde_json::to_string_pretty(n)? + "\n";
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
+}

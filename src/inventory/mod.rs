@@ -1,0 +1,507 @@
+//! The inventory: which nodes to scan, how to reach them, and what they are.
+//!
+//! ```toml
+//! [defaults]
+//! user = "root"
+//! port = 22
+//! identity_file = "~/.ssh/id_ed25519"
+//! known_hosts = "~/.ssh/known_hosts"
+//! connect_timeout = "10s"
+//! command_timeout = "60s"
+//! [[node]]
+//! name = "cp1"
+//! address = "10.0.0.11"
+//! roles = ["control-plane", "etcd"]
+//! ```
+//!
+//! Like benchmark files, an inventory is validated in one pass and every
+//! problem is reported with its file and line. Ad hoc nodes from the command
+//! line (`--node cp1=root@10.0.0.11`) produce the same [`NodeSpec`]s.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::de::{DeTable, DeValue};
+
+use crate::bench::Problem;
+use crate::facts::Role;
+
+/// How to reach one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub name: String,
+    /// Host name or address; may be an alias from `~/.ssh/config`.
+    pub address: String,
+    pub roles: Vec<Role>,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub proxy_jump: Option<String>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+/// Settings every node inherits unless it sets its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Defaults {
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub proxy_jump: Option<String>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            user: None,
+            port: None,
+            identity_file: None,
+            known_hosts: None,
+            proxy_jump: None,
+            connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub struct InventoryError {
+    pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "invalid inventory:")?;
+        for p in &self.problems {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+const DEFAULT_KEYS: &[&str] = &[
+    "user",
+    "port",
+    "identity_file",
+    "known_hosts",
+    "proxy_jump",
+    "connect_timeout",
+    "command_timeout",
+];
+const NODE_KEYS: &[&str] = &[
+    "name",
+    "address",
+    "roles",
+    "user",
+    "port",
+    "identity_file",
+    "known_hosts",
+    "proxy_jump",
+    "connect_timeout",
+    "command_timeout",
+];
+
+/// Expands a leading `~/` to `$HOME`.
+pub fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+/// Parses `10s`, `2m`, `1500ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d =
+        humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?} is not a duration: {e}"))?;
+    if d.is_zero() {
+        return Err(format!("{s:?}: a timeout must be positive"));
+    }
+    Ok(d)
+}
+
+struct Cx<'a> {
+    file: &'a str,
+    newlines: Vec<usize>,
+    problems: Vec<Problem>,
+}
+
+impl Cx<'_> {
+    fn err(&mut self, span: Range<usize>, message: String) {
+        let line = self.newlines.partition_point(|&nl| nl < span.start) + 1;
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+
+    fn str_of(&mut self, t: &DeTable<'_>, key: &str, what: &str) -> Option<String> {
+        let v = t.get(key)?;
+        match v.get_ref() {
+            DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
+            _ => {
+                self.err(
+                    v.span(),
+                    format!("{what}: {key} must be a non-empty string"),
+                );
+                None
+            }
+        }
+    }
+
+    fn port(&mut self, t: &DeTable<'_>, what: &str) -> Option<u16> {
+        let v = t.get("port")?;
+        match v.get_ref() {
+            DeValue::Integer(i) => match i.as_str().parse::<u16>() {
+                Ok(p) if p > 0 => Some(p),
+                _ => {
+                    self.err(v.span(), format!("{what}: port must be 1-65535"));
+                    None
+                }
+            },
+            _ => {
+                self.err(v.span(), format!("{what}: port must be a number"));
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, t: &DeTable<'_>, key: &str, what: &str) -> Option<Duration> {
+        let s = self.str_of(t, key, what)?;
+        match parse_duration(&s) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err(t.get(key).unwrap().span(), format!("{what}: {key}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn unknown_keys(&mut self, t: &DeTable<'_>, allowed: &[&str], what: &str) {
+        for (k, _) in t.iter() {
+            if !allowed.contains(&k.get_ref().as_ref()) {
+                self.err(
+                    k.span(),
+                    format!(
+                        "{what}: unknown key {:?} (allowed: {})",
+                        k.get_ref(),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Parses an inventory file's text. `file` is used in messages.
+pub fn parse(file: &str, text: &str) -> Result<Vec<NodeSpec>, InventoryError> {
+    let mut cx = Cx {
+        file,
+        newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
+        problems: Vec::new(),
+    };
+    let (doc, errors) = DeTable::parse_recoverable(text);
+    for e in errors {
+        let span = e.span().unwrap_or(0..0);
+        cx.err(span, format!("TOML syntax: {}", e.message().trim()));
+    }
+    let doc = doc.get_ref();
+    for (k, _) in doc.iter() {
+        if !["defaults", "node"].contains(&k.get_ref().as_ref()) {
+            cx.err(
+                k.span(),
+                format!("unknown top-level key {:?} (defaults, node)", k.get_ref()),
+            );
+        }
+    }
+    let mut defaults = Defaults::default();
+    if let Some(v) = doc.get("defaults") {
+        match v.get_ref() {
+            DeValue::Table(t) => {
+                cx.unknown_keys(t, DEFAULT_KEYS, "[defaults]");
+                defaults.user = cx.str_of(t, "user", "[defaults]");
+                defaults.port = cx.port(t, "[defaults]");
+                defaults.identity_file = cx
+                    .str_of(t, "identity_file", "[defaults]")
+                    .map(|p| expand_home(&p));
+                defaults.known_hosts = cx
+                    .str_of(t, "known_hosts", "[defaults]")
+                    .map(|p| expand_home(&p));
+                defaults.proxy_jump = cx.str_of(t, "proxy_jump", "[defaults]");
+                if let Some(d) = cx.duration(t, "connect_timeout", "[defaults]") {
+                    defaults.connect_timeout = d;
+                }
+                if let Some(d) = cx.duration(t, "command_timeout", "[defaults]") {
+                    defaults.command_timeout = d;
+                }
+            }
+            _ => cx.err(v.span(), "defaults must be a table: [defaults]".into()),
+        }
+    }
+    let mut nodes = Vec::new();
+    let mut names = HashSet::new();
+    match doc.get("node").map(|v| (v.span(), v.get_ref())) {
+        Some((_, DeValue::Array(items))) => {
+            for item in items.iter() {
+                let DeValue::Table(t) = item.get_ref() else {
+                    cx.err(item.span(), "each node must be a table: [[node]]".into());
+                    continue;
+                };
+                let before = cx.problems.len();
+                let name = cx.str_of(t, "name", "node");
+                let what = format!("node {}", name.as_deref().unwrap_or("<unnamed>"));
+                cx.unknown_keys(t, NODE_KEYS, &what);
+                if name.is_none() {
+                    cx.err(item.span(), "node: missing required key \"name\"".into());
+                }
+                let address = cx.str_of(t, "address", &what);
+                if address.is_none() && t.get("address").is_none() {
+                    cx.err(
+                        item.span(),
+                        format!("{what}: missing required key \"address\""),
+                    );
+                }
+                let roles = match t.get("roles").map(|v| (v.span(), v.get_ref())) {
+                    Some((_, DeValue::Array(rs))) => {
+                        let mut roles = Vec::new();
+                        for r in rs.iter() {
+                            match r.get_ref() {
+                                DeValue::String(s) => match Role::parse(s) {
+                                    Some(role) => roles.push(role),
+                                    None => cx.err(
+                                        r.span(),
+                                        format!("{what}: unknown role {:?} (control-plane, etcd, worker)", s.as_ref()),
+                                    ),
+                                },
+                                _ => cx.err(r.span(), format!("{what}: roles must be strings")),
+                            }
+                        }
+                        if roles.is_empty() && rs.is_empty() {
+                            cx.err(
+                                t.get("roles").unwrap().span(),
+                                format!("{what}: roles is empty"),
+                            );
+                        }
+                        roles
+                    }
+                    Some((s, _)) => {
+                        cx.err(s, format!("{what}: roles must be an array"));
+                        Vec::new()
+                    }
+                    None => {
+                        cx.err(
+                            item.span(),
+                            format!("{what}: missing required key \"roles\""),
+                        );
+                        Vec::new()
+                    }
+                };
+                let spec = NodeSpec {
+                    name: name.clone().unwrap_or_default(),
+                    address: address.unwrap_or_default(),
+                    roles,
+                    user: cx.str_of(t, "user", &what).or(defaults.user.clone()),
+                    port: cx.port(t, &what).or(defaults.port),
+                    identity_file: cx
+                        .str_of(t, "identity_file", &what)
+                        .map(|p| expand_home(&p))
+                        .or(defaults.identity_file.clone()),
+                    known_hosts: cx
+                        .str_of(t, "known_hosts", &what)
+                        .map(|p| expand_home(&p))
+                        .or(defaults.known_hosts.clone()),
+                    proxy_jump: cx
+                        .str_of(t, "proxy_jump", &what)
+                        .or(defaults.proxy_jump.clone()),
+                    connect_timeout: cx
+                        .duration(t, "connect_timeout", &what)
+                        .unwrap_or(defaults.connect_timeout),
+                    command_timeout: cx
+                        .duration(t, "command_timeout", &what)
+                        .unwrap_or(defaults.command_timeout),
+                };
+                if let Some(n) = &name {
+                    if !names.insert(n.clone()) {
+                        let span = t.get("name").unwrap().span();
+                        cx.err(span, format!("node name {n:?} is used twice"));
+                    }
+                }
+                if cx.problems.len() == before {
+                    nodes.push(spec);
+                }
+            }
+        }
+        Some((s, _)) => cx.err(s, "node must be an array of tables: [[node]]".into()),
+        None => cx.err(0..0, "no [[node]] entries".into()),
+    }
+    if cx.problems.is_empty() {
+        Ok(nodes)
+    } else {
+        Err(InventoryError {
+            problems: cx.problems,
+        })
+    }
+}
+
+/// Reads and parses an inventory file.
+pub fn load(path: &Path) -> Result<Vec<NodeSpec>, InventoryError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| InventoryError {
+        problems: vec![Problem {
+            file: shown.clone(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        }],
+    })?;
+    parse(&shown, &text)
+}
+
+/// Parses `--node NAME=[USER@]ADDRESS[:PORT]`.
+pub fn parse_node_arg(s: &str, defaults: &Defaults) -> Result<NodeSpec, String> {
+    let (name, target) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--node {s:?}: expected NAME=[USER@]ADDRESS[:PORT]"))?;
+    if name.is_empty() || target.is_empty() {
+        return Err(format!("--node {s:?}: expected NAME=[USER@]ADDRESS[:PORT]"));
+    }
+    let (user, hostport) = match target.split_once('@') {
+        Some((u, h)) => (Some(u.to_string()), h),
+        None => (defaults.user.clone(), target),
+    };
+    let (address, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| format!("--node {s:?}: {p:?} is not a port"))?;
+            (
+                h.trim_start_matches('[').trim_end_matches(']').to_string(),
+                Some(port),
+            )
+        }
+        _ => (hostport.to_string(), defaults.port),
+    };
+    Ok(NodeSpec {
+        name: name.to_string(),
+        address,
+        roles: Vec::new(),
+        user,
+        port,
+        identity_file: defaults.identity_file.clone(),
+        known_hosts: defaults.known_hosts.clone(),
+        proxy_jump: defaults.proxy_jump.clone(),
+        connect_timeout: defaults.connect_timeout,
+        command_timeout: defaults.command_timeout,
+    })
+}
+
+/// Parses `--role NAME=ROLE[,ROLE]`.
+pub fn parse_role_arg(s: &str) -> Result<(String, Vec<Role>), String> {
+    let (name, roles) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--role {s:?}: expected NAME=ROLE[,ROLE]"))?;
+    let roles = roles
+        .split(',')
+        .map(|r| Role::parse(r.trim()).ok_or_else(|| format!("--role {s:?}: unknown role {r:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name.to_string(), roles))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[defaults]
+user = "root"
+port = 22
+identity_file = "/keys/id"
+known_hosts = "/keys/known_hosts"
+connect_timeout = "5s"
+command_timeout = "1m"
+[[node]]
+name = "cp1"
+address = "10.0.0.11"
+roles = ["control-plane", "etcd"]
+[[node]]
+name = "w1"
+address = "10.0.0.21"
+roles = ["worker"]
+user = "auditor"
+port = 2222
+"#;
+
+    #[test]
+    fn defaults_are_inherited_and_overridden() {
+        let nodes = parse("inv.toml", GOOD).unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[0].user.as_deref(), Some("root"));
+        assert_eq!(nodes[0].roles, vec![Role::ControlPlane, Role::Etcd]);
+        assert_eq!(nodes[0].connect_timeout, Duration::from_secs(5));
+        assert_eq!(nodes[1].user.as_deref(), Some("auditor"));
+        assert_eq!(nodes[1].port, Some(2222));
+        assert_eq!(nodes[1].command_timeout, Duration::from_secs(60));
+        assert_eq!(nodes[1].identity_file, Some(PathBuf::from("/keys/id")));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let text = "[defaults]\ncolour = 1\nconnect_timeout = \"soon\"\n[[node]]\nname = \"a\"\naddress = \"x\"\nroles = [\"master\"]\n[[node]]\nname = \"a\"\naddress = \"y\"\nroles = [\"worker\"]\nport = 70000\n[[node]]\naddress = \"z\"\nroles = [\"worker\"]\n";
+        let err = parse("inv.toml", text).unwrap_err();
+        let lines: Vec<usize> = err.problems.iter().map(|p| p.line).collect();
+        let msgs = err.to_string();
+        assert!(
+            msgs.contains("inv.toml:2: [defaults]: unknown key \"colour\""),
+            "{msgs}"
+        );
+        assert!(msgs.contains("inv.toml:3:"), "{msgs}");
+        assert!(
+            msgs.contains("inv.toml:7: node a: unknown role \"master\""),
+            "{msgs}"
+        );
+        assert!(
+            msgs.contains("inv.toml:9: node name \"a\" is used twice"),
+            "{msgs}"
+        );
+        assert!(
+            msgs.contains("inv.toml:12: node a: port must be 1-65535"),
+            "{msgs}"
+        );
+        assert!(msgs.contains("missing required key \"name\""), "{msgs}");
+        assert_eq!(lines.len(), 6, "{msgs}");
+    }
+
+    #[test]
+    fn ad_hoc_node_arguments_parse() {
+        let d = Defaults {
+            user: Some("root".into()),
+            ..Defaults::default()
+        };
+        let n = parse_node_arg("cp1=admin@10.0.0.11:2222", &d).unwrap();
+        assert_eq!(
+            (
+                n.name.as_str(),
+                n.user.as_deref(),
+                n.address.as_str(),
+                n.port
+            ),
+            ("cp1", Some("admin"), "10.0.0.11", Some(2222))
+        );
+        let n = parse_node_arg("w1=10.0.0.21", &d).unwrap();
+        assert_eq!((n.user.as_deref(), n.port), (Some("root"), None));
+        let n = parse_node_arg("v6=[fd00::1]:22", &d).unwrap();
+        assert_eq!(n.address, "fd00::1");
+        assert!(parse_node_arg("nonsense", &d).is_err());
+        assert!(parse_node_arg("a=b:port", &d).is_err());
+        assert_eq!(
+            parse_role_arg("cp1=control-plane,etcd").unwrap().1,
+            vec![Role::ControlPlane, Role::Etcd]
+        );
+        assert!(parse_role_arg("cp1=master").is_err());
+    }
+}

@@ -1,0 +1,463 @@
+//! SSH transport (libssh2 through the `ssh2` crate).
+//!
+//! One TCP connection and one authenticated session per node, reused for the
+//! collector's round trips; each round trip is one `exec` channel running
+//! `sh -s` (or `sudo -n sh -s` for a non-root user) with the script on stdin.
+//!
+//! Host keys are checked strictly against known_hosts: an unknown host or a
+//! changed key is a node error, never a silent connect. Accepting new keys is
+//! an explicit opt-in ([`HostKeyPolicy::AcceptNew`]) that records what it
+//! accepted. Every blocking step runs under the node's deadline, so a node
+//! that accepts TCP and then says nothing is abandoned on time.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, Session};
+
+use super::{Limits, Output, Transport, TransportError};
+use crate::inventory::NodeSpec;
+
+/// What to do with a host key that known_hosts does not list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Refuse unknown hosts and changed keys (the default).
+    Strict,
+    /// Accept and record keys of hosts not in known_hosts; still refuse a
+    /// changed key.
+    AcceptNew,
+}
+
+/// A host key accepted under [`HostKeyPolicy::AcceptNew`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedKey {
+    pub node: String,
+    pub host: String,
+    pub fingerprint: String,
+}
+
+/// Options shared by every node of a scan.
+#[derive(Clone)]
+pub struct SshOptions {
+    pub host_keys: HostKeyPolicy,
+    /// Passphrase for encrypted identity files.
+    pub passphrase: Option<String>,
+    /// Keys accepted under `AcceptNew`, for the report.
+    pub accepted: Arc<Mutex<Vec<AcceptedKey>>>,
+    /// Key exchange algorithms offered, most preferred first.
+    pub kex: Option<String>,
+}
+
+impl Default for SshOptions {
+    fn default() -> Self {
+        SshOptions {
+            host_keys: HostKeyPolicy::Strict,
+            passphrase: None,
+            accepted: Arc::new(Mutex::new(Vec::new())),
+            kex: Some("curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group14-sha256".into()),
+        }
+    }
+}
+
+/// Serialises appends to a known_hosts file shared by parallel connections.
+static KNOWN_HOSTS_LOCK: Mutex<()> = Mutex::new(());
+
+pub struct SshTransport {
+    spec: NodeSpec,
+    opts: SshOptions,
+    session: Option<Session>,
+}
+
+impl SshTransport {
+    pub fn new(spec: NodeSpec, opts: SshOptions) -> SshTransport {
+        SshTransport {
+            spec,
+            opts,
+            session: None,
+        }
+    }
+
+    fn user(&self) -> String {
+        self.spec
+            .user
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "root".into())
+    }
+
+    fn port(&self) -> u16 {
+        self.spec.port.unwrap_or(22)
+    }
+
+    fn known_hosts_path(&self) -> PathBuf {
+        self.spec
+            .known_hosts
+            .clone()
+            .unwrap_or_else(|| crate::inventory::expand_home("~/.ssh/known_hosts"))
+    }
+
+    fn err_unreachable(&self, reason: impl Into<String>) -> TransportError {
+        TransportError::Unreachable {
+            node: self.spec.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn timeout(&self, d: Duration) -> TransportError {
+        TransportError::Timeout {
+            node: self.spec.name.clone(),
+            seconds: d.as_secs().max(1),
+        }
+    }
+
+    fn connect(&mut self) -> Result<Session, TransportError> {
+        let connect_timeout = self.spec.connect_timeout;
+        let started = Instant::now();
+        let target = format!(
+            "{}:{}",
+            self.spec.address.trim_matches(|c| c == '[' || c == ']'),
+            self.port()
+        );
+        let addrs: Vec<_> = target
+            .to_socket_addrs()
+            .map_err(|e| {
+                self.err_unreachable(format!("cannot resolve {}: {e}", self.spec.address))
+            })?
+            .collect();
+        let mut last = None;
+        let mut tcp = None;
+        for a in addrs {
+            match TcpStream::connect_timeout(&a, connect_timeout) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let tcp = match (tcp, last) {
+            (Some(t), _) => t,
+            (None, Some(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(self.timeout(connect_timeout));
+            }
+            (None, Some(e)) => {
+                return Err(self.err_unreachable(format!("connect to {target}: {e}")));
+            }
+            (None, None) => {
+                return Err(self.err_unreachable(format!("{target} resolves to no address")));
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let mut sess = Session::new().map_err(|e| self.err_unreachable(e.to_string()))?;
+        sess.set_tcp_stream(tcp);
+        if let Some(kex) = &self.opts.kex {
+            // Offer fast key exchange first; fall back to whatever the
+            // server supports among the rest.
+            let _ = sess.method_pref(ssh2::MethodType::Kex, kex);
+        }
+        let remaining = connect_timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(100));
+        sess.set_timeout(remaining.as_millis() as u32);
+        if let Err(e) = sess.handshake() {
+            return Err(if is_timeout(&e) {
+                self.timeout(connect_timeout)
+            } else {
+                self.err_unreachable(format!("SSH handshake with {target}: {}", e.message()))
+            });
+        }
+        self.check_host_key(&sess)?;
+        self.authenticate(&sess)?;
+        Ok(sess)
+    }
+
+    fn check_host_key(&self, sess: &Session) -> Result<(), TransportError> {
+        let node = self.spec.name.clone();
+        let host_err = |reason: String| TransportError::HostKey {
+            node: node.clone(),
+            reason,
+        };
+        let (key, key_type) = sess
+            .host_key()
+            .ok_or_else(|| host_err("the server sent no host key".into()))?;
+        let fingerprint = sess
+            .host_key_hash(HashType::Sha256)
+            .map(|h| format!("SHA256:{}", base64_nopad(h)))
+            .unwrap_or_else(|| "unknown".into());
+        let path = self.known_hosts_path();
+        let mut kh = sess.known_hosts().map_err(|e| host_err(e.to_string()))?;
+        if path.exists() {
+            kh.read_file(&path, KnownHostFileKind::OpenSSH)
+                .map_err(|e| {
+                    host_err(format!("cannot read {}: {}", path.display(), e.message()))
+                })?;
+        }
+        let host = self
+            .spec
+            .address
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_string();
+        match kh.check_port(&host, self.port(), key) {
+            CheckResult::Match => Ok(()),
+            CheckResult::Mismatch => Err(host_err(format!(
+                "the host key of {host} ({fingerprint}) does not match {}: possible man-in-the-middle, or the node was rebuilt",
+                path.display()
+            ))),
+            CheckResult::NotFound if self.opts.host_keys == HostKeyPolicy::AcceptNew => {
+                let entry = if self.port() == 22 {
+                    host.clone()
+                } else {
+                    format!("[{host}]:{}", self.port())
+                };
+                let _guard = KNOWN_HOSTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+                append_known_host(&path, &entry, key_type, key).map_err(|e| {
+                    host_err(format!(
+                        "cannot record the new host key in {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                self.opts
+                    .accepted
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(AcceptedKey {
+                        node: self.spec.name.clone(),
+                        host: entry,
+                        fingerprint,
+                    });
+                Ok(())
+            }
+            CheckResult::NotFound => Err(host_err(format!(
+                "{host} ({fingerprint}) is not in {}; add its key, or pass --host-keys accept-new to trust it on first use",
+                path.display()
+            ))),
+            CheckResult::Failure => Err(host_err(format!(
+                "could not check {host} against {}",
+                path.display()
+            ))),
+        }
+    }
+
+    fn authenticate(&self, sess: &Session) -> Result<(), TransportError> {
+        let user = self.user();
+        let mut tried = Vec::new();
+        if let Some(id) = &self.spec.identity_file {
+            match sess.userauth_pubkey_file(&user, None, id, self.opts.passphrase.as_deref()) {
+                Ok(()) if sess.authenticated() => return Ok(()),
+                Ok(()) => tried.push(format!("key {}: not accepted", id.display())),
+                Err(e) if is_timeout(&e) => return Err(self.timeout(self.spec.connect_timeout)),
+                Err(e) => tried.push(format!("key {}: {}", id.display(), e.message())),
+            }
+        }
+        if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+            match sess.userauth_agent(&user) {
+                Ok(()) if sess.authenticated() => return Ok(()),
+                Ok(()) => tried.push("ssh-agent: no key accepted".into()),
+                Err(e) => tried.push(format!("ssh-agent: {}", e.message())),
+            }
+        }
+        if tried.is_empty() {
+            tried.push("no identity_file and no ssh-agent".into());
+        }
+        Err(TransportError::AuthFailed {
+            node: self.spec.name.clone(),
+            reason: format!("as {user}: {}", tried.join("; ")),
+        })
+    }
+
+    fn exec(&self, sess: &Session, script: &str, limits: Limits) -> Result<Output, TransportError> {
+        let deadline = Instant::now() + limits.command_timeout;
+        let timeout = |sess: &Session| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            sess.set_timeout(left.as_millis().max(1) as u32);
+        };
+        let node = self.spec.name.clone();
+        let fail = |e: ssh2::Error| {
+            if is_timeout(&e) {
+                TransportError::Timeout {
+                    node: node.clone(),
+                    seconds: limits.command_timeout.as_secs().max(1),
+                }
+            } else {
+                TransportError::Other {
+                    node: node.clone(),
+                    reason: format!("SSH: {}", e.message()),
+                }
+            }
+        };
+        timeout(sess);
+        let mut ch = sess.channel_session().map_err(fail)?;
+        let root = self.user() == "root";
+        let command = if root { "sh -s" } else { "sudo -n sh -s" };
+        ch.exec(command).map_err(fail)?;
+        timeout(sess);
+        ch.write_all(script.as_bytes())
+            .map_err(|e| io_fail(&node, e, limits))?;
+        ch.send_eof().map_err(fail)?;
+        let mut stdout = Vec::new();
+        let mut truncated = false;
+        let mut buf = [0u8; 32 * 1024];
+        loop {
+            timeout(sess);
+            match ch.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = limits.max_output.saturating_sub(stdout.len());
+                    if n > room {
+                        truncated = true;
+                    }
+                    stdout.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) => return Err(io_fail(&node, e, limits)),
+            }
+        }
+        let mut stderr = Vec::new();
+        let _ = ch.stderr().take(64 * 1024).read_to_end(&mut stderr);
+        let _ = ch.wait_close();
+        let status = ch.exit_status().ok();
+        if !root && stdout.is_empty() {
+            let err = String::from_utf8_lossy(&stderr);
+            if err.contains("password is required") || err.contains("a terminal is required") {
+                return Err(TransportError::AuthFailed {
+                    node: node.clone(),
+                    reason: format!(
+                        "{} is not root and `sudo -n` needs a password: allow NOPASSWD sudo for the collector's `sh`, or connect as root",
+                        self.user()
+                    ),
+                });
+            }
+            if status.is_some_and(|s| s != 0) {
+                return Err(TransportError::Other {
+                    node: node.clone(),
+                    reason: format!(
+                        "`sudo -n sh -s` failed: {}",
+                        crate::report::cap(err.trim(), 300)
+                    ),
+                });
+            }
+        }
+        Ok(Output {
+            stdout,
+            stderr,
+            status,
+            truncated,
+        })
+    }
+}
+
+fn io_fail(node: &str, e: std::io::Error, limits: Limits) -> TransportError {
+    if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
+        TransportError::Timeout {
+            node: node.to_string(),
+            seconds: limits.command_timeout.as_secs().max(1),
+        }
+    } else {
+        TransportError::Other {
+            node: node.to_string(),
+            reason: format!("SSH channel: {e}"),
+        }
+    }
+}
+
+fn is_timeout(e: &ssh2::Error) -> bool {
+    // LIBSSH2_ERROR_TIMEOUT
+    matches!(e.code(), ErrorCode::Session(-9))
+}
+
+fn base64_nopad(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..=chunk.len() {
+            out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn key_type_name(t: ssh2::HostKeyType) -> &'static str {
+    match t {
+        ssh2::HostKeyType::Rsa => "ssh-rsa",
+        ssh2::HostKeyType::Dss => "ssh-dss",
+        ssh2::HostKeyType::Ecdsa256 => "ecdsa-sha2-nistp256",
+        ssh2::HostKeyType::Ecdsa384 => "ecdsa-sha2-nistp384",
+        ssh2::HostKeyType::Ecdsa521 => "ecdsa-sha2-nistp521",
+        ssh2::HostKeyType::Ed25519 => "ssh-ed25519",
+        ssh2::HostKeyType::Unknown => "unknown",
+    }
+}
+
+fn append_known_host(
+    path: &Path,
+    host: &str,
+    t: ssh2::HostKeyType,
+    key: &[u8],
+) -> std::io::Result<()> {
+    let mut b64 = base64_nopad(key);
+    while b64.len() % 4 != 0 {
+        b64.push('=');
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(f, "{host} {} {b64}", key_type_name(t))
+}
+
+impl Transport for SshTransport {
+    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
+        let limits = Limits {
+            command_timeout: self.spec.command_timeout,
+            max_output: Limits::default().max_output,
+        };
+        if self.session.is_none() {
+            self.session = Some(self.connect()?);
+        }
+        let sess = self.session.as_ref().expect("connected above");
+        self.exec(sess, script, limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_unpadded_base64() {
+        assert_eq!(base64_nopad(b"abc"), "YWJj");
+        assert_eq!(base64_nopad(b"ab"), "YWI");
+        assert_eq!(base64_nopad(b"a"), "YQ");
+    }
+
+    #[test]
+    fn nothing_listening_is_unreachable_not_a_pass() {
+        // Port 1 on loopback: nothing listens there.
+        let spec = NodeSpec {
+            name: "n".into(),
+            address: "127.0.0.1".into(),
+            roles: vec![],
+            user: Some("root".into()),
+            port: Some(1),
+            identity_file: None,
+            known_hosts: None,
+            proxy_jump: None,
+            connect_timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_secs(2),
+        };
+        let mut t = SshTransport::new(spec, SshOptions::default());
+        let e = t.run("true\n").unwrap_err();
+        assert!(matches!(e, TransportError::Unreachable { .. }), "{e}");
+    }
+}
