@@ -30,12 +30,14 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
         command_timeout: a.command_timeout.unwrap_or(base.command_timeout),
         ..base
     };
+    let ssh_config = inventory::SshConfig::load_default();
     let mut nodes: Vec<NodeSpec> = match &a.inventory {
-        Some(p) => inventory::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        Some(p) => inventory::load(p, &ssh_config).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => Vec::new(),
     };
     for n in &a.nodes {
-        let spec = inventory::parse_node_arg(n, &defaults).map_err(anyhow::Error::msg)?;
+        let spec =
+            inventory::parse_node_arg(n, &defaults, &ssh_config).map_err(anyhow::Error::msg)?;
         if nodes.iter().any(|x| x.name == spec.name) {
             bail!("node {:?} is given twice", spec.name);
         }

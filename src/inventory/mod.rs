@@ -28,6 +28,10 @@ use toml::de::{DeTable, DeValue};
 use crate::bench::Problem;
 use crate::facts::Role;
 
+pub mod ssh_config;
+
+pub use ssh_config::SshConfig;
+
 /// How to reach one node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeSpec {
@@ -199,8 +203,10 @@ impl Cx<'_> {
     }
 }
 
-/// Parses an inventory file's text. `file` is used in messages.
-pub fn parse(file: &str, text: &str) -> Result<Vec<NodeSpec>, InventoryError> {
+/// Parses an inventory file's text. `file` is used in messages. A node's own
+/// settings win over `~/.ssh/config` for its address, which wins over the
+/// inventory's `[defaults]`, as command-line options and config do in OpenSSH.
+pub fn parse(file: &str, text: &str, ssh: &SshConfig) -> Result<Vec<NodeSpec>, InventoryError> {
     let mut cx = Cx {
         file,
         newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
@@ -302,22 +308,30 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<NodeSpec>, InventoryError> {
                         Vec::new()
                     }
                 };
+                let alias = address.unwrap_or_default();
+                let hc = ssh.resolve(&alias);
                 let spec = NodeSpec {
                     name: name.clone().unwrap_or_default(),
-                    address: address.unwrap_or_default(),
+                    address: hc.host_name.clone().unwrap_or(alias),
                     roles,
-                    user: cx.str_of(t, "user", &what).or(defaults.user.clone()),
-                    port: cx.port(t, &what).or(defaults.port),
+                    user: cx
+                        .str_of(t, "user", &what)
+                        .or(hc.user)
+                        .or(defaults.user.clone()),
+                    port: cx.port(t, &what).or(hc.port).or(defaults.port),
                     identity_file: cx
                         .str_of(t, "identity_file", &what)
                         .map(|p| expand_home(&p))
+                        .or(hc.identity_file)
                         .or(defaults.identity_file.clone()),
                     known_hosts: cx
                         .str_of(t, "known_hosts", &what)
                         .map(|p| expand_home(&p))
+                        .or(hc.known_hosts)
                         .or(defaults.known_hosts.clone()),
                     proxy_jump: cx
                         .str_of(t, "proxy_jump", &what)
+                        .or(hc.proxy_jump)
                         .or(defaults.proxy_jump.clone()),
                     connect_timeout: cx
                         .duration(t, "connect_timeout", &what)
@@ -350,7 +364,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<NodeSpec>, InventoryError> {
 }
 
 /// Reads and parses an inventory file.
-pub fn load(path: &Path) -> Result<Vec<NodeSpec>, InventoryError> {
+pub fn load(path: &Path, ssh: &SshConfig) -> Result<Vec<NodeSpec>, InventoryError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| InventoryError {
         problems: vec![Problem {
@@ -359,11 +373,12 @@ pub fn load(path: &Path) -> Result<Vec<NodeSpec>, InventoryError> {
             message: format!("cannot read: {e}"),
         }],
     })?;
-    parse(&shown, &text)
+    parse(&shown, &text, ssh)
 }
 
-/// Parses `--node NAME=[USER@]ADDRESS[:PORT]`.
-pub fn parse_node_arg(s: &str, defaults: &Defaults) -> Result<NodeSpec, String> {
+/// Parses `--node NAME=[USER@]ADDRESS[:PORT]`; the address may be an alias
+/// from `~/.ssh/config`.
+pub fn parse_node_arg(s: &str, defaults: &Defaults, ssh: &SshConfig) -> Result<NodeSpec, String> {
     let (name, target) = s
         .split_once('=')
         .ok_or_else(|| format!("--node {s:?}: expected NAME=[USER@]ADDRESS[:PORT]"))?;
@@ -372,9 +387,9 @@ pub fn parse_node_arg(s: &str, defaults: &Defaults) -> Result<NodeSpec, String> 
     }
     let (user, hostport) = match target.split_once('@') {
         Some((u, h)) => (Some(u.to_string()), h),
-        None => (defaults.user.clone(), target),
+        None => (None, target),
     };
-    let (address, port) = match hostport.rsplit_once(':') {
+    let (alias, port) = match hostport.rsplit_once(':') {
         Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
             let port = p
                 .parse::<u16>()
@@ -384,17 +399,18 @@ pub fn parse_node_arg(s: &str, defaults: &Defaults) -> Result<NodeSpec, String> 
                 Some(port),
             )
         }
-        _ => (hostport.to_string(), defaults.port),
+        _ => (hostport.to_string(), None),
     };
+    let hc = ssh.resolve(&alias);
     Ok(NodeSpec {
         name: name.to_string(),
-        address,
+        address: hc.host_name.unwrap_or(alias),
         roles: Vec::new(),
-        user,
-        port,
-        identity_file: defaults.identity_file.clone(),
-        known_hosts: defaults.known_hosts.clone(),
-        proxy_jump: defaults.proxy_jump.clone(),
+        user: user.or(hc.user).or(defaults.user.clone()),
+        port: port.or(hc.port).or(defaults.port),
+        identity_file: hc.identity_file.or(defaults.identity_file.clone()),
+        known_hosts: hc.known_hosts.or(defaults.known_hosts.clone()),
+        proxy_jump: hc.proxy_jump.or(defaults.proxy_jump.clone()),
         connect_timeout: defaults.connect_timeout,
         command_timeout: defaults.command_timeout,
     })
@@ -438,7 +454,7 @@ port = 2222
 
     #[test]
     fn defaults_are_inherited_and_overridden() {
-        let nodes = parse("inv.toml", GOOD).unwrap();
+        let nodes = parse("inv.toml", GOOD, &SshConfig::default()).unwrap();
         assert_eq!(nodes.len(), 2);
         assert_eq!(nodes[0].user.as_deref(), Some("root"));
         assert_eq!(nodes[0].roles, vec![Role::ControlPlane, Role::Etcd]);
@@ -450,9 +466,26 @@ port = 2222
     }
 
     #[test]
+    fn ssh_config_aliases_fill_what_the_node_does_not_set() {
+        let ssh = SshConfig::parse("Host cp1\n  HostName 10.9.9.9\n  User admin\n  Port 2200\n");
+        let text = "[defaults]\nuser = \"root\"\n[[node]]\nname = \"cp1\"\naddress = \"cp1\"\nroles = [\"worker\"]\n[[node]]\nname = \"cp1b\"\naddress = \"cp1\"\nroles = [\"worker\"]\nuser = \"me\"\n";
+        let n = parse("i.toml", text, &ssh).unwrap();
+        assert_eq!(
+            (n[0].address.as_str(), n[0].user.as_deref(), n[0].port),
+            ("10.9.9.9", Some("admin"), Some(2200))
+        );
+        assert_eq!(n[1].user.as_deref(), Some("me"));
+        let a = parse_node_arg("x=cp1", &Defaults::default(), &ssh).unwrap();
+        assert_eq!(
+            (a.address.as_str(), a.user.as_deref()),
+            ("10.9.9.9", Some("admin"))
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported_with_its_line() {
         let text = "[defaults]\ncolour = 1\nconnect_timeout = \"soon\"\n[[node]]\nname = \"a\"\naddress = \"x\"\nroles = [\"master\"]\n[[node]]\nname = \"a\"\naddress = \"y\"\nroles = [\"worker\"]\nport = 70000\n[[node]]\naddress = \"z\"\nroles = [\"worker\"]\n";
-        let err = parse("inv.toml", text).unwrap_err();
+        let err = parse("inv.toml", text, &SshConfig::default()).unwrap_err();
         let lines: Vec<usize> = err.problems.iter().map(|p| p.line).collect();
         let msgs = err.to_string();
         assert!(
@@ -482,7 +515,8 @@ port = 2222
             user: Some("root".into()),
             ..Defaults::default()
         };
-        let n = parse_node_arg("cp1=admin@10.0.0.11:2222", &d).unwrap();
+        let none = SshConfig::default();
+        let n = parse_node_arg("cp1=admin@10.0.0.11:2222", &d, &none).unwrap();
         assert_eq!(
             (
                 n.name.as_str(),
@@ -492,12 +526,12 @@ port = 2222
             ),
             ("cp1", Some("admin"), "10.0.0.11", Some(2222))
         );
-        let n = parse_node_arg("w1=10.0.0.21", &d).unwrap();
+        let n = parse_node_arg("w1=10.0.0.21", &d, &none).unwrap();
         assert_eq!((n.user.as_deref(), n.port), (Some("root"), None));
-        let n = parse_node_arg("v6=[fd00::1]:22", &d).unwrap();
+        let n = parse_node_arg("v6=[fd00::1]:22", &d, &none).unwrap();
         assert_eq!(n.address, "fd00::1");
-        assert!(parse_node_arg("nonsense", &d).is_err());
-        assert!(parse_node_arg("a=b:port", &d).is_err());
+        assert!(parse_node_arg("nonsense", &d, &none).is_err());
+        assert!(parse_node_arg("a=b:port", &d, &none).is_err());
         assert_eq!(
             parse_role_arg("cp1=control-plane,etcd").unwrap().1,
             vec![Role::ControlPlane, Role::Etcd]
