@@ -83,13 +83,6 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
             template: t.clone(),
         }
     } else {
-        if let Some(n) = nodes.iter().find(|n| n.proxy_jump.is_some()) {
-            bail!(
-                "node {:?}: proxy_jump is not supported yet; reach the node directly or through --exec 'ssh -J {} ...'",
-                n.name,
-                n.proxy_jump.as_deref().unwrap_or("")
-            );
-        }
         let passphrase = match std::env::var("KUBEHARDEN_SSH_PASSPHRASE") {
             Ok(p) => Some(p),
             Err(_) if a.ask_passphrase => Some(

@@ -12,6 +12,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -113,9 +114,8 @@ impl SshTransport {
         }
     }
 
-    fn connect(&mut self) -> Result<Session, TransportError> {
+    fn tcp(&self) -> Result<TcpStream, TransportError> {
         let connect_timeout = self.spec.connect_timeout;
-        let started = Instant::now();
         let target = format!(
             "{}:{}",
             self.spec.address.trim_matches(|c| c == '[' || c == ']'),
@@ -128,31 +128,92 @@ impl SshTransport {
             })?
             .collect();
         let mut last = None;
-        let mut tcp = None;
         for a in addrs {
             match TcpStream::connect_timeout(&a, connect_timeout) {
                 Ok(s) => {
-                    tcp = Some(s);
-                    break;
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
                 }
                 Err(e) => last = Some(e),
             }
         }
-        let tcp = match (tcp, last) {
-            (Some(t), _) => t,
-            (None, Some(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-                return Err(self.timeout(connect_timeout));
-            }
-            (None, Some(e)) => {
-                return Err(self.err_unreachable(format!("connect to {target}: {e}")));
-            }
-            (None, None) => {
-                return Err(self.err_unreachable(format!("{target} resolves to no address")));
-            }
+        Err(match last {
+            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => self.timeout(connect_timeout),
+            Some(e) => self.err_unreachable(format!("connect to {target}: {e}")),
+            None => self.err_unreachable(format!("{target} resolves to no address")),
+        })
+    }
+
+    /// A stream to the node through the jump host: an authenticated session
+    /// to the jump host (host key checked like any node), a direct-tcpip
+    /// channel to the node, and a thread pumping bytes between that channel
+    /// and one end of a socket pair; the other end carries our session.
+    /// `ProxyJump a,b` reaches the node from `b`, which is reached from `a`.
+    fn through_jump(&self, jump: &str) -> Result<UnixStream, TransportError> {
+        let (earlier, first) = match jump.rsplit_once(',') {
+            Some((e, last)) => (Some(e.to_string()), last),
+            None => (None, jump),
         };
-        let _ = tcp.set_nodelay(true);
+        let (user, hostport) = match first.split_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h),
+            None => (self.spec.user.clone(), first),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_string(), p.parse().ok()),
+            _ => (hostport.to_string(), None),
+        };
+        let jump_spec = NodeSpec {
+            name: format!("{} (jump host {first})", self.spec.name),
+            address: host,
+            port,
+            user,
+            proxy_jump: earlier,
+            ..self.spec.clone()
+        };
+        let mut jump_t = SshTransport::new(jump_spec, self.opts.clone());
+        let jsess = jump_t.connect()?;
+        let target = self
+            .spec
+            .address
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_string();
+        let channel = jsess
+            .channel_direct_tcpip(&target, self.port(), None)
+            .map_err(|e| {
+                self.err_unreachable(format!(
+                    "jump host {first} cannot open a connection to {target}:{}: {}",
+                    self.port(),
+                    e.message()
+                ))
+            })?;
+        let (ours, theirs) =
+            UnixStream::pair().map_err(|e| self.err_unreachable(format!("socket pair: {e}")))?;
+        std::thread::spawn(move || pump(jsess, channel, theirs));
+        Ok(ours)
+    }
+
+    fn connect(&mut self) -> Result<Session, TransportError> {
+        match self.spec.proxy_jump.clone() {
+            Some(jump) => {
+                let stream = self.through_jump(&jump)?;
+                self.handshake(stream)
+            }
+            None => {
+                let tcp = self.tcp()?;
+                self.handshake(tcp)
+            }
+        }
+    }
+
+    fn handshake<S: 'static + std::os::fd::AsRawFd>(
+        &self,
+        stream: S,
+    ) -> Result<Session, TransportError> {
+        let connect_timeout = self.spec.connect_timeout;
+        let started = Instant::now();
+        let target = format!("{}:{}", self.spec.address, self.port());
         let mut sess = Session::new().map_err(|e| self.err_unreachable(e.to_string()))?;
-        sess.set_tcp_stream(tcp);
+        sess.set_tcp_stream(stream);
         if let Some(kex) = &self.opts.kex {
             // Offer fast key exchange first; fall back to whatever the
             // server supports among the rest.
@@ -346,6 +407,60 @@ impl SshTransport {
             truncated,
         })
     }
+}
+
+/// Copies bytes both ways between a jump host's channel and our end of a
+/// socket pair until either side closes.
+fn pump(sess: Session, mut channel: ssh2::Channel, mut sock: UnixStream) {
+    sess.set_blocking(false);
+    if sock.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 32 * 1024];
+    loop {
+        let mut idle = true;
+        match sock.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                idle = false;
+                let mut off = 0;
+                while off < n {
+                    match channel.write(&buf[off..n]) {
+                        Ok(w) => off += w,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(1))
+                        }
+                        Err(_) => return,
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+        match channel.read(&mut buf) {
+            Ok(0) if channel.eof() => break,
+            Ok(0) => {}
+            Ok(n) => {
+                idle = false;
+                let mut off = 0;
+                while off < n {
+                    match sock.write(&buf[off..n]) {
+                        Ok(w) => off += w,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(1))
+                        }
+                        Err(_) => return,
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+        if idle {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let _ = channel.close();
 }
 
 fn io_fail(node: &str, e: std::io::Error, limits: Limits) -> TransportError {
