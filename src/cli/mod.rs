@@ -310,6 +310,19 @@ fn run(plan: Plan) -> Result<bool> {
             color,
         } => {
             let nodes = scan::run(&plan);
+            if let kubeharden::scan::Via::Ssh(opts) = &plan.via {
+                for k in opts
+                    .accepted
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                {
+                    eprintln!(
+                        "accepted new host key for {} ({}): {}",
+                        k.node, k.host, k.fingerprint
+                    );
+                }
+            }
             if let Some(dir) = &save_facts {
                 scan::save(dir, &nodes)?;
             }

@@ -1,0 +1,254 @@
+//! The SSH transport against a real OpenSSH server on loopback: host keys
+//! are checked strictly, authentication failures and hung or absent servers
+//! are reported with the right scan status within their timeouts, and a scan
+//! through it collects real facts.
+//!
+//! Needs /usr/sbin/sshd and ssh-keygen (Debian's openssh-server; `.ci/run`
+//! installs it) and root (sshd must run as root to switch users).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use kubeharden::collect::CollectOptions;
+use kubeharden::facts::ScanStatus;
+use kubeharden::inventory::NodeSpec;
+use kubeharden::scan::{Via, scan_node};
+use kubeharden::transport::ssh::{HostKeyPolicy, SshOptions};
+
+struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen is installed (openssh-client)");
+    assert!(ok.success());
+}
+
+impl Sshd {
+    fn start() -> Sshd {
+        assert!(
+            Path::new("/usr/sbin/sshd").exists(),
+            "install openssh-server (see .ci/run)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        keygen(&d.join("hostkey"));
+        keygen(&d.join("client"));
+        std::fs::copy(d.join("client.pub"), d.join("authorized_keys")).unwrap();
+        let port = free_port();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {0}/hostkey\nPidFile {0}/sshd.pid\nAuthorizedKeysFile {0}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nStrictModes no\nUsePAM no\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stderr(std::fs::File::create(d.join("sshd.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "sshd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let hostkey = std::fs::read_to_string(d.join("hostkey.pub")).unwrap();
+        let mut parts = hostkey.split_whitespace();
+        std::fs::write(
+            d.join("known_hosts"),
+            format!(
+                "[127.0.0.1]:{port} {} {}\n",
+                parts.next().unwrap(),
+                parts.next().unwrap()
+            ),
+        )
+        .unwrap();
+        Sshd { dir, port, child }
+    }
+
+    fn path(&self, f: &str) -> PathBuf {
+        self.dir.path().join(f)
+    }
+
+    fn spec(&self) -> NodeSpec {
+        NodeSpec {
+            name: "n1".into(),
+            address: "127.0.0.1".into(),
+            roles: vec![],
+            user: Some("root".into()),
+            port: Some(self.port),
+            identity_file: Some(self.path("client")),
+            known_hosts: Some(self.path("known_hosts")),
+            proxy_jump: None,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+fn strict() -> Via {
+    Via::Ssh(SshOptions::default())
+}
+
+#[test]
+fn a_scan_over_ssh_collects_real_facts() {
+    let sshd = Sshd::start();
+    let o = scan_node(&sshd.spec(), &strict(), CollectOptions::default());
+    assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
+    assert!(o.facts.node.kernel.is_some());
+    // The fixed CIS paths were all answered, present or not.
+    for p in [
+        "/etc/kubernetes/pki",
+        "/etc/kubernetes/admin.conf",
+        "/etc/cni/net.d",
+    ] {
+        assert!(o.facts.files.contains_key(p), "{p} not collected");
+    }
+    assert!(o.facts.errors.is_empty(), "{:?}", o.facts.errors);
+}
+
+#[test]
+fn an_unknown_host_key_is_refused_unless_accept_new_is_asked_for() {
+    let sshd = Sshd::start();
+    let mut spec = sshd.spec();
+    std::fs::write(sshd.path("empty_known_hosts"), "").unwrap();
+    spec.known_hosts = Some(sshd.path("empty_known_hosts"));
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(o.facts.scan_status, ScanStatus::HostKeyMismatch);
+    assert!(o.facts.error.unwrap().contains("is not in"));
+    assert!(
+        o.facts.files.is_empty(),
+        "nothing collected from an unverified host"
+    );
+
+    let opts = SshOptions {
+        host_keys: HostKeyPolicy::AcceptNew,
+        ..SshOptions::default()
+    };
+    let accepted = opts.accepted.clone();
+    let o = scan_node(&spec, &Via::Ssh(opts), CollectOptions::default());
+    assert_eq!(o.facts.scan_status, ScanStatus::Ok);
+    assert_eq!(accepted.lock().unwrap().len(), 1);
+    let recorded = std::fs::read_to_string(sshd.path("empty_known_hosts")).unwrap();
+    assert!(
+        recorded.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", sshd.port)),
+        "{recorded}"
+    );
+    // Now known: strict accepts it.
+    assert_eq!(
+        scan_node(&spec, &strict(), CollectOptions::default())
+            .facts
+            .scan_status,
+        ScanStatus::Ok
+    );
+}
+
+#[test]
+fn a_changed_host_key_is_refused_even_with_accept_new() {
+    let sshd = Sshd::start();
+    let mut spec = sshd.spec();
+    let other = std::fs::read_to_string(sshd.path("client.pub")).unwrap();
+    let mut parts = other.split_whitespace();
+    std::fs::write(
+        sshd.path("wrong_known_hosts"),
+        format!(
+            "[127.0.0.1]:{} {} {}\n",
+            sshd.port,
+            parts.next().unwrap(),
+            parts.next().unwrap()
+        ),
+    )
+    .unwrap();
+    spec.known_hosts = Some(sshd.path("wrong_known_hosts"));
+    let opts = SshOptions {
+        host_keys: HostKeyPolicy::AcceptNew,
+        ..SshOptions::default()
+    };
+    let o = scan_node(&spec, &Via::Ssh(opts), CollectOptions::default());
+    assert_eq!(o.facts.scan_status, ScanStatus::HostKeyMismatch);
+    assert!(o.facts.error.unwrap().contains("does not match"));
+}
+
+#[test]
+fn a_wrong_key_is_an_auth_failure() {
+    let sshd = Sshd::start();
+    let mut spec = sshd.spec();
+    spec.identity_file = Some(sshd.path("hostkey"));
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(
+        o.facts.scan_status,
+        ScanStatus::AuthFailed,
+        "{:?}",
+        o.facts.error
+    );
+}
+
+#[test]
+fn a_closed_port_is_unreachable_and_a_silent_server_times_out() {
+    let spec = NodeSpec {
+        port: Some(free_port()),
+        ..Sshd::start().spec()
+    };
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(
+        o.facts.scan_status,
+        ScanStatus::Unreachable,
+        "{:?}",
+        o.facts.error
+    );
+
+    // Accepts TCP, never says a word.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let conn = listener.accept();
+        std::thread::sleep(Duration::from_secs(6));
+        drop(conn);
+    });
+    let spec = NodeSpec {
+        port: Some(port),
+        connect_timeout: Duration::from_secs(2),
+        ..spec
+    };
+    let started = Instant::now();
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(
+        o.facts.scan_status,
+        ScanStatus::Timeout,
+        "{:?}",
+        o.facts.error
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    holder.join().unwrap();
+}
