@@ -1,0 +1,223 @@
+//! The collector script run for real on this machine (local transport):
+//! secrets never leave the "node", certificates come without their keys, a
+//! containerised path is recorded as the process sees it, and the same
+//! script gives the same facts under busybox as under dash.
+//!
+//! A stub process named kube-apiserver (a tiny C program, built with gcc)
+//! plays the component; its files live in a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use kubeharden::collect::{CollectOptions, collect};
+use kubeharden::facts::{ComponentKind, NodeFacts, NodeIdentity};
+use kubeharden::transport::Limits;
+use kubeharden::transport::process::{ExecTransport, LocalTransport};
+
+const CANARY_KEY: &str = "CANARYKEYMATERIAL7f3a9c";
+const CANARY_SECRET: &str = "Q0FOQVJZU0VDUkVUOWQ4ZTdm";
+
+struct Stub {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn build_stub(dir: &Path) -> PathBuf {
+    let src = dir.join("stub.c");
+    std::fs::write(
+        &src,
+        "#include <unistd.h>\nint main(void){for(;;)pause();}\n",
+    )
+    .unwrap();
+    let bin = dir.join("kube-apiserver");
+    let ok = Command::new("gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("gcc is installed");
+    assert!(ok.success());
+    bin
+}
+
+fn start() -> Stub {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = build_stub(d);
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\nMIIBfakecertdata\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n{CANARY_KEY}\n-----END PRIVATE KEY-----\n"
+    );
+    std::fs::write(d.join("combined.pem"), pem).unwrap();
+    std::fs::write(
+        d.join("apiserver.key"),
+        format!("-----BEGIN EC PRIVATE KEY-----\n{CANARY_KEY}\n-----END EC PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("enc.yaml"),
+        format!(
+            "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - aescbc:\n      keys:\n      - name: key1\n        secret: {CANARY_SECRET}\n      - {{name: key2, secret: {CANARY_SECRET}}}\n  - identity: {{}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("key-in-config.yaml"),
+        format!("-----BEGIN RSA PRIVATE KEY-----\n{CANARY_KEY}\n-----END RSA PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    let arg = |f: &str, p: &str| format!("--{f}={}", d.join(p).display());
+    let child = Command::new(&bin)
+        .arg(arg("encryption-provider-config", "enc.yaml"))
+        .arg(arg("tls-cert-file", "combined.pem"))
+        .arg(arg("tls-private-key-file", "apiserver.key"))
+        .arg(arg("admission-control-config-file", "key-in-config.yaml"))
+        .arg("--profiling=false")
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    Stub { child, dir }
+}
+
+fn identity() -> NodeIdentity {
+    NodeIdentity {
+        name: "local".into(),
+        ..Default::default()
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        command_timeout: Duration::from_secs(60),
+        ..Limits::default()
+    }
+}
+
+fn local_facts() -> NodeFacts {
+    let mut t = LocalTransport {
+        name: "local".into(),
+        sudo: false,
+        limits: limits(),
+    };
+    collect(&mut t, identity(), CollectOptions::default())
+}
+
+fn ours<'a>(
+    facts: &'a NodeFacts,
+    stub: &Stub,
+) -> Vec<(&'a String, &'a kubeharden::facts::FileFacts)> {
+    let dir = stub.dir.path().to_str().unwrap().to_string();
+    facts
+        .files
+        .iter()
+        .filter(|(p, _)| p.starts_with(&dir))
+        .collect()
+}
+
+/// One test, so the stub process is the only kube-apiserver while it runs.
+#[test]
+fn collector_on_this_machine() {
+    let stub = start();
+    let facts = local_facts();
+    let d = stub.dir.path();
+
+    // The stub is found, with its full argv.
+    let api = facts
+        .component(ComponentKind::ApiServer)
+        .expect("stub kube-apiserver found");
+    assert!(api.running);
+    assert_eq!(api.pid, Some(stub.child.id()));
+    assert!(
+        api.argv.contains(&"--profiling=false".to_string()),
+        "{:?}",
+        api.argv
+    );
+
+    // Files named by flags are recorded at the path the process uses, not
+    // through /proc/<pid>/root.
+    let enc_path = d.join("enc.yaml").display().to_string();
+    let enc = facts
+        .files
+        .get(&enc_path)
+        .expect("encryption config collected");
+    assert!(enc.redacted);
+    let content = enc.content.as_deref().unwrap();
+    assert!(content.contains("secret: <redacted>"), "{content}");
+    assert!(facts.files.keys().all(|p| !p.starts_with("/proc/")));
+
+    // The key file is stat'ed, never read; a config holding a PEM key is refused.
+    let key = facts
+        .files
+        .get(&d.join("apiserver.key").display().to_string())
+        .unwrap();
+    assert!(key.exists && key.content.is_none());
+    assert!(
+        facts
+            .errors
+            .iter()
+            .any(|e| e.message.contains("holds a private key")),
+        "{:?}",
+        facts.errors
+    );
+
+    // Certificates come without the key that shares their file.
+    let cert = facts
+        .certificates
+        .iter()
+        .find(|c| c.path.ends_with("combined.pem"))
+        .expect("certificate collected");
+    assert!(cert.pem.contains("BEGIN CERTIFICATE") && !cert.pem.contains("PRIVATE"));
+
+    // The canaries appear nowhere in the facts or in the report.
+    let json = serde_json::to_string(&facts).unwrap();
+    let bench = kubeharden::bench::load_builtin("cis-1.12").unwrap();
+    let report = kubeharden::engine::evaluate(&bench, std::slice::from_ref(&facts), "t");
+    let report_json = serde_json::to_string(&report).unwrap();
+    for canary in [CANARY_KEY, CANARY_SECRET] {
+        assert!(!json.contains(canary), "{canary} leaked into facts");
+        assert!(
+            !report_json.contains(canary),
+            "{canary} leaked into the report"
+        );
+    }
+    // The same script under busybox's applets gives the same file facts.
+    let bb_dir = tempfile::tempdir().unwrap();
+    let ok = Command::new("busybox")
+        .arg("--install")
+        .arg("-s")
+        .arg(bb_dir.path())
+        .status()
+        .expect("busybox is installed (scripts/test installs it)");
+    assert!(ok.success());
+    let mut t = ExecTransport {
+        name: "busybox".into(),
+        template: format!(
+            "PATH={}:/usr/bin:/bin busybox sh -s",
+            bb_dir.path().display()
+        ),
+        limits: limits(),
+    };
+    let bb = collect(&mut t, identity(), CollectOptions::default());
+    assert_eq!(
+        bb.scan_status,
+        kubeharden::facts::ScanStatus::Ok,
+        "{:?}",
+        bb.error
+    );
+    let bb_api = bb
+        .component(ComponentKind::ApiServer)
+        .expect("found under busybox");
+    assert_eq!(bb_api.argv, api.argv);
+    assert_eq!(ours(&bb, &stub), ours(&facts, &stub));
+    assert_eq!(
+        bb.files.get("/etc/kubernetes/pki").map(|f| f.exists),
+        facts.files.get("/etc/kubernetes/pki").map(|f| f.exists)
+    );
+}
