@@ -145,7 +145,7 @@ pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
         let detail = match f.scan_status {
             ScanStatus::Ok if f.errors.is_empty() => String::new(),
             ScanStatus::Ok => format!(" ({} items could not be read)", f.errors.len()),
-            _ => format!(": {}", f.error.as_deref().unwrap_or("")),
+            _ => format!(" - {}", f.error.as_deref().unwrap_or("")),
         };
         eprintln!(
             "{:<24} {:<18} {:>6.1}s  {}{}",

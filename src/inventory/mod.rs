@@ -453,6 +453,15 @@ port = 2222
 "#;
 
     #[test]
+    fn the_example_inventory_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/inventory.toml");
+        let nodes = load(&path, &SshConfig::default()).unwrap();
+        assert_eq!(nodes.len(), 3);
+        assert_eq!(nodes[2].user.as_deref(), Some("auditor"));
+        assert_eq!(nodes[0].command_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
     fn defaults_are_inherited_and_overridden() {
         let nodes = parse("inv.toml", GOOD, &SshConfig::default()).unwrap();
         assert_eq!(nodes.len(), 2);
