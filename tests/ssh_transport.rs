@@ -252,3 +252,31 @@ fn a_closed_port_is_unreachable_and_a_silent_server_times_out() {
     );
     holder.join().unwrap();
 }
+
+#[test]
+fn a_node_behind_a_jump_host_is_reached_and_both_host_keys_are_checked() {
+    let bastion = Sshd::start();
+    let node = Sshd::start();
+    // The node's client key may log in to the bastion; the bastion's host key
+    // is known beside the node's.
+    std::fs::copy(node.path("client.pub"), bastion.path("authorized_keys")).unwrap();
+    let mut known = std::fs::read_to_string(node.path("known_hosts")).unwrap();
+    let mut spec = node.spec();
+    spec.proxy_jump = Some(format!("root@127.0.0.1:{}", bastion.port));
+
+    // Bastion unknown: refused, before the node is even tried.
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(
+        o.facts.scan_status,
+        ScanStatus::HostKeyMismatch,
+        "{:?}",
+        o.facts.error
+    );
+    assert!(o.facts.error.unwrap().contains("jump host"));
+
+    known.push_str(&std::fs::read_to_string(bastion.path("known_hosts")).unwrap());
+    std::fs::write(node.path("known_hosts"), known).unwrap();
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
+    assert!(o.facts.files.contains_key("/etc/kubernetes/pki"));
+}

@@ -227,23 +227,38 @@ impl<'a> NodeCtx<'a> {
         })
     }
 
+    /// The config file a component names with `flag`, parsed once per node.
+    fn flag_config<'s>(
+        &'s self,
+        cell: &'s OnceCell<Resolution<Option<Layer>>>,
+        kind: ComponentKind,
+        flag: &str,
+        what: &str,
+    ) -> Resolution<Option<&'s Layer>> {
+        cell.get_or_init(|| {
+            let (_, args) = self.running(kind)?;
+            let Some(path) = args.value(flag) else {
+                return Ok(None);
+            };
+            let doc = self.config_doc(path, what)?;
+            Ok(Some(Layer {
+                path: path.to_string(),
+                doc,
+                drop_in: false,
+            }))
+        })
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(Clone::clone)
+    }
+
     fn etcd_config(&self) -> Resolution<Option<&Layer>> {
-        self.etcd_config
-            .get_or_init(|| {
-                let (_, args) = self.running(ComponentKind::Etcd)?;
-                let Some(path) = args.value("--config-file") else {
-                    return Ok(None);
-                };
-                let doc = self.config_doc(path, "etcd config file")?;
-                Ok(Some(Layer {
-                    path: path.to_string(),
-                    doc,
-                    drop_in: false,
-                }))
-            })
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(Clone::clone)
+        self.flag_config(
+            &self.etcd_config,
+            ComponentKind::Etcd,
+            "--config-file",
+            "etcd config file",
+        )
     }
 
     fn kubelet_layers(&self) -> Resolution<&[Layer]> {
@@ -293,22 +308,12 @@ impl<'a> NodeCtx<'a> {
     }
 
     fn proxy_config(&self) -> Resolution<Option<&Layer>> {
-        self.proxy_config
-            .get_or_init(|| {
-                let (_, args) = self.running(ComponentKind::KubeProxy)?;
-                let Some(path) = args.value("--config") else {
-                    return Ok(None);
-                };
-                let doc = self.config_doc(path, "kube-proxy config file")?;
-                Ok(Some(Layer {
-                    path: path.to_string(),
-                    doc,
-                    drop_in: false,
-                }))
-            })
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(Clone::clone)
+        self.flag_config(
+            &self.proxy_config,
+            ComponentKind::KubeProxy,
+            "--config",
+            "kube-proxy config file",
+        )
     }
 
     /// An effective kubelet or kube-proxy config-file setting.

@@ -409,6 +409,21 @@ impl SshTransport {
     }
 }
 
+/// Writes all of `data` to a non-blocking writer; false when it fails.
+fn write_all_nonblocking(w: &mut impl Write, data: &[u8]) -> bool {
+    let mut off = 0;
+    while off < data.len() {
+        match w.write(&data[off..]) {
+            Ok(n) => off += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
 /// Copies bytes both ways between a jump host's channel and our end of a
 /// socket pair until either side closes.
 fn pump(sess: Session, mut channel: ssh2::Channel, mut sock: UnixStream) {
@@ -423,15 +438,8 @@ fn pump(sess: Session, mut channel: ssh2::Channel, mut sock: UnixStream) {
             Ok(0) => break,
             Ok(n) => {
                 idle = false;
-                let mut off = 0;
-                while off < n {
-                    match channel.write(&buf[off..n]) {
-                        Ok(w) => off += w,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            std::thread::sleep(Duration::from_millis(1))
-                        }
-                        Err(_) => return,
-                    }
+                if !write_all_nonblocking(&mut channel, &buf[..n]) {
+                    return;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -442,15 +450,8 @@ fn pump(sess: Session, mut channel: ssh2::Channel, mut sock: UnixStream) {
             Ok(0) => {}
             Ok(n) => {
                 idle = false;
-                let mut off = 0;
-                while off < n {
-                    match sock.write(&buf[off..n]) {
-                        Ok(w) => off += w,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            std::thread::sleep(Duration::from_millis(1))
-                        }
-                        Err(_) => return,
-                    }
+                if !write_all_nonblocking(&mut sock, &buf[..n]) {
+                    return;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
