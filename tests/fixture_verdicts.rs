@@ -1,22 +1,19 @@
 //! The fixture clusters get exactly the verdicts written in their
 //! expected.toml, check by check, through the library and through the CLI.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kubeharden::bench::{Benchmark, Scope, load_builtin};
+use common::{expected, fixture};
+
+use kubeharden::bench::{Benchmark, load_builtin};
 use kubeharden::engine::evaluate;
 use kubeharden::facts::load_facts_path;
-use kubeharden::report::{Finding, Report, Status};
+use kubeharden::report::{Report, Status};
 
 const SCENARIOS: [&str; 3] = ["kubeadm-default", "hardened", "misconfigured"];
-
-fn fixture(scenario: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(scenario)
-}
 
 fn bench() -> Benchmark {
     load_builtin("cis-1.12").expect("built-in benchmark loads")
@@ -27,80 +24,6 @@ fn report(scenario: &str) -> Report {
     evaluate(&bench(), &nodes, "2026-11-24T00:00:00Z")
 }
 
-fn strings(t: &toml::Table, key: &str) -> Vec<String> {
-    t.get(key)
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
-        .unwrap_or_default()
-}
-
-/// The full expected status of every result id on one node.
-fn expected_statuses(bench: &Benchmark, node: &toml::Table) -> BTreeMap<String, Status> {
-    let node_rules: Vec<&str> = bench
-        .rules
-        .iter()
-        .filter(|r| r.scope == Scope::Node)
-        .map(|r| r.id.as_str())
-        .collect();
-    let mut out: BTreeMap<String, Status> = node_rules
-        .iter()
-        .map(|id| (id.to_string(), Status::Pass))
-        .collect();
-    for (key, status) in [
-        ("fail", Status::Fail),
-        ("warn", Status::Warn),
-        ("manual", Status::Manual),
-        ("skip", Status::Skip),
-        ("error", Status::Error),
-    ] {
-        for pat in strings(node, key) {
-            let ids: Vec<&str> = match pat.strip_suffix('*') {
-                Some(prefix) => node_rules
-                    .iter()
-                    .copied()
-                    .filter(|id| id.starts_with(prefix))
-                    .collect(),
-                None => {
-                    assert!(
-                        node_rules.contains(&pat.as_str()),
-                        "unknown id {pat} in expected.toml"
-                    );
-                    vec![pat.as_str()]
-                }
-            };
-            assert!(!ids.is_empty(), "pattern {pat} matches nothing");
-            for id in ids {
-                let prev = out.insert(id.to_string(), status);
-                assert_eq!(prev, Some(Status::Pass), "{id} listed under two statuses");
-            }
-        }
-    }
-    for c in strings(node, "drift") {
-        out.insert(format!("drift.{c}"), Status::Pass);
-    }
-    for c in strings(node, "presence") {
-        out.insert(format!("presence.{c}"), Status::Pass);
-    }
-    for c in strings(node, "drift_warn") {
-        out.insert(format!("drift.{c}"), Status::Warn);
-    }
-    out
-}
-
-fn expected(scenario: &str) -> toml::Table {
-    let text = std::fs::read_to_string(fixture(scenario).join("expected.toml")).unwrap();
-    text.parse().unwrap()
-}
-
-fn evidence_text(f: &Finding) -> String {
-    format!(
-        "{} | {} | {}",
-        f.actual,
-        f.source,
-        f.reason.as_deref().unwrap_or("")
-    )
-}
-
 fn assert_scenario(scenario: &str) {
     let bench = bench();
     let report = report(scenario);
@@ -108,52 +31,13 @@ fn assert_scenario(scenario: &str) {
     assert_eq!(report.nodes.len(), expected.len(), "{scenario}: node count");
     for node in &report.nodes {
         let table = expected[&node.name].as_table().unwrap();
-        let want = expected_statuses(&bench, table);
-        let got: BTreeMap<String, Status> = node
-            .results
-            .iter()
-            .map(|f| (f.id.clone(), f.status))
-            .collect();
-        let mut wrong = Vec::new();
-        for (id, status) in &want {
-            match got.get(id) {
-                Some(s) if s == status => {}
-                Some(s) => {
-                    let f = node.results.iter().find(|f| &f.id == id).unwrap();
-                    wrong.push(format!(
-                        "{id}: expected {status}, got {s} ({})",
-                        evidence_text(f)
-                    ))
-                }
-                None => wrong.push(format!("{id}: expected {status}, no result")),
-            }
-        }
-        for id in got.keys().filter(|id| !want.contains_key(*id)) {
-            wrong.push(format!("{id}: unexpected result"));
-        }
+        let wrong = common::compare(&bench, node, table, &BTreeMap::new());
         assert!(
             wrong.is_empty(),
             "{scenario}/{}:\n{}",
             node.name,
             wrong.join("\n")
         );
-
-        if let Some(evidence) = table.get("evidence").and_then(|e| e.as_table()) {
-            for (id, text) in evidence {
-                let f = node
-                    .results
-                    .iter()
-                    .find(|f| &f.id == id)
-                    .unwrap_or_else(|| panic!("{scenario}/{}: no result {id}", node.name));
-                let text = text.as_str().unwrap();
-                assert!(
-                    evidence_text(f).contains(text),
-                    "{scenario}/{} {id}: evidence lacks {text:?}: {}",
-                    node.name,
-                    evidence_text(f)
-                );
-            }
-        }
     }
     // Cluster-wide checks (3.1, 3.2.2 and section 5) are manual, with guidance.
     let cluster_ids: Vec<&str> = report
