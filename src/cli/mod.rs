@@ -5,6 +5,7 @@
 //! * 2: usage or input error (bad arguments, unreadable or invalid facts or
 //!   benchmark files); nothing was evaluated.
 
+mod demo;
 mod scan;
 
 use std::io::{IsTerminal, Write};
@@ -47,6 +48,16 @@ enum Command {
     },
     /// Scan nodes (over SSH, locally, or through an exec command) and evaluate them.
     Scan(Box<ScanArgs>),
+    /// Build the built-in lab of simulated nodes (root), scan it over SSH,
+    /// print the report and tear the lab down.
+    Demo {
+        /// Install the lab's Debian packages first (apt-get).
+        #[arg(long)]
+        install: bool,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "kubeharden-demo-report.json")]
+        json: PathBuf,
+    },
     /// List the rules of a benchmark.
     Rules {
         #[command(flatten)]
@@ -176,6 +187,10 @@ enum Plan {
         output: Option<PathBuf>,
         color: Color,
     },
+    Demo {
+        install: bool,
+        json: PathBuf,
+    },
     Benchmarks,
 }
 
@@ -230,6 +245,7 @@ fn plan(cli: Cli) -> Result<Plan> {
             format,
         },
         Command::Benchmarks => Plan::Benchmarks,
+        Command::Demo { install, json } => Plan::Demo { install, json },
     })
 }
 
@@ -330,6 +346,35 @@ fn run(plan: Plan) -> Result<bool> {
             let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
             write_report(&report, format, output.as_ref(), color)?;
             Ok(report.has_failures())
+        }
+        Plan::Demo { install, json } => {
+            let (inventory, _lab) = demo::up(install)?;
+            let cli = Cli::try_parse_from([
+                "kubeharden".as_ref(),
+                "scan".as_ref(),
+                "--inventory".as_ref(),
+                inventory.as_os_str(),
+            ])?;
+            let Command::Scan(args) = cli.command else {
+                unreachable!("parsed a scan command")
+            };
+            let plan = scan::build(&args)?;
+            let bench = load_benchmark(&args.bench)?;
+            let nodes = scan::run(&plan);
+            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
+            write_report(
+                &report,
+                Format::Text,
+                None,
+                color_for(ColorArg::Auto, &None),
+            )?;
+            write_report(&report, Format::Json, Some(&json), Color::Never)?;
+            eprintln!(
+                "demo: JSON report written to {}. The lab's fault nodes and misconfigured nodes fail on purpose.",
+                json.display()
+            );
+            Ok(false)
         }
         Plan::Benchmarks => {
             let mut text = String::new();
