@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use super::frames::Request;
 use crate::engine::argv::{Args, parse_argv};
 use crate::engine::effective::NodeCtx;
-use crate::engine::files::{ADMIN_CONFS, CNI_DIRS, KUBELET_UNITS, PKI_DIR};
+use crate::engine::files::{ADMIN_CONFS, CNI_DIRS, KUBELET_UNITS, PKI_DIR, default_manifest_path};
 use crate::engine::known::{etcd_env_name, find_flag, find_setting};
 use crate::facts::{ComponentKind, NodeFacts};
 
@@ -33,6 +33,17 @@ pub fn discovery() -> Vec<Request> {
         Request::Tree(PKI_DIR.into()),
     ];
     r.extend(CNI_DIRS.iter().map(|d| Request::Tree(d.to_string())));
+    // The manifest paths checks fall back to, so an absent one is known to
+    // be absent rather than uncollected.
+    r.extend(
+        [
+            ComponentKind::ApiServer,
+            ComponentKind::ControllerManager,
+            ComponentKind::Scheduler,
+            ComponentKind::Etcd,
+        ]
+        .map(|k| Request::Stat(default_manifest_path(k))),
+    );
     r.extend(ADMIN_CONFS.iter().map(|p| Request::Stat(p.to_string())));
     r.extend(KUBELET_UNITS.iter().map(|p| Request::Stat(p.to_string())));
     r

@@ -12,6 +12,8 @@
  *   khlab-helper opaque DIR...
  *       Marks directories of an overlay lower layer opaque, so the host's
  *       directory of the same name does not show through.
+ *   khlab-helper exec PATH ARGV0 [ARG...]
+ *       execv(PATH) with argv[0] set to ARGV0 and the environment unchanged.
  *   khlab-helper hang ADDR PORT
  *       Accepts TCP connections and never sends a byte (an sshd that hangs
  *       before its banner). Holds at most 256 connections.
@@ -141,8 +143,20 @@ static int do_hang(int argc, char **argv)
 	}
 }
 
+static int do_exec(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: khlab-helper exec PATH ARGV0 [ARG...]\n");
+		return 2;
+	}
+	execv(argv[2], argv + 3);
+	return die(argv[2]);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return do_exec(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "init"))
 		return do_init(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "pivot"))
@@ -151,6 +165,6 @@ int main(int argc, char **argv)
 		return do_opaque(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "hang"))
 		return do_hang(argc, argv);
-	fprintf(stderr, "usage: khlab-helper init|pivot|opaque|hang ...\n");
+	fprintf(stderr, "usage: khlab-helper init|pivot|opaque|exec|hang ...\n");
 	return 2;
 }
