@@ -55,6 +55,50 @@ pub fn decode_cmdline(hex: &str) -> Option<Vec<String>> {
     Some(args)
 }
 
+/// Records a stat answer, keeping what an earlier frame learnt (a
+/// directory's entries).
+fn insert_stat(facts: &mut NodeFacts, path: String, mut new: FileFacts) {
+    if let Some(old) = facts.files.get(&path) {
+        new.entries = old.entries.clone();
+        new.content = old.content.clone();
+        new.redacted = old.redacted;
+        new.truncated = old.truncated;
+    }
+    facts.files.insert(path, new);
+}
+
+/// `root <dir>` lines name the directories listed; the other lines are
+/// everything found under them, which each directory gets by prefix.
+fn apply_lists(facts: &mut NodeFacts, payload: &str) {
+    let mut roots = Vec::new();
+    let mut found = Vec::new();
+    for line in payload.lines().filter(|l| !l.is_empty()) {
+        match line.strip_prefix("root ") {
+            Some(r) if found.is_empty() => roots.push(r),
+            _ => found.push(line),
+        }
+    }
+    for root in roots {
+        let prefix = format!("{}/", root.trim_end_matches('/'));
+        let entries: Vec<String> = found
+            .iter()
+            .filter(|p| p.starts_with(&prefix))
+            .map(|p| record_path(p))
+            .collect();
+        facts.files.entry(record_path(root)).or_default().entries = Some(entries);
+    }
+}
+
+/// One line of a batch stat: `mode|uid|gid|user|group|size|type|path`.
+fn parse_stat_line(line: &str) -> Option<(&str, FileFacts)> {
+    let parts: Vec<&str> = line.splitn(8, '|').collect();
+    if parts.len() != 8 || parts[7].is_empty() {
+        return None;
+    }
+    let f = parse_stat(&format!("ok {}", parts[..7].join("|")));
+    Some((parts[7], f))
+}
+
 /// `ok 600|0|0|root|root|5|regular file` and friends.
 fn parse_stat(payload: &str) -> FileFacts {
     let mut lines = payload.lines();
@@ -249,26 +293,15 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 }
             }
             "proc" => apply_proc(facts, &fr.key, &fr.payload),
-            "stat" => {
-                let mut new = parse_stat(&fr.payload);
-                // Keep what an earlier frame learnt (entries, content).
-                if let Some(old) = facts.files.get(&path) {
-                    new.entries = old.entries.clone();
-                    new.content = old.content.clone();
-                    new.redacted = old.redacted;
-                    new.truncated = old.truncated;
+            "stat" => insert_stat(facts, path, parse_stat(&fr.payload)),
+            "stats" => {
+                for line in fr.payload.lines() {
+                    if let Some((p, f)) = parse_stat_line(line) {
+                        insert_stat(facts, record_path(p), f);
+                    }
                 }
-                facts.files.insert(path, new);
             }
-            "list" => {
-                let entries: Vec<String> = fr
-                    .payload
-                    .lines()
-                    .filter(|l| !l.is_empty())
-                    .map(record_path)
-                    .collect();
-                facts.files.entry(path).or_default().entries = Some(entries);
-            }
+            "lists" => apply_lists(facts, &fr.payload),
             "read" => {
                 let f = facts.files.entry(path).or_default();
                 f.truncated = f.size.is_some_and(|s| s > cap as u64);
@@ -332,8 +365,36 @@ fn apply_manifest(facts: &mut NodeFacts, path: &str, text: &str) {
     }
 }
 
-fn apply_proc(facts: &mut NodeFacts, binary: &str, payload: &str) {
-    let Some(kind) = component_of_binary(binary) else {
+fn apply_proc(facts: &mut NodeFacts, comm: &str, payload: &str) {
+    let mut pid = None;
+    let mut argv = None;
+    let mut env = Vec::new();
+    for line in payload.lines() {
+        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+        match k {
+            "pid" => pid = v.trim().parse::<u32>().ok(),
+            "cmd" => argv = decode_cmdline(v),
+            "env" => {
+                if let Some((name, value)) = v.split_once('=') {
+                    if name.starts_with("ETCD_") {
+                        env.push((name.to_string(), value.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // The component is decided by the full argv[0]; comm is cut at 15
+    // characters and only selected the candidate.
+    let argv0 = argv.as_ref().and_then(|a| a.first()).cloned().unwrap_or_default();
+    let base = argv0.rsplit('/').next().unwrap_or(&argv0);
+    let Some(kind) = component_of_binary(base) else {
+        if argv.as_ref().is_none_or(|a| a.is_empty()) {
+            facts.errors.push(CollectionError {
+                item: format!("process {}", pid.unwrap_or(0)),
+                message: format!("the command line of a {comm} process could not be read"),
+            });
+        }
         return;
     };
     let c = facts.components.entry(kind).or_default();
@@ -341,34 +402,17 @@ fn apply_proc(facts: &mut NodeFacts, binary: &str, payload: &str) {
         facts.errors.push(CollectionError {
             item: format!("component:{kind}"),
             message: format!(
-                "more than one {binary} process; using pid {}",
+                "more than one {} process; using pid {}",
+                kind.binary(),
                 c.pid.unwrap_or(0)
             ),
         });
         return;
     }
     c.running = true;
-    for line in payload.lines() {
-        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
-        match k {
-            "pid" => c.pid = v.trim().parse().ok(),
-            "cmd" => match decode_cmdline(v) {
-                Some(argv) if !argv.is_empty() => c.argv = argv,
-                _ => c.error = Some("could not read /proc/<pid>/cmdline".into()),
-            },
-            "env" => {
-                if let Some((name, value)) = v.split_once('=') {
-                    if name.starts_with("ETCD_") {
-                        c.env.insert(name.to_string(), value.to_string());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if c.argv.is_empty() && c.error.is_none() {
-        c.error = Some("the process command line could not be read".into());
-    }
+    c.pid = pid;
+    c.argv = argv.unwrap_or_default();
+    c.env = env.into_iter().collect();
 }
 
 /// The component facts for a component, if running.

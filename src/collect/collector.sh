@@ -14,121 +14,38 @@
 # a PEM private key is refused), encryption configs and kubeconfigs are
 # redacted here, before anything is printed, and only ETCD_* variables of the
 # etcd process are read from its environment.
+#
+# Work is batched to keep the node's cost low: requests are gathered first,
+# then one `find` lists every directory, one `stat` answers every path, and
+# one `awk` per kind of read answers every file. Shell builtins do the rest.
 
 LC_ALL=C
 export LC_ALL
 umask 077
+KH_NL='
+'
 
 kh_b() { printf '@@%s B %s %s\n' "$KH_N" "$1" "$2"; }
 kh_e() { printf '\n@@%s E\n' "$KH_N"; }
-kh_err() { kh_b err "$1"; printf '%s' "$2"; kh_e; }
 
 kh_meta() {
   kh_b meta os
   if [ -r /etc/os-release ]; then
-    sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"'
+    while IFS='=' read -r k v; do
+      [ "$k" = PRETTY_NAME ] && { v=${v#\"}; printf '%s' "${v%\"}"; }
+    done < /etc/os-release
   fi
   kh_e
-  kh_b meta kernel; uname -r 2>/dev/null; kh_e
-  kh_b meta uid; id -u 2>/dev/null; kh_e
-}
-
-# stat one path, following symlinks (a ConfigMap-mounted file is a link).
-kh_stat() {
-  p=$1
-  kh_b stat "$p"
-  if [ ! -e "$p" ] && [ ! -L "$p" ]; then
-    if [ -d "${p%/*}" ] && [ ! -x "${p%/*}" ]; then
-      printf 'error parent directory not searchable'
-    else
-      printf 'missing'
-    fi
-  else
-    out=$(stat -L -c '%a|%u|%g|%U|%G|%s|%F' -- "$p" 2>&1) && printf 'ok %s' "$out" || printf 'error %s' "$out"
-    if [ -L "$p" ]; then
-      printf '\nlink %s' "$(readlink -- "$p" 2>/dev/null)"
-    fi
-  fi
+  kh_b meta kernel
+  read -r v 2>/dev/null < /proc/sys/kernel/osrelease && printf '%s' "$v"
+  kh_e
+  kh_b meta uid
+  while read -r k v _; do [ "$k" = Uid: ] && printf '%s' "$v"; done < /proc/self/status
   kh_e
 }
 
-# stat a directory and everything under it (capped), listing the entries.
-kh_tree() {
-  kh_stat "$1"
-  [ -d "$1" ] || return 0
-  kh_list=$(find "$1" -mindepth 1 2>/dev/null | head -n 2000)
-  kh_b list "$1"
-  printf '%s' "$kh_list"
-  kh_e
-  printf '%s\n' "$kh_list" | while IFS= read -r q; do
-    [ -n "$q" ] && kh_stat "$q"
-  done
-}
-
-kh_has_private_key() {
-  grep -q -- '-----BEGIN [A-Z ]*PRIVATE KEY-----' "$1" 2>/dev/null
-}
-
-# read a config file's content, capped; $2 selects on-node redaction.
-kh_read() {
-  p=$1
-  kh_stat "$p"
-  [ -f "$p" ] || return 0
-  if kh_has_private_key "$p"; then
-    kh_err "$p" "refused to read: the file holds a private key"
-    return 0
-  fi
-  if [ ! -r "$p" ]; then
-    kh_err "$p" "not readable"
-    return 0
-  fi
-  if [ "$2" = manifest ]; then kh_b manifest "$p"; else kh_b read "$p"; fi
-  case $2 in
-    enc)
-      # EncryptionConfiguration: drop every key's secret, both styles.
-      head -c "$KH_CAP" -- "$p" | sed -e 's/\(secret[[:space:]]*:[[:space:]]*\)[^,}[:space:]][^,}]*/\1<redacted>/g' ;;
-    kubeconfig)
-      head -c "$KH_CAP" -- "$p" | sed \
-        -e 's/\(client-key-data[[:space:]]*:[[:space:]]*\)[^[:space:]].*/\1<redacted>/' \
-        -e 's/\(token[[:space:]]*:[[:space:]]*\)[^[:space:]].*/\1<redacted>/' \
-        -e 's/\(password[[:space:]]*:[[:space:]]*\)[^[:space:]].*/\1<redacted>/' ;;
-    manifest)
-      # Pod env values may hold secrets; command and args are what we need.
-      head -c "$KH_CAP" -- "$p" | sed -e 's/^\([[:space:]]*\(- \)\{0,1\}value[[:space:]]*:\).*/\1 <redacted>/' ;;
-    *)
-      head -c "$KH_CAP" -- "$p" ;;
-  esac
-  kh_e
-}
-
-# certificate blocks only: never the key that may share the file.
-kh_certs() {
-  p=$1
-  kh_stat "$p"
-  [ -f "$p" ] && [ -r "$p" ] || return 0
-  kh_b cert "$p"
-  head -c "$KH_CAP" -- "$p" | awk '/-----BEGIN CERTIFICATE-----/{c=1} c{print} /-----END CERTIFICATE-----/{c=0}'
-  kh_e
-}
-
-kh_manifests() {
-  kh_tree "$1"
-  [ -d "$1" ] || return 0
-  for m in "$1"/*.yaml "$1"/*.yml "$1"/*.json "$1"/*.manifest; do
-    [ -f "$m" ] && kh_read "$m" manifest
-  done
-}
-
-kh_dropins() {
-  kh_tree "$1"
-  [ -d "$1" ] || return 0
-  for m in "$1"/*.conf; do
-    [ -f "$m" ] && kh_read "$m" plain
-  done
-}
-
-# Components from /proc. comm (15 chars) is a cheap filter; the full name
-# from exe or argv[0] decides, so kube-controller-manager is not truncated.
+# Components from /proc. comm (15 chars) selects candidates without a fork;
+# kubeharden decides on the full argv[0], so a truncated comm is harmless.
 kh_procs() {
   for d in /proc/[0-9]*; do
     comm=
@@ -137,56 +54,196 @@ kh_procs() {
       kube-apiserver|kube-controller|kube-scheduler|etcd|kubelet|kube-proxy) ;;
       *) continue ;;
     esac
-    pid=${d#/proc/}
-    exe=$(readlink "$d/exe" 2>/dev/null)
-    a0=$(tr '\0' '\n' < "$d/cmdline" 2>/dev/null | head -n 1)
-    for c in kube-apiserver kube-controller-manager kube-scheduler etcd kubelet kube-proxy; do
-      if [ "${exe##*/}" = "$c" ] || [ "${a0##*/}" = "$c" ]; then
-        kh_b proc "$c"
-        printf 'pid %s\n' "$pid"
-        printf 'exe %s\n' "$exe"
-        printf 'cmd '
-        od -An -v -tx1 < "$d/cmdline" 2>/dev/null | tr -d ' \n'
-        printf '\n'
-        if [ "$c" = etcd ]; then
-          tr '\0' '\n' < "$d/environ" 2>/dev/null | grep '^ETCD_[A-Z0-9_]*=' | sed 's/^/env /'
-        fi
-        kh_e
-        break
-      fi
-    done
+    kh_b proc "$comm"
+    printf 'pid %s\ncmd ' "${d#/proc/}"
+    od -An -v -tx1 < "$d/cmdline" 2>/dev/null | tr -d ' \n'
+    printf '\n'
+    if [ "$comm" = etcd ]; then
+      tr '\0' '\n' < "$d/environ" 2>/dev/null | sed -n 's/^\(ETCD_[A-Z0-9_]*=\)/env \1/p'
+    fi
+    kh_e
   done
 }
 
 kh_sockets() {
-  kh_b sockets ss
   if command -v ss >/dev/null 2>&1; then
+    kh_b sockets ss
     ss -H -ltnp 2>/dev/null
+  else
+    kh_b sockets proc
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
   fi
-  kh_e
-  kh_b sockets proc
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
   kh_e
 }
 
-# Requests follow in a here-document with a quoted, nonce-bearing delimiter,
-# so nothing in a path is ever expanded by the shell.
+# Appends a path to a newline-separated list variable named $1.
+kh_add() { eval "$1=\${$1}\$2\$KH_NL"; }
+
+# One stat for every path in $kh_stats. Paths that do not exist (or cannot be
+# reached) are answered from shell tests; the rest in one `stats` frame of
+# `mode|uid|gid|user|group|size|type|path` lines.
+kh_stat_all() {
+  set --
+  while IFS= read -r p; do
+    [ -n "$p" ] || continue
+    if [ -e "$p" ] || [ -L "$p" ]; then
+      set -- "$@" "$p"
+    else
+      kh_b stat "$p"
+      if [ -d "${p%/*}" ] && [ ! -x "${p%/*}" ]; then
+        printf 'error parent directory not searchable'
+      else
+        printf 'missing'
+      fi
+      kh_e
+    fi
+  done <<KH_STATS
+$kh_stats
+KH_STATS
+  [ $# -gt 0 ] || return 0
+  kh_b stats batch
+  stat -L -c '%a|%u|%g|%U|%G|%s|%F|%n' -- "$@" 2>/dev/null
+  kh_e
+}
+
+# Every file in $kh_read_<mode>, read in one awk: capped, refused when it
+# holds a PEM private key, redacted for its mode. Empty files get an empty
+# frame here, since awk never sees a line of them.
+kh_read_all() {
+  mode=$1 list=$2
+  set --
+  while IFS= read -r p; do
+    [ -n "$p" ] || continue
+    if [ -f "$p" ] && [ -r "$p" ] && [ -s "$p" ]; then
+      set -- "$@" "$p"
+    elif [ -f "$p" ] && [ -r "$p" ]; then
+      if [ "$mode" = manifest ]; then kh_b manifest "$p"; else kh_b read "$p"; fi
+      kh_e
+    elif [ -f "$p" ]; then
+      kh_b err "$p"; printf 'not readable'; kh_e
+    fi
+  done <<KH_READS
+$list
+KH_READS
+  [ $# -gt 0 ] || return 0
+  awk -v N="$KH_N" -v CAP="$KH_CAP" -v MODE="$mode" '
+    function redact_enc(s,   out, seg) {
+      out = ""
+      while (match(s, /secret[ \t]*:[ \t]*[^,} \t][^,}]*/)) {
+        out = out substr(s, 1, RSTART - 1) "secret: <redacted>"
+        s = substr(s, RSTART + RLENGTH)
+      }
+      return out s
+    }
+    function redact_kubeconfig(s) {
+      if (match(s, /(client-key-data|token|password)[ \t]*:[ \t]*[^ \t]/)) {
+        seg = substr(s, RSTART, RLENGTH)
+        sub(/[ \t]*:.*/, "", seg)
+        return substr(s, 1, RSTART - 1) seg ": <redacted>"
+      }
+      return s
+    }
+    function redact_manifest(s) {
+      if (match(s, /^[ \t]*(- )?value[ \t]*:/)) return substr(s, 1, RLENGTH) " <redacted>"
+      return s
+    }
+    function flush() {
+      if (cur == "") return
+      if (bad) {
+        printf "@@%s B err %s\nrefused to read: the file holds a private key\n@@%s E\n", N, cur, N
+      } else {
+        printf "@@%s B %s %s\n%s\n@@%s E\n", N, (MODE == "manifest" ? "manifest" : "read"), cur, buf, N
+      }
+    }
+    FNR == 1 { flush(); cur = FILENAME; buf = ""; len = 0; bad = 0; first = 1 }
+    {
+      if ($0 ~ /-----BEGIN [A-Z ]*PRIVATE KEY-----/) bad = 1
+      if (len >= CAP) next
+      line = $0
+      if (MODE == "enc") line = redact_enc(line)
+      else if (MODE == "kubeconfig") line = redact_kubeconfig(line)
+      else if (MODE == "manifest") line = redact_manifest(line)
+      buf = first ? line : buf "\n" line
+      first = 0
+      len += length($0) + 1
+    }
+    END { flush() }
+  ' "$@" 2>/dev/null
+}
+
+# Certificate blocks only, from every file in $kh_certs: never the key that
+# may share a file with them.
+kh_certs_all() {
+  set --
+  while IFS= read -r p; do
+    [ -n "$p" ] && [ -f "$p" ] && [ -r "$p" ] && [ -s "$p" ] && set -- "$@" "$p"
+  done <<KH_CERTS
+$kh_certs
+KH_CERTS
+  [ $# -gt 0 ] || return 0
+  awk -v N="$KH_N" '
+    FNR == 1 { if (cur != "") printf "\n@@%s E\n", N; cur = FILENAME; printf "@@%s B cert %s\n", N, cur; c = 0 }
+    /-----BEGIN CERTIFICATE-----/ { c = 1 }
+    c { print }
+    /-----END CERTIFICATE-----/ { c = 0 }
+    END { if (cur != "") printf "\n@@%s E\n", N }
+  ' "$@" 2>/dev/null
+}
+
 kh_main() {
+  kh_stats= kh_trees= kh_certs=
+  kh_read_plain= kh_read_enc= kh_read_kubeconfig= kh_read_manifest=
+  do_meta= do_procs= do_sockets=
   while IFS= read -r kh_line; do
     kh_op=${kh_line%% *}
-    kh_arg=${kh_line#* }
+    p=${kh_line#* }
     case $kh_op in
-      meta) kh_meta ;;
-      procs) kh_procs ;;
-      sockets) kh_sockets ;;
-      stat) kh_stat "$kh_arg" ;;
-      tree) kh_tree "$kh_arg" ;;
-      read) kh_read "$kh_arg" plain ;;
-      readenc) kh_read "$kh_arg" enc ;;
-      readkc) kh_read "$kh_arg" kubeconfig ;;
-      manifests) kh_manifests "$kh_arg" ;;
-      dropins) kh_dropins "$kh_arg" ;;
-      certs) kh_certs "$kh_arg" ;;
+      meta) do_meta=1 ;;
+      procs) do_procs=1 ;;
+      sockets) do_sockets=1 ;;
+      stat) kh_add kh_stats "$p" ;;
+      tree) kh_add kh_stats "$p"; kh_add kh_trees "$p" ;;
+      read) kh_add kh_stats "$p"; kh_add kh_read_plain "$p" ;;
+      readenc) kh_add kh_stats "$p"; kh_add kh_read_enc "$p" ;;
+      readkc) kh_add kh_stats "$p"; kh_add kh_read_kubeconfig "$p" ;;
+      certs) kh_add kh_stats "$p"; kh_add kh_certs "$p" ;;
+      manifests|dropins)
+        kh_add kh_stats "$p"; kh_add kh_trees "$p"
+        if [ "$kh_op" = manifests ]; then
+          for m in "$p"/*.yaml "$p"/*.yml "$p"/*.json "$p"/*.manifest; do
+            [ -f "$m" ] && kh_add kh_read_manifest "$m"
+          done
+        else
+          for m in "$p"/*.conf; do
+            [ -f "$m" ] && kh_add kh_read_plain "$m"
+          done
+        fi
+        ;;
     esac
   done
+  [ -n "$do_meta" ] && kh_meta
+  [ -n "$do_procs" ] && kh_procs
+  [ -n "$do_sockets" ] && kh_sockets
+  if [ -n "$kh_trees" ]; then
+    set --
+    while IFS= read -r p; do
+      [ -n "$p" ] && [ -d "$p" ] && set -- "$@" "$p"
+    done <<KH_TREES
+$kh_trees
+KH_TREES
+    if [ $# -gt 0 ]; then
+      kh_found=$(find "$@" -mindepth 1 2>/dev/null | head -n 5000)
+      kh_b lists batch
+      for p in "$@"; do printf 'root %s\n' "$p"; done
+      printf '%s' "$kh_found"
+      kh_e
+      kh_stats=$kh_stats$kh_found$KH_NL
+    fi
+  fi
+  kh_stat_all
+  kh_read_all plain "$kh_read_plain"
+  kh_read_all enc "$kh_read_enc"
+  kh_read_all kubeconfig "$kh_read_kubeconfig"
+  kh_read_all manifest "$kh_read_manifest"
+  kh_certs_all
 }
