@@ -386,7 +386,11 @@ fn apply_proc(facts: &mut NodeFacts, comm: &str, payload: &str) {
     }
     // The component is decided by the full argv[0]; comm is cut at 15
     // characters and only selected the candidate.
-    let argv0 = argv.as_ref().and_then(|a| a.first()).cloned().unwrap_or_default();
+    let argv0 = argv
+        .as_ref()
+        .and_then(|a| a.first())
+        .cloned()
+        .unwrap_or_default();
     let base = argv0.rsplit('/').next().unwrap_or(&argv0);
     let Some(kind) = component_of_binary(base) else {
         if argv.as_ref().is_none_or(|a| a.is_empty()) {

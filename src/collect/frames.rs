@@ -76,9 +76,22 @@ pub fn acceptable_path(p: &str) -> bool {
 /// The full script for one round trip. Requests with unacceptable paths are
 /// dropped (the caller records them as errors).
 pub fn script(nonce: &str, cap: usize, requests: &[Request]) -> String {
+    trip(nonce, cap, requests, true)
+}
+
+/// The line a round trip ends with in a conversation.
+pub fn done_marker(nonce: &str) -> String {
+    format!("@@{nonce} DONE")
+}
+
+/// One round trip of a conversation: the collector's functions (first trip
+/// only), its requests, and a closing [`done_marker`] line.
+pub fn trip(nonce: &str, cap: usize, requests: &[Request], with_functions: bool) -> String {
     let mut s = String::with_capacity(SCRIPT.len() + 64 * requests.len());
     let _ = writeln!(s, "KH_N={nonce}\nKH_CAP={cap}");
-    s.push_str(SCRIPT);
+    if with_functions {
+        s.push_str(SCRIPT);
+    }
     let _ = writeln!(s, "kh_main <<'KH_REQ_{nonce}'");
     for r in requests {
         if r.path().is_none_or(acceptable_path) {
@@ -87,6 +100,7 @@ pub fn script(nonce: &str, cap: usize, requests: &[Request]) -> String {
         }
     }
     let _ = writeln!(s, "KH_REQ_{nonce}");
+    let _ = writeln!(s, "printf '\\n{}\\n'", done_marker(nonce));
     s
 }
 
@@ -181,7 +195,7 @@ mod tests {
             ],
         );
         assert!(s.starts_with("KH_N=n1\nKH_CAP=100\n"));
-        assert!(s.contains("kh_main <<'KH_REQ_n1'\nstat /etc/$(touch /tmp/pwned)\nKH_REQ_n1\n"));
+        assert!(s.contains("kh_main <<'KH_REQ_n1'\nstat /etc/$(touch /tmp/pwned)\nKH_REQ_n1\nprintf '\\n@@n1 DONE\\n'\n"));
         assert!(!s.contains("/a\nprocs"));
         assert!(!s.contains("relative"));
     }

@@ -4,7 +4,8 @@
 //! The script (`collector.sh`) is POSIX sh and read-only. Rust decides what to
 //! ask for ([`plan`]), the script answers in frames ([`frames`]), and
 //! [`assemble`] turns the answers into facts. No per-check commands: the cost
-//! per node is three shell invocations, whatever the benchmark.
+//! per node is one shell (one `sudo` for non-root users) kept open for at
+//! most three round trips, whatever the benchmark.
 
 pub mod assemble;
 pub mod frames;
@@ -13,7 +14,7 @@ pub mod plan;
 use std::time::SystemTime;
 
 use crate::facts::{CollectionError, FACTS_SCHEMA_VERSION, NodeFacts, NodeIdentity, ScanStatus};
-use crate::transport::Transport;
+use crate::transport::{Conversation, Transport};
 use frames::Request;
 
 /// Limits of one collection.
@@ -33,9 +34,10 @@ impl Default for CollectOptions {
 
 /// Runs one round trip; `Err` ends the node's scan.
 fn round_trip(
-    t: &mut dyn Transport,
+    conv: &mut dyn Conversation,
     facts: &mut NodeFacts,
     requests: &[Request],
+    first: bool,
     opts: CollectOptions,
 ) -> Result<(), crate::transport::TransportError> {
     let nonce = frames::nonce();
@@ -47,10 +49,10 @@ fn round_trip(
             });
         }
     }
-    let script = frames::script(&nonce, opts.file_cap, requests);
-    let out = t.run(&script)?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let (frames, incomplete) = frames::parse(&nonce, &text);
+    let text = frames::trip(&nonce, opts.file_cap, requests, first);
+    let out = conv.exchange(&text, &frames::done_marker(&nonce))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (frames, incomplete) = frames::parse(&nonce, &stdout);
     assemble::apply(facts, &frames, opts.file_cap);
     if out.truncated || incomplete {
         facts.errors.push(CollectionError {
@@ -60,17 +62,6 @@ fn round_trip(
             } else {
                 "the node's answer ended inside a frame".into()
             },
-        });
-    }
-    if frames.is_empty() && !requests.is_empty() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        facts.errors.push(CollectionError {
-            item: "collector".into(),
-            message: format!(
-                "the collector printed nothing usable (exit status {:?}): {}",
-                out.status,
-                crate::report::cap(err.trim(), 500)
-            ),
         });
     }
     // Paths asked for but not answered are errors, so they can never be
@@ -85,6 +76,12 @@ fn round_trip(
                 });
             }
         }
+    }
+    if out.truncated {
+        return Err(crate::transport::TransportError::Other {
+            node: facts.node.name.clone(),
+            reason: "the node's answer exceeded the output cap".into(),
+        });
     }
     Ok(())
 }
@@ -102,16 +99,18 @@ pub fn collect(t: &mut dyn Transport, identity: NodeIdentity, opts: CollectOptio
         plan::from_command_lines,
         plan::from_config_files,
     ];
-    for next in trips {
-        let requests = next(&facts);
-        if requests.is_empty() {
-            continue;
+    let result = t.open().and_then(|mut conv| {
+        for (i, next) in trips.into_iter().enumerate() {
+            let requests = next(&facts);
+            if !requests.is_empty() {
+                round_trip(conv.as_mut(), &mut facts, &requests, i == 0, opts)?;
+            }
         }
-        if let Err(e) = round_trip(t, &mut facts, &requests, opts) {
-            facts.scan_status = e.scan_status();
-            facts.error = Some(e.to_string());
-            break;
-        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        facts.scan_status = e.scan_status();
+        facts.error = Some(e.to_string());
     }
     if facts.scan_status == ScanStatus::Ok {
         facts.collected_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());

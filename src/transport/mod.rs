@@ -72,8 +72,56 @@ impl TransportError {
     }
 }
 
-/// A way to run the collector on one node. One value per node; `run` may be
-/// called up to three times (the collector's round trips).
+/// What a shell printed in one exchange of a conversation.
+#[derive(Debug, Default)]
+pub struct Exchange {
+    /// Everything up to and including the marker line.
+    pub stdout: Vec<u8>,
+    /// True when the answer was cut at the size cap (the conversation then
+    /// cannot go on).
+    pub truncated: bool,
+}
+
+/// A shell kept open on the node across the collector's round trips: one
+/// connection, one session, one `sh` (and one `sudo`) per node, however many
+/// round trips.
+pub trait Conversation {
+    /// Sends `text` to the shell and returns what it printed up to the line
+    /// `marker`, within the transport's command timeout.
+    fn exchange(&mut self, text: &str, marker: &str) -> Result<Exchange, TransportError>;
+}
+
+/// Finds `\n<marker>\n` (or the marker at the very start) in `buf`; returns
+/// the length up to and including that line.
+pub fn marker_end(buf: &[u8], marker: &str) -> Option<usize> {
+    let m = marker.as_bytes();
+    if buf.starts_with(m) && buf.get(m.len()) == Some(&b'\n') {
+        return Some(m.len() + 1);
+    }
+    let needle: Vec<u8> = [&b"\n"[..], m, &b"\n"[..]].concat();
+    buf.windows(needle.len())
+        .position(|w| w == needle.as_slice())
+        .map(|i| i + needle.len())
+}
+
+/// A way to run the collector on one node. One value per node.
 pub trait Transport: Send {
+    /// Runs one script to its end.
     fn run(&mut self, script: &str) -> Result<Output, TransportError>;
+    /// Opens a shell for a conversation of several exchanges.
+    fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_found_only_as_whole_lines() {
+        assert_eq!(marker_end(b"@@n DONE\nrest", "@@n DONE"), Some(9));
+        assert_eq!(marker_end(b"x\n@@n DONE\n", "@@n DONE"), Some(11));
+        assert_eq!(marker_end(b"x @@n DONE\n", "@@n DONE"), None);
+        assert_eq!(marker_end(b"x\n@@n DONEX\n", "@@n DONE"), None);
+        assert_eq!(marker_end(b"x\n@@n DONE", "@@n DONE"), None);
+    }
 }

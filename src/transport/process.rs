@@ -6,11 +6,13 @@
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{Limits, Output, Transport, TransportError};
+use super::{Conversation, Exchange, Limits, Output, Transport, TransportError, marker_end};
 
 /// Quotes a word for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
@@ -31,9 +33,9 @@ pub struct LocalTransport {
     pub limits: Limits,
 }
 
-impl Transport for LocalTransport {
-    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
-        let mut cmd = if self.sudo {
+impl LocalTransport {
+    fn command(&self) -> Command {
+        if self.sudo {
             let mut c = Command::new("sudo");
             c.args(["-n", "sh", "-s"]);
             c
@@ -41,8 +43,22 @@ impl Transport for LocalTransport {
             let mut c = Command::new("sh");
             c.arg("-s");
             c
-        };
-        run_child(&self.name, &mut cmd, script, self.limits)
+        }
+    }
+}
+
+impl Transport for LocalTransport {
+    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
+        run_child(&self.name, &mut self.command(), script, self.limits)
+    }
+
+    fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
+        Ok(Box::new(ChildConversation::start(
+            &self.name,
+            &mut self.command(),
+            self.limits,
+            None,
+        )?))
     }
 }
 
@@ -61,10 +77,26 @@ impl ExecTransport {
     }
 }
 
-impl Transport for ExecTransport {
-    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
+impl ExecTransport {
+    fn command(&self) -> Command {
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg(self.command_line());
+        cmd
+    }
+}
+
+impl Transport for ExecTransport {
+    fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
+        Ok(Box::new(ChildConversation::start(
+            &self.name,
+            &mut self.command(),
+            self.limits,
+            Some(self.command_line()),
+        )?))
+    }
+
+    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
+        let mut cmd = self.command();
         let out = run_child(&self.name, &mut cmd, script, self.limits)?;
         // A command that could not reach the node prints nothing and fails.
         if out.stdout.is_empty() && out.status.is_some_and(|s| s != 0) {
@@ -174,6 +206,159 @@ pub fn run_child(
     })
 }
 
+/// A child process holding a shell on the node, for several exchanges.
+/// Dropping it closes the shell's stdin and kills its process group.
+pub struct ChildConversation {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: Receiver<Vec<u8>>,
+    err: Arc<Mutex<Vec<u8>>>,
+    buf: Vec<u8>,
+    limits: Limits,
+    /// The transport command, for messages (exec transports).
+    command_line: Option<String>,
+}
+
+impl ChildConversation {
+    pub fn start(
+        name: &str,
+        cmd: &mut Command,
+        limits: Limits,
+        command_line: Option<String>,
+    ) -> Result<ChildConversation, TransportError> {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd.spawn().map_err(|e| TransportError::Unreachable {
+            node: name.to_string(),
+            reason: format!("cannot start the transport command: {e}"),
+        })?;
+        let stdin = child.stdin.take();
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let (tx, out) = channel();
+        thread::spawn(move || {
+            let mut chunk = [0u8; 64 * 1024];
+            loop {
+                match stdout.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(chunk[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let err = Arc::new(Mutex::new(Vec::new()));
+        let err2 = err.clone();
+        thread::spawn(move || {
+            let (buf, _) = read_capped(&mut stderr, 64 * 1024);
+            *err2.lock().unwrap_or_else(|p| p.into_inner()) = buf;
+        });
+        Ok(ChildConversation {
+            name: name.to_string(),
+            child,
+            stdin,
+            out,
+            err,
+            buf: Vec::new(),
+            limits,
+            command_line,
+        })
+    }
+
+    fn stderr_text(&self) -> String {
+        // Give the stderr reader a moment to finish after the child exited.
+        thread::sleep(Duration::from_millis(20));
+        let e = self.err.lock().unwrap_or_else(|p| p.into_inner());
+        crate::report::cap(String::from_utf8_lossy(&e).trim(), 500)
+    }
+}
+
+impl Conversation for ChildConversation {
+    fn exchange(&mut self, text: &str, marker: &str) -> Result<Exchange, TransportError> {
+        let deadline = Instant::now() + self.limits.command_timeout;
+        if let Some(stdin) = self.stdin.as_mut() {
+            // A shell that went away shows up below as end of output.
+            let _ = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
+        }
+        loop {
+            if let Some(end) = marker_end(&self.buf, marker) {
+                let rest = self.buf.split_off(end);
+                let stdout = std::mem::replace(&mut self.buf, rest);
+                return Ok(Exchange {
+                    stdout,
+                    truncated: false,
+                });
+            }
+            if self.buf.len() > self.limits.max_output {
+                self.stdin = None;
+                let stdout = std::mem::take(&mut self.buf);
+                return Ok(Exchange {
+                    stdout,
+                    truncated: true,
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.out.recv_timeout(left) {
+                Ok(chunk) => self.buf.extend_from_slice(&chunk),
+                Err(RecvTimeoutError::Timeout) => {
+                    kill_group(&self.child);
+                    return Err(TransportError::Timeout {
+                        node: self.name.clone(),
+                        seconds: self.limits.command_timeout.as_secs(),
+                    });
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().ok().and_then(|s| s.code());
+                    let err = self.stderr_text();
+                    let what = self.command_line.clone().unwrap_or_else(|| "sh -s".into());
+                    let reason = format!(
+                        "`{what}` ended (status {}) before answering: {err}",
+                        status
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "killed".into())
+                    );
+                    return Err(if self.buf.is_empty() && self.command_line.is_some() {
+                        TransportError::Unreachable {
+                            node: self.name.clone(),
+                            reason,
+                        }
+                    } else if err.contains("password is required") {
+                        TransportError::AuthFailed {
+                            node: self.name.clone(),
+                            reason,
+                        }
+                    } else {
+                        TransportError::Other {
+                            node: self.name.clone(),
+                            reason,
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ChildConversation {
+    fn drop(&mut self) {
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        kill_group(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +407,47 @@ mod tests {
         let err = t.run("true\n").unwrap_err();
         assert!(matches!(err, TransportError::Timeout { .. }), "{err}");
         assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_conversation_keeps_one_shell_across_exchanges() {
+        let mut t = LocalTransport {
+            name: "local".into(),
+            sudo: false,
+            limits: limits(10),
+        };
+        let mut c = t.open().unwrap();
+        let a = c
+            .exchange("X=41; echo first; printf '@@m DONE\\n'\n", "@@m DONE")
+            .unwrap();
+        assert_eq!(a.stdout, b"first\n@@m DONE\n");
+        let b = c
+            .exchange("echo $((X+1)); echo '@@m DONE'\n", "@@m DONE")
+            .unwrap();
+        assert_eq!(b.stdout, b"42\n@@m DONE\n");
+    }
+
+    #[test]
+    fn a_conversation_that_hangs_times_out_and_one_that_dies_says_why() {
+        let mut t = LocalTransport {
+            name: "local".into(),
+            sudo: false,
+            limits: limits(1),
+        };
+        let mut c = t.open().unwrap();
+        let started = Instant::now();
+        let e = c.exchange("sleep 30\n", "@@m DONE").unwrap_err();
+        assert!(matches!(e, TransportError::Timeout { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        drop(c);
+        let mut c = t.open().unwrap();
+        let e = c
+            .exchange("echo bye >&2; exit 3\n", "@@m DONE")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("status 3") && e.to_string().contains("bye"),
+            "{e}"
+        );
     }
 
     #[test]

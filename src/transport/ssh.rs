@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, Session};
 
-use super::{Limits, Output, Transport, TransportError};
+use super::{Conversation, Exchange, Limits, Output, Transport, TransportError, marker_end};
 use crate::inventory::NodeSpec;
 
 /// What to do with a host key that known_hosts does not list.
@@ -532,17 +532,162 @@ fn append_known_host(
     writeln!(f, "{host} {} {b64}", key_type_name(t))
 }
 
-impl Transport for SshTransport {
-    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
-        let limits = Limits {
+impl SshTransport {
+    fn limits(&self) -> Limits {
+        Limits {
             command_timeout: self.spec.command_timeout,
             max_output: Limits::default().max_output,
-        };
+        }
+    }
+
+    fn session(&mut self) -> Result<&Session, TransportError> {
         if self.session.is_none() {
             self.session = Some(self.connect()?);
         }
+        Ok(self.session.as_ref().expect("connected above"))
+    }
+
+    fn shell_command(&self) -> &'static str {
+        if self.user() == "root" {
+            "sh -s"
+        } else {
+            "sudo -n sh -s"
+        }
+    }
+
+    /// Why a shell ended before answering, from what it printed on stderr.
+    fn ended_early(&self, stderr: &[u8], status: Option<i32>) -> TransportError {
+        let err = String::from_utf8_lossy(stderr);
+        if self.user() != "root"
+            && (err.contains("password is required") || err.contains("a terminal is required"))
+        {
+            return TransportError::AuthFailed {
+                node: self.spec.name.clone(),
+                reason: format!(
+                    "{} is not root and `sudo -n` needs a password: allow NOPASSWD sudo for the collector's `sh`, or connect as root",
+                    self.user()
+                ),
+            };
+        }
+        TransportError::Other {
+            node: self.spec.name.clone(),
+            reason: format!(
+                "`{}` ended (status {}) before answering: {}",
+                self.shell_command(),
+                status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+                crate::report::cap(err.trim(), 300)
+            ),
+        }
+    }
+}
+
+/// One `sh -s` (or `sudo -n sh -s`) on one channel for all round trips.
+struct SshConversation<'a> {
+    t: &'a SshTransport,
+    sess: &'a Session,
+    ch: ssh2::Channel,
+    buf: Vec<u8>,
+    limits: Limits,
+}
+
+impl Conversation for SshConversation<'_> {
+    fn exchange(&mut self, text: &str, marker: &str) -> Result<Exchange, TransportError> {
+        let node = self.t.spec.name.clone();
+        let limits = self.limits;
+        let deadline = Instant::now() + limits.command_timeout;
+        let set_timeout = |sess: &Session| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            sess.set_timeout(left.as_millis().max(1) as u32);
+        };
+        set_timeout(self.sess);
+        self.ch
+            .write_all(text.as_bytes())
+            .and_then(|_| self.ch.flush())
+            .map_err(|e| io_fail(&node, e, limits))?;
+        let mut chunk = [0u8; 32 * 1024];
+        loop {
+            if let Some(end) = marker_end(&self.buf, marker) {
+                let rest = self.buf.split_off(end);
+                let stdout = std::mem::replace(&mut self.buf, rest);
+                return Ok(Exchange {
+                    stdout,
+                    truncated: false,
+                });
+            }
+            if self.buf.len() > limits.max_output {
+                let stdout = std::mem::take(&mut self.buf);
+                return Ok(Exchange {
+                    stdout,
+                    truncated: true,
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(TransportError::Timeout {
+                    node,
+                    seconds: limits.command_timeout.as_secs().max(1),
+                });
+            }
+            set_timeout(self.sess);
+            match self.ch.read(&mut chunk) {
+                Ok(0) => {
+                    let mut stderr = Vec::new();
+                    let _ = self.ch.stderr().take(64 * 1024).read_to_end(&mut stderr);
+                    let _ = self.ch.wait_close();
+                    return Err(self.t.ended_early(&stderr, self.ch.exit_status().ok()));
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(io_fail(&node, e, limits)),
+            }
+        }
+    }
+}
+
+impl Drop for SshConversation<'_> {
+    fn drop(&mut self) {
+        self.sess.set_timeout(2000);
+        let _ = self.ch.send_eof();
+        let _ = self.ch.close();
+    }
+}
+
+impl Transport for SshTransport {
+    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
+        let limits = self.limits();
+        self.session()?;
         let sess = self.session.as_ref().expect("connected above");
         self.exec(sess, script, limits)
+    }
+
+    fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
+        let limits = self.limits();
+        self.session()?;
+        let this: &SshTransport = self;
+        let sess = this.session.as_ref().expect("connected above");
+        let fail = |e: ssh2::Error| {
+            if is_timeout(&e) {
+                TransportError::Timeout {
+                    node: this.spec.name.clone(),
+                    seconds: limits.command_timeout.as_secs().max(1),
+                }
+            } else {
+                TransportError::Other {
+                    node: this.spec.name.clone(),
+                    reason: format!("SSH: {}", e.message()),
+                }
+            }
+        };
+        sess.set_timeout(limits.command_timeout.as_millis() as u32);
+        let mut ch = sess.channel_session().map_err(fail)?;
+        ch.exec(this.shell_command()).map_err(fail)?;
+        Ok(Box::new(SshConversation {
+            t: this,
+            sess,
+            ch,
+            buf: Vec::new(),
+            limits,
+        }))
     }
 }
 
