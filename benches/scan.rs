@@ -88,7 +88,11 @@ struct Lab(PathBuf);
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(lab_sh()).arg("down").arg(&self.0).status();
+        let _ = Command::new("bash")
+            .arg(lab_sh())
+            .arg("down")
+            .arg(&self.0)
+            .status();
     }
 }
 
@@ -99,7 +103,12 @@ fn openssh_floor(targets: &[(String, u16)], state: &Path, known_hosts: &Path) ->
         .iter()
         .map(|(host, port)| {
             Command::new("ssh")
-                .args(["-o", "BatchMode=yes", "-o", "KexAlgorithms=curve25519-sha256"])
+                .args([
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "KexAlgorithms=curve25519-sha256",
+                ])
                 .arg("-o")
                 .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
                 .args(["-o", "StrictHostKeyChecking=yes"])
@@ -137,7 +146,10 @@ fn main() {
         eprintln!("the scan bench builds a lab in network namespaces: run it as root");
         std::process::exit(2);
     }
-    let n: usize = std::env::var("KHBENCH_NODES").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let n: usize = std::env::var("KHBENCH_NODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("lab");
     let t = Instant::now();
@@ -152,7 +164,8 @@ fn main() {
     assert!(ok.success(), "lab.sh up --bench failed");
     println!("lab of {n} nodes up in {:.1?}", t.elapsed());
 
-    let inventory = kubeharden::inventory::load(&state.join("inventory.toml"), &SshConfig::default()).unwrap();
+    let inventory =
+        kubeharden::inventory::load(&state.join("inventory.toml"), &SshConfig::default()).unwrap();
     let bench = kubeharden::bench::load_builtin("cis-1.12").unwrap();
     // Host keys by node address, to list them again under proxy addresses.
     let keys: Vec<(String, String)> = std::fs::read_to_string(state.join("known_hosts"))
@@ -160,7 +173,13 @@ fn main() {
         .lines()
         .filter_map(|l| {
             let (host, key) = l.split_once(' ')?;
-            Some((host.trim_matches(|c| c == '[' || c == ']').split("]:").next()?.to_string(), key.to_string()))
+            Some((
+                host.trim_matches(|c| c == '[' || c == ']')
+                    .split("]:")
+                    .next()?
+                    .to_string(),
+                key.to_string(),
+            ))
         })
         .collect();
 
@@ -170,13 +189,19 @@ fn main() {
         let known = state.join(format!("known_hosts_{}", delay.is_some()));
         let mut known_text = String::new();
         for spec in &inventory {
-            let real: SocketAddr = format!("{}:{}", spec.address, spec.port.unwrap_or(22)).parse().unwrap();
+            let real: SocketAddr = format!("{}:{}", spec.address, spec.port.unwrap_or(22))
+                .parse()
+                .unwrap();
             let addr = match delay {
                 Some(d) => delaying_proxy(real, d),
                 None => real,
             };
             targets.push((addr.ip().to_string(), addr.port()));
-            let key = &keys.iter().find(|(h, _)| *h == spec.address).expect("host key of the node").1;
+            let key = &keys
+                .iter()
+                .find(|(h, _)| *h == spec.address)
+                .expect("host key of the node")
+                .1;
             let host = match addr.port() {
                 22 => addr.ip().to_string(),
                 p => format!("[{}]:{p}", addr.ip()),
@@ -204,8 +229,19 @@ fn main() {
         let report = kubeharden::engine::evaluate(&bench, &facts, "bench");
         let wall = started.elapsed();
         let (cpu1, maxrss_kib) = rusage();
-        let bad = facts.iter().filter(|f| f.scan_status != ScanStatus::Ok).count();
-        assert_eq!(bad, 0, "nodes failed: {:?}", facts.iter().filter_map(|f| f.error.as_ref()).collect::<Vec<_>>());
+        let bad = facts
+            .iter()
+            .filter(|f| f.scan_status != ScanStatus::Ok)
+            .count();
+        assert_eq!(
+            bad,
+            0,
+            "nodes failed: {:?}",
+            facts
+                .iter()
+                .filter_map(|f| f.error.as_ref())
+                .collect::<Vec<_>>()
+        );
         println!(
             "{label}: kubeharden scan+eval {wall:.2?} vs OpenSSH `true` floor {floor:.2?} (ratio {:.2}); {} findings; CPU {:.1} ms/node; peak RSS {} MiB",
             wall.as_secs_f64() / floor.as_secs_f64(),
