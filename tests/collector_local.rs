@@ -4,29 +4,42 @@
 //! script gives the same facts under busybox as under dash.
 //!
 //! A stub process named kube-apiserver (a tiny C program, built with gcc)
-//! plays the component; its files live in a temporary directory.
+//! plays the component; its files live in a temporary directory. The stub
+//! and the collector run in a pid namespace of their own (`unshare`, as
+//! root), so other Kubernetes-looking processes on this machine (a lab,
+//! say) cannot be mistaken for it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use kubeharden::collect::{CollectOptions, collect};
 use kubeharden::facts::{ComponentKind, NodeFacts, NodeIdentity};
 use kubeharden::transport::Limits;
-use kubeharden::transport::process::{ExecTransport, LocalTransport};
+use kubeharden::transport::process::{ExecTransport, sh_quote};
 
 const CANARY_KEY: &str = "CANARYKEYMATERIAL7f3a9c";
 const CANARY_SECRET: &str = "Q0FOQVJZU0VDUkVUOWQ4ZTdm";
 
 struct Stub {
-    child: Child,
     dir: tempfile::TempDir,
+    /// The stub's command line, quoted for sh.
+    command: String,
 }
 
-impl Drop for Stub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl Stub {
+    /// A transport whose shell runs in a new pid namespace beside the stub;
+    /// `shell` is the command that reads the collector on stdin.
+    fn transport(&self, shell: &str) -> ExecTransport {
+        let inner = format!("{} & sleep 0.3; exec {shell}", self.command);
+        ExecTransport {
+            name: "local".into(),
+            template: format!(
+                "unshare --pid --fork --mount-proc sh -c {}",
+                sh_quote(&inner)
+            ),
+            limits: limits(),
+        }
     }
 }
 
@@ -73,17 +86,17 @@ fn start() -> Stub {
         format!("-----BEGIN RSA PRIVATE KEY-----\n{CANARY_KEY}\n-----END RSA PRIVATE KEY-----\n"),
     )
     .unwrap();
-    let arg = |f: &str, p: &str| format!("--{f}={}", d.join(p).display());
-    let child = Command::new(&bin)
-        .arg(arg("encryption-provider-config", "enc.yaml"))
-        .arg(arg("tls-cert-file", "combined.pem"))
-        .arg(arg("tls-private-key-file", "apiserver.key"))
-        .arg(arg("admission-control-config-file", "key-in-config.yaml"))
-        .arg("--profiling=false")
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    Stub { child, dir }
+    let arg = |f: &str, p: &str| sh_quote(&format!("--{f}={}", d.join(p).display()));
+    let command = [
+        sh_quote(&bin.display().to_string()),
+        arg("encryption-provider-config", "enc.yaml"),
+        arg("tls-cert-file", "combined.pem"),
+        arg("tls-private-key-file", "apiserver.key"),
+        arg("admission-control-config-file", "key-in-config.yaml"),
+        "--profiling=false".to_string(),
+    ]
+    .join(" ");
+    Stub { dir, command }
 }
 
 fn identity() -> NodeIdentity {
@@ -100,12 +113,7 @@ fn limits() -> Limits {
     }
 }
 
-fn local_facts() -> NodeFacts {
-    let mut t = LocalTransport {
-        name: "local".into(),
-        sudo: false,
-        limits: limits(),
-    };
+fn facts_via(mut t: ExecTransport) -> NodeFacts {
     collect(&mut t, identity(), CollectOptions::default())
 }
 
@@ -124,8 +132,15 @@ fn ours<'a>(
 /// One test, so the stub process is the only kube-apiserver while it runs.
 #[test]
 fn collector_on_this_machine() {
+    assert_eq!(unsafe { libc::geteuid() }, 0, "unshare --pid needs root");
     let stub = start();
-    let facts = local_facts();
+    let facts = facts_via(stub.transport("sh -s"));
+    assert_eq!(
+        facts.scan_status,
+        kubeharden::facts::ScanStatus::Ok,
+        "{:?}",
+        facts.error
+    );
     let d = stub.dir.path();
 
     // The stub is found, with its full argv.
@@ -133,7 +148,6 @@ fn collector_on_this_machine() {
         .component(ComponentKind::ApiServer)
         .expect("stub kube-apiserver found");
     assert!(api.running);
-    assert_eq!(api.pid, Some(stub.child.id()));
     assert!(
         api.argv.contains(&"--profiling=false".to_string()),
         "{:?}",
@@ -196,15 +210,10 @@ fn collector_on_this_machine() {
         .status()
         .expect("busybox is installed (scripts/test installs it)");
     assert!(ok.success());
-    let mut t = ExecTransport {
-        name: "busybox".into(),
-        template: format!(
-            "PATH={}:/usr/bin:/bin busybox sh -s",
-            bb_dir.path().display()
-        ),
-        limits: limits(),
-    };
-    let bb = collect(&mut t, identity(), CollectOptions::default());
+    let bb = facts_via(stub.transport(&format!(
+        "env PATH={}:/usr/bin:/bin busybox sh -s",
+        bb_dir.path().display()
+    )));
     assert_eq!(
         bb.scan_status,
         kubeharden::facts::ScanStatus::Ok,

@@ -55,6 +55,62 @@ pub fn decode_cmdline(hex: &str) -> Option<Vec<String>> {
     Some(args)
 }
 
+/// Standard base64, ignoring whitespace; `None` on anything else.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let body = clean
+        .strip_suffix(b"==")
+        .or_else(|| clean.strip_suffix(b"="))
+        .unwrap_or(&clean);
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    for chunk in body.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+/// Certificates embedded in a kubeconfig (`client-certificate-data`,
+/// `certificate-authority-data`), recorded as `<file>#<key>`.
+fn embedded_certificates(facts: &mut NodeFacts, path: &str, content: &str) {
+    for line in content.lines() {
+        let line = line.trim();
+        for key in ["client-certificate-data", "certificate-authority-data"] {
+            let Some(rest) = line
+                .strip_prefix(key)
+                .and_then(|r| r.trim_start().strip_prefix(':'))
+            else {
+                continue;
+            };
+            let pem = base64_decode(rest.trim().trim_matches('"'))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .filter(|t| {
+                    t.contains("-----BEGIN CERTIFICATE-----") && !t.contains("PRIVATE KEY")
+                });
+            if let Some(pem) = pem {
+                facts.certificates.push(CertificateFacts {
+                    path: format!("{path}#{key}"),
+                    pem,
+                });
+            }
+        }
+    }
+}
+
 /// Records a stat answer, keeping what an earlier frame learnt (a
 /// directory's entries).
 fn insert_stat(facts: &mut NodeFacts, path: String, mut new: FileFacts) {
@@ -303,6 +359,7 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
             }
             "lists" => apply_lists(facts, &fr.payload),
             "read" => {
+                embedded_certificates(facts, &path, &fr.payload);
                 let f = facts.files.entry(path).or_default();
                 f.truncated = f.size.is_some_and(|s| s > cap as u64);
                 f.redacted = fr.payload.contains("<redacted>");
@@ -427,6 +484,44 @@ pub fn running(facts: &NodeFacts, kind: ComponentKind) -> Option<&ComponentFacts
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_decodes_and_kubeconfig_certificates_are_found() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGVsbG8h").unwrap(), b"hello!");
+        assert_eq!(base64_decode("aGk=\n").unwrap(), b"hi");
+        assert_eq!(base64_decode("a$b"), None);
+        // "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"
+        let pem = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
+        let b64: String = {
+            const T: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut o = String::new();
+            for c in pem.as_bytes().chunks(3) {
+                let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+                let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+                for i in 0..4 {
+                    o.push(if i <= c.len() {
+                        T[(n >> (18 - 6 * i) & 63) as usize] as char
+                    } else {
+                        '='
+                    });
+                }
+            }
+            o
+        };
+        let mut facts = NodeFacts::default();
+        let kc = format!(
+            "users:\n- name: x\n  user:\n    client-certificate-data: {b64}\n    client-key-data: <redacted>\n"
+        );
+        embedded_certificates(&mut facts, "/etc/kubernetes/admin.conf", &kc);
+        assert_eq!(facts.certificates.len(), 1);
+        assert_eq!(
+            facts.certificates[0].path,
+            "/etc/kubernetes/admin.conf#client-certificate-data"
+        );
+        assert_eq!(facts.certificates[0].pem, pem);
+    }
 
     #[test]
     fn cmdline_hex_decodes_to_argv() {

@@ -22,6 +22,8 @@ use crate::engine::known::{etcd_env_name, find_flag, find_setting};
 use crate::facts::{ComponentKind, NodeFacts};
 
 pub const MANIFEST_DIR: &str = "/etc/kubernetes/manifests";
+/// Where the kubelet keeps its own certificates (serving and client).
+pub const KUBELET_PKI_DIR: &str = "/var/lib/kubelet/pki";
 
 /// Round trip 1.
 pub fn discovery() -> Vec<Request> {
@@ -33,6 +35,7 @@ pub fn discovery() -> Vec<Request> {
         Request::Tree(PKI_DIR.into()),
     ];
     r.extend(CNI_DIRS.iter().map(|d| Request::Tree(d.to_string())));
+    r.push(Request::Tree(KUBELET_PKI_DIR.into()));
     // The manifest paths checks fall back to, so an absent one is known to
     // be absent rather than uncollected.
     r.extend(
@@ -195,9 +198,22 @@ fn through_root(pid: Option<u32>, path: &str) -> String {
     }
 }
 
-/// Round trip 2: files named on the command lines of running components.
+/// Round trip 2: files named on the command lines of running components,
+/// and the certificates found in the PKI directories.
 pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
     let mut out = BTreeSet::new();
+    for dir in [PKI_DIR, KUBELET_PKI_DIR] {
+        let entries = facts.files.get(dir).and_then(|d| d.entries.as_ref());
+        for p in entries.into_iter().flatten() {
+            let is_file = facts
+                .files
+                .get(p)
+                .is_some_and(|f| f.kind == Some(crate::facts::FileKind::File));
+            if is_file && (p.ends_with(".crt") || p.ends_with(".pem")) {
+                out.insert(Request::Certs(p.clone()));
+            }
+        }
+    }
     for (kind, comp) in &facts.components {
         if !comp.running {
             continue;
