@@ -6,6 +6,7 @@
 //! scan can be evaluated again offline.
 
 pub mod bench;
+pub mod certs;
 pub mod collect;
 pub mod engine;
 pub mod facts;

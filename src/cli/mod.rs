@@ -1,11 +1,13 @@
 //! Command-line interface. Exit codes (also in the README):
 //!
-//! * 0: every check that must hold did (no `fail`, no `error`, every node scanned);
-//! * 1: at least one `fail` or `error`, or a node that could not be scanned;
-//! * 2: usage or input error (bad arguments, unreadable or invalid facts or
-//!   benchmark files); nothing was evaluated.
+//! * 0: the run passes its gate (`--fail-on`, default `fail`: no `fail`, no
+//!   `error`, every node scanned);
+//! * 1: the run fails its gate (for `diff`: something got worse);
+//! * 2: usage or input error (bad arguments, unreadable or invalid facts,
+//!   benchmark, waiver or baseline files); nothing was evaluated.
 
 mod demo;
+mod output;
 mod scan;
 
 use std::io::{IsTerminal, Write};
@@ -17,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use kubeharden::bench::{self, Benchmark};
 use kubeharden::facts::load_facts_path;
-use kubeharden::report::{self, text::Color};
+use kubeharden::report::{self, Gate, text::Color};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -38,13 +40,8 @@ enum Command {
         facts: PathBuf,
         #[command(flatten)]
         bench: BenchArg,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Write the report here instead of standard output.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-        color: ColorArg,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Scan nodes (over SSH, locally, or through an exec command) and evaluate them.
     Scan(Box<ScanArgs>),
@@ -57,6 +54,19 @@ enum Command {
         /// Where to write the JSON report.
         #[arg(long, default_value = "kubeharden-demo-report.json")]
         json: PathBuf,
+    },
+    /// Compare two JSON reports: new failures, fixed checks, changed
+    /// evidence, nodes added or removed. Exits 1 when something got worse.
+    Diff {
+        /// The earlier JSON report.
+        old: PathBuf,
+        /// The later JSON report.
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Write the diff here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// List the rules of a benchmark.
     Rules {
@@ -125,12 +135,52 @@ struct ScanArgs {
     save_facts: Option<PathBuf>,
     #[command(flatten)]
     bench: BenchArg,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// Where and how `eval` and `scan` write the report, and what fails the run.
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// Format written to standard output, or to --output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Write the --format report here instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+    /// Also write the HTML report to FILE (one self-contained page).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write JUnit XML to FILE (one testsuite per node).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Also write a short Markdown summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    md: Option<PathBuf>,
+    /// Directory whose report.html, report.css or report.js replace the
+    /// built-in HTML templates.
+    #[arg(long, value_name = "DIR")]
+    template_dir: Option<PathBuf>,
+    /// Name of the cluster, shown in the reports and stored in the JSON.
+    #[arg(long, value_name = "NAME")]
+    cluster_name: Option<String>,
+    /// An earlier JSON report: the HTML and Markdown reports show what
+    /// changed since.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Waiver file (TOML): accepted failures, each with a reason, an owner
+    /// and an expiry date.
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
+    /// What makes the exit code 1: fail (any fail or error, or a node not
+    /// scanned), warn (the same, and any warn), none (never).
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    fail_on: FailOn,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -146,10 +196,37 @@ struct BenchArg {
     benchmark: String,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
+    Junit,
+    Md,
+    Html,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+    Md,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FailOn {
+    Fail,
+    Warn,
+    None,
+}
+
+impl FailOn {
+    fn gate(self) -> Gate {
+        match self {
+            FailOn::Fail => Gate::Fail,
+            FailOn::Warn => Gate::Warn,
+            FailOn::None => Gate::None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -171,9 +248,13 @@ enum Plan {
     Eval {
         bench: Benchmark,
         facts: PathBuf,
-        format: Format,
+        out: output::Plan,
+    },
+    Diff {
+        old: report::Report,
+        new: report::Report,
+        format: DiffFormat,
         output: Option<PathBuf>,
-        color: Color,
     },
     Rules {
         bench: Benchmark,
@@ -183,9 +264,7 @@ enum Plan {
         bench: Benchmark,
         scan: kubeharden::scan::ScanPlan,
         save_facts: Option<PathBuf>,
-        format: Format,
-        output: Option<PathBuf>,
-        color: Color,
+        out: output::Plan,
     },
     Demo {
         install: bool,
@@ -221,25 +300,26 @@ fn plan(cli: Cli) -> Result<Plan> {
         Command::Eval {
             facts,
             bench,
-            format,
-            output,
-            color,
+            report,
         } => {
-            let to_tty = output.is_none() && std::io::stdout().is_terminal();
-            let color = match color {
-                ColorArg::Always => Color::Always,
-                ColorArg::Never => Color::Never,
-                ColorArg::Auto if to_tty && std::env::var_os("NO_COLOR").is_none() => Color::Always,
-                ColorArg::Auto => Color::Never,
-            };
+            let bench = load_benchmark(&bench)?;
             Plan::Eval {
-                bench: load_benchmark(&bench)?,
+                out: output::plan(report, &bench)?,
+                bench,
                 facts,
-                format,
-                output,
-                color,
             }
         }
+        Command::Diff {
+            old,
+            new,
+            format,
+            output,
+        } => Plan::Diff {
+            old: output::read_report(&old)?,
+            new: output::read_report(&new)?,
+            format,
+            output,
+        },
         Command::Rules { bench, format } => Plan::Rules {
             bench: load_benchmark(&bench)?,
             format,
@@ -263,50 +343,40 @@ fn write_out(output: Option<&PathBuf>, text: &[u8]) -> Result<()> {
     }
 }
 
-fn write_report(
-    report: &report::Report,
-    format: Format,
-    output: Option<&PathBuf>,
-    color: Color,
-) -> Result<()> {
-    let bytes = match format {
-        Format::Json => {
-            let mut buf = Vec::new();
-            report::json::write(report, &mut buf)?;
-            buf
-        }
-        Format::Text => report::text::render(report, color).into_bytes(),
-    };
-    write_out(output, &bytes)
-}
-
 fn scan_plan(a: ScanArgs) -> Result<Plan> {
     let scan = scan::build(&a)?;
+    let bench = load_benchmark(&a.bench)?;
     Ok(Plan::Scan {
-        bench: load_benchmark(&a.bench)?,
+        out: output::plan(a.report, &bench)?,
+        bench,
         scan,
-        color: color_for(a.color, &a.output),
         save_facts: a.save_facts,
-        format: a.format,
-        output: a.output,
     })
 }
 
 /// Runs the plan; `Ok(true)` when the evaluation found failures.
 fn run(plan: Plan) -> Result<bool> {
     match plan {
-        Plan::Eval {
-            bench,
-            facts,
-            format,
-            output,
-            color,
-        } => {
+        Plan::Eval { bench, facts, out } => {
             let nodes = load_facts_path(&facts)?;
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
-            write_report(&report, format, output.as_ref(), color)?;
-            Ok(report.has_failures())
+            output::deliver(report, &out)
+        }
+        Plan::Diff {
+            old,
+            new,
+            format,
+            output,
+        } => {
+            let d = report::diff::diff(&old, &new);
+            let text = match format {
+                DiffFormat::Text => report::diff::render_text(&d),
+                DiffFormat::Json => report::diff::render_json(&d),
+                DiffFormat::Md => report::diff::render_markdown(&d),
+            };
+            write_out(output.as_ref(), text.as_bytes())?;
+            Ok(d.has_regressions())
         }
         Plan::Rules { bench, format } => {
             let text = match format {
@@ -321,9 +391,7 @@ fn run(plan: Plan) -> Result<bool> {
             bench,
             scan: plan,
             save_facts,
-            format,
-            output,
-            color,
+            out,
         } => {
             let nodes = scan::run(&plan);
             if let kubeharden::scan::Via::Ssh(opts) = &plan.via {
@@ -344,8 +412,7 @@ fn run(plan: Plan) -> Result<bool> {
             }
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
-            write_report(&report, format, output.as_ref(), color)?;
-            Ok(report.has_failures())
+            output::deliver(report, &out)
         }
         Plan::Demo { install, json } => {
             let (inventory, _lab) = demo::up(install)?;
@@ -363,13 +430,11 @@ fn run(plan: Plan) -> Result<bool> {
             let nodes = scan::run(&plan);
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
-            write_report(
-                &report,
-                Format::Text,
-                None,
-                color_for(ColorArg::Auto, &None),
-            )?;
-            write_report(&report, Format::Json, Some(&json), Color::Never)?;
+            let text = report::text::render(&report, color_for(ColorArg::Auto, &None));
+            write_out(None, text.as_bytes())?;
+            let mut buf = Vec::new();
+            report::json::write(&report, &mut buf)?;
+            write_out(Some(&json), &buf)?;
             eprintln!(
                 "demo: JSON report written to {}. The lab's fault nodes and misconfigured nodes fail on purpose.",
                 json.display()

@@ -44,6 +44,7 @@ pub const PRESENCE_SECTION: &str = "presence";
 pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> Report {
     let node_reports: Vec<NodeReport> = nodes.par_iter().map(|n| evaluate_node(bench, n)).collect();
     let cluster = ClusterReport {
+        name: None,
         results: bench
             .rules
             .iter()
@@ -92,6 +93,10 @@ pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> R
         },
         nodes: node_reports,
         cluster,
+        waivers: Vec::new(),
+        certificates: None,
+        tls_ports: None,
+        etcd_reachability: None,
     }
 }
 
@@ -115,8 +120,15 @@ pub fn evaluate_node(bench: &Benchmark, facts: &NodeFacts) -> NodeReport {
         address: facts.node.address.clone(),
         roles: facts.node.roles.clone(),
         scan_status: facts.scan_status,
-        error: facts.error.clone(),
-        kubernetes_version: facts.node.kubernetes_version.clone(),
+        // Both come from the node (a scan error may quote its output), so
+        // they are capped like evidence; name and address come from the
+        // inventory.
+        error: facts.error.as_deref().map(|e| cap(e, EVIDENCE_CAP)),
+        kubernetes_version: facts
+            .node
+            .kubernetes_version
+            .as_deref()
+            .map(|v| cap(v, 256)),
         summary: Counts::of(&results),
         results,
     }
@@ -135,6 +147,7 @@ fn base(rule: &Rule, status: Status) -> Finding {
         actual: String::new(),
         source: String::new(),
         remediation: rule.remediation.clone(),
+        waiver: None,
     }
 }
 
@@ -370,6 +383,7 @@ fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
                 "Find out why the running {} differs from its manifest: the kubelet may be failing to restart it after an edit, or it was started outside the kubelet. Checks above were evaluated against the running process.",
                 kind.binary()
             ),
+            waiver: None,
         });
     }
     out
@@ -444,6 +458,7 @@ fn presence_findings(facts: &NodeFacts) -> Vec<Finding> {
                     "If the node is not meant to run {}, correct its roles in the inventory; otherwise find out why it is not running.",
                     kind.binary()
                 ),
+                waiver: None,
             }
         })
         .collect()

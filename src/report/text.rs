@@ -32,6 +32,7 @@ fn status_code(s: Status) -> &'static str {
         Status::Manual => "36",
         Status::Skip => "2",
         Status::Error => "1;35",
+        Status::Waived => "34",
     }
 }
 
@@ -48,18 +49,28 @@ pub fn clean(s: &str) -> String {
     out
 }
 
-const COLUMNS: [Status; 6] = [
+const COLUMNS: [Status; 7] = [
     Status::Pass,
     Status::Fail,
     Status::Warn,
     Status::Manual,
     Status::Skip,
     Status::Error,
+    Status::Waived,
 ];
 
-fn counts_row(c: &Counts, color: Color) -> String {
+/// The columns shown: `waived` only when waivers were given.
+fn columns(report: &Report) -> &'static [Status] {
+    if report.waivers.is_empty() && report.summary.counts.waived == 0 {
+        &COLUMNS[..6]
+    } else {
+        &COLUMNS
+    }
+}
+
+fn counts_row(c: &Counts, cols: &[Status], color: Color) -> String {
     let mut row = String::new();
-    for s in COLUMNS {
+    for &s in cols {
         let n = c.get(s);
         let cell = format!("{n:>7}");
         if n > 0 && matches!(s, Status::Fail | Status::Error | Status::Warn) {
@@ -71,9 +82,9 @@ fn counts_row(c: &Counts, color: Color) -> String {
     row
 }
 
-fn header(first: &str, width: usize) -> String {
+fn header(first: &str, width: usize, cols: &[Status]) -> String {
     let mut h = format!("{first:<width$}");
-    for s in COLUMNS {
+    for s in cols {
         let _ = write!(h, "{:>7}", s.as_str().to_uppercase());
     }
     h
@@ -82,6 +93,10 @@ fn header(first: &str, width: usize) -> String {
 /// Renders the whole report for a terminal.
 pub fn render(report: &Report, color: Color) -> String {
     let mut out = String::new();
+    let cols = columns(report);
+    if let Some(name) = &report.cluster.name {
+        let _ = write!(out, "{} · ", clean(name));
+    }
     let _ = writeln!(
         out,
         "{} {} · {} ({}) · {}",
@@ -102,7 +117,7 @@ pub fn render(report: &Report, color: Color) -> String {
         .max()
         .unwrap_or(30)
         .min(60);
-    let _ = writeln!(out, "{}  SCAN", header("NODE (ROLES)", name_w));
+    let _ = writeln!(out, "{}  SCAN", header("NODE (ROLES)", name_w, cols));
     for n in &report.nodes {
         let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
         let label = format!("{} ({})", clean(&n.name), roles.join(","));
@@ -115,7 +130,7 @@ pub fn render(report: &Report, color: Color) -> String {
         let _ = writeln!(
             out,
             "{label:<name_w$}{}  {scan}",
-            counts_row(&n.summary, color)
+            counts_row(&n.summary, cols, color)
         );
         if let Some(e) = &n.error {
             let _ = writeln!(out, "    {}", clean(e));
@@ -123,7 +138,12 @@ pub fn render(report: &Report, color: Color) -> String {
     }
     if !report.cluster.results.is_empty() {
         let c = Counts::of(&report.cluster.results);
-        let _ = writeln!(out, "{:<name_w$}{}", "(cluster)", counts_row(&c, color));
+        let _ = writeln!(
+            out,
+            "{:<name_w$}{}",
+            "(cluster)",
+            counts_row(&c, cols, color)
+        );
     }
     out.push('\n');
 
@@ -138,7 +158,7 @@ pub fn render(report: &Report, color: Color) -> String {
     let mut sections: Vec<(&str, Counts)> = by_section.into_iter().collect();
     sections.sort_by(|a, b| cmp_ids(a.0, b.0));
     let sec_w = 46;
-    let _ = writeln!(out, "{}", header("SECTION", sec_w));
+    let _ = writeln!(out, "{}", header("SECTION", sec_w, cols));
     for (id, c) in sections {
         let title = report
             .benchmark
@@ -150,7 +170,7 @@ pub fn render(report: &Report, color: Color) -> String {
         if label.chars().count() > sec_w - 2 {
             label = label.chars().take(sec_w - 3).collect::<String>() + "…";
         }
-        let _ = writeln!(out, "{label:<sec_w$}{}", counts_row(&c, color));
+        let _ = writeln!(out, "{label:<sec_w$}{}", counts_row(&c, cols, color));
     }
 
     // Failures and errors in full.
@@ -183,10 +203,42 @@ pub fn render(report: &Report, color: Color) -> String {
         }
     }
 
+    let waived: Vec<(Option<&str>, &Finding)> = report
+        .findings()
+        .filter(|(_, f)| f.status == Status::Waived)
+        .collect();
+    if !waived.is_empty() {
+        let _ = writeln!(out, "\nWAIVED");
+        for (node, f) in waived {
+            let (reason, owner, until) = f
+                .waiver
+                .as_ref()
+                .map(|w| (w.reason.as_str(), w.owner.as_str(), w.expires.as_str()))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{} {} {} {} — {} ({}, until {})",
+                paint(color, status_code(f.status), "[WAIVED]"),
+                clean(node.unwrap_or("cluster")),
+                f.id,
+                f.title,
+                clean(reason),
+                clean(owner),
+                until
+            );
+        }
+    }
+    waiver_lines(&mut out, report, color);
+
     let c = &report.summary.counts;
+    let waived = if cols.len() > 6 {
+        format!(", {} waived", c.waived)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n{} pass, {} fail, {} warn, {} manual, {} skip, {} error · {} of {} nodes scanned",
+        "\n{} pass, {} fail, {} warn, {} manual, {} skip, {} error{waived} · {} of {} nodes scanned",
         c.pass,
         c.fail,
         c.warn,
@@ -197,6 +249,50 @@ pub fn render(report: &Report, color: Color) -> String {
         report.summary.nodes.total
     );
     out
+}
+
+/// Expired waivers (they no longer waive) and waivers that match nothing.
+fn waiver_lines(out: &mut String, report: &Report, color: Color) {
+    use super::WaiverState;
+    let expired: Vec<_> = report
+        .waivers
+        .iter()
+        .filter(|w| w.state == WaiverState::Expired)
+        .collect();
+    if !expired.is_empty() {
+        let _ = writeln!(out, "\nEXPIRED WAIVERS (no longer applied)");
+        for w in expired {
+            let _ = writeln!(
+                out,
+                "{} {} on {} expired {} (owner {}, {}): {} finding{} no longer waived",
+                paint(color, status_code(Status::Fail), "[EXPIRED]"),
+                clean(&w.check),
+                clean(&w.nodes),
+                w.expires,
+                clean(&w.owner),
+                clean(&w.origin),
+                w.matched,
+                if w.matched == 1 { "" } else { "s" }
+            );
+        }
+    }
+    let unused: Vec<_> = report
+        .waivers
+        .iter()
+        .filter(|w| w.state == WaiverState::Active && w.matched == 0)
+        .collect();
+    if !unused.is_empty() {
+        let _ = writeln!(out, "\nWAIVERS THAT MATCH NOTHING (remove them?)");
+        for w in unused {
+            let _ = writeln!(
+                out,
+                "{} on {} ({})",
+                clean(&w.check),
+                clean(&w.nodes),
+                clean(&w.origin)
+            );
+        }
+    }
 }
 
 fn detail(out: &mut String, node: Option<&str>, f: &Finding, color: Color) {

@@ -1,0 +1,135 @@
+//! After evaluation, for `eval` and `scan`: name the cluster, apply the
+//! waivers, compare with the baseline, write every report asked for, and
+//! judge the gate. Inputs (waivers, baseline, templates) are all read and
+//! checked when the plan is made, before any node is scanned.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use kubeharden::bench::Benchmark;
+use kubeharden::report::html::{self, HtmlOptions};
+use kubeharden::report::text::Color;
+use kubeharden::report::waivers::{self, Date, Waiver};
+use kubeharden::report::{self, Gate, REPORT_SCHEMA_VERSION, Report, diff};
+
+use super::{Format, ReportArgs, color_for, write_out};
+
+pub struct Plan {
+    format: Format,
+    output: Option<PathBuf>,
+    color: Color,
+    /// Extra reports: `--html`, `--json`, `--junit`, `--md`.
+    files: Vec<(Format, PathBuf)>,
+    template_dir: Option<PathBuf>,
+    cluster_name: Option<String>,
+    baseline: Option<Report>,
+    waivers: Option<Vec<Waiver>>,
+    gate: Gate,
+}
+
+/// Reads a JSON report written by kubeharden (for `diff` and `--baseline`).
+pub fn read_report(path: &Path) -> Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a JSON report", path.display()))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(REPORT_SCHEMA_VERSION) => {}
+        Some(v) => bail!(
+            "{}: report schema_version {v} is not supported (this build reads {REPORT_SCHEMA_VERSION})",
+            path.display()
+        ),
+        None => bail!(
+            "{}: not a kubeharden JSON report (no schema_version)",
+            path.display()
+        ),
+    }
+    serde_json::from_value(value)
+        .with_context(|| format!("{}: not a valid kubeharden JSON report", path.display()))
+}
+
+pub fn plan(a: ReportArgs, bench: &Benchmark) -> Result<Plan> {
+    let mut files = Vec::new();
+    for (format, path) in [
+        (Format::Html, a.html),
+        (Format::Json, a.json),
+        (Format::Junit, a.junit),
+        (Format::Md, a.md),
+    ] {
+        if let Some(p) = path {
+            files.push((format, p));
+        }
+    }
+    if let Some(dir) = &a.template_dir {
+        if !dir.is_dir() {
+            bail!("--template-dir {}: not a directory", dir.display());
+        }
+        // A template that does not parse is found now, not after a scan.
+        html::check_templates(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let waivers = match &a.waivers {
+        Some(p) => Some(
+            waivers::load(p, &waivers::waivable_ids(bench)).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
+    let baseline = a.baseline.as_deref().map(read_report).transpose()?;
+    Ok(Plan {
+        color: color_for(a.color, &a.output),
+        format: a.format,
+        output: a.output,
+        files,
+        template_dir: a.template_dir,
+        cluster_name: a.cluster_name,
+        baseline,
+        waivers,
+        gate: a.fail_on.gate(),
+    })
+}
+
+fn render(
+    report: &Report,
+    format: Format,
+    plan: &Plan,
+    since: Option<&diff::Diff>,
+) -> Result<Vec<u8>> {
+    Ok(match format {
+        Format::Text => report::text::render(report, plan.color).into_bytes(),
+        Format::Json => {
+            let mut buf = Vec::new();
+            report::json::write(report, &mut buf)?;
+            buf
+        }
+        Format::Junit => report::junit::render(report, plan.gate).into_bytes(),
+        Format::Md => report::markdown::render(report, since).into_bytes(),
+        Format::Html => html::render(
+            report,
+            &HtmlOptions {
+                template_dir: plan.template_dir.as_deref(),
+                since,
+                gate: plan.gate,
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_bytes(),
+    })
+}
+
+/// Finishes the report and writes it; `Ok(true)` when the run fails its gate.
+pub fn deliver(mut report: Report, plan: &Plan) -> Result<bool> {
+    report.cluster.name = plan.cluster_name.clone();
+    if let Some(w) = &plan.waivers {
+        let today = Date::parse(&report.generated_at)
+            .with_context(|| format!("report time {:?} has no date", report.generated_at))?;
+        waivers::apply(&mut report, w, today);
+    }
+    let since = plan.baseline.as_ref().map(|old| diff::diff(old, &report));
+    for (format, path) in &plan.files {
+        let bytes = render(&report, *format, plan, since.as_ref())?;
+        write_out(Some(path), &bytes)?;
+    }
+    let bytes = render(&report, plan.format, plan, since.as_ref())?;
+    write_out(plan.output.as_ref(), &bytes)?;
+    Ok(report.fails(plan.gate))
+}
