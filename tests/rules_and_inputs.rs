@@ -142,7 +142,8 @@ fn every_fact_a_rule_names_is_carried_by_the_facts_model() {
         }
     }
     let report = evaluate_node(&bench, cp);
-    for f in &report.results {
+    // Certificates are not facts a rule names; the fixture has none.
+    for f in report.results.iter().filter(|f| !f.id.starts_with("cert.")) {
         assert!(
             matches!(f.status, Status::Pass | Status::Manual),
             "{} on a node with every fact: {:?} {:?}",

@@ -41,7 +41,7 @@ enum Command {
         #[command(flatten)]
         bench: BenchArg,
         #[command(flatten)]
-        report: ReportArgs,
+        report: Box<ReportArgs>,
     },
     /// Scan nodes (over SSH, locally, or through an exec command) and evaluate them.
     Scan(Box<ScanArgs>),
@@ -179,6 +179,12 @@ struct ReportArgs {
     waivers: Option<PathBuf>,
     /// What makes the exit code 1: fail (any fail or error, or a node not
     /// scanned), warn (the same, and any warn), none (never).
+    /// A certificate that expires in fewer days fails.
+    #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_CERT_FAIL_DAYS)]
+    cert_fail_days: i64,
+    /// A certificate that expires in fewer days warns.
+    #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_CERT_WARN_DAYS)]
+    cert_warn_days: i64,
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     fail_on: FailOn,
 }
@@ -304,7 +310,7 @@ fn plan(cli: Cli) -> Result<Plan> {
         } => {
             let bench = load_benchmark(&bench)?;
             Plan::Eval {
-                out: output::plan(report, &bench)?,
+                out: output::plan(*report, &bench)?,
                 bench,
                 facts,
             }
@@ -360,7 +366,8 @@ fn run(plan: Plan) -> Result<bool> {
         Plan::Eval { bench, facts, out } => {
             let nodes = load_facts_path(&facts)?;
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
+            let report =
+                kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
             output::deliver(report, &out)
         }
         Plan::Diff {
@@ -411,7 +418,8 @@ fn run(plan: Plan) -> Result<bool> {
                 scan::save(dir, &nodes)?;
             }
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
+            let report =
+                kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
             output::deliver(report, &out)
         }
         Plan::Demo { install, json } => {

@@ -26,6 +26,19 @@ pub struct Plan {
     baseline: Option<Report>,
     waivers: Option<Vec<Waiver>>,
     gate: Gate,
+    cert_fail_days: i64,
+    cert_warn_days: i64,
+}
+
+impl Plan {
+    /// The engine's options for a report made at `now` (RFC 3339).
+    pub fn eval_options(&self, now: &str) -> kubeharden::engine::EvalOptions {
+        kubeharden::engine::EvalOptions {
+            cert_fail_days: self.cert_fail_days,
+            cert_warn_days: self.cert_warn_days,
+            ..kubeharden::engine::EvalOptions::at(now)
+        }
+    }
 }
 
 /// Reads a JSON report written by kubeharden (for `diff` and `--baseline`).
@@ -75,6 +88,13 @@ pub fn plan(a: ReportArgs, bench: &Benchmark) -> Result<Plan> {
         None => None,
     };
     let baseline = a.baseline.as_deref().map(read_report).transpose()?;
+    if a.cert_fail_days < 0 || a.cert_warn_days < a.cert_fail_days {
+        bail!(
+            "--cert-fail-days {} and --cert-warn-days {}: need 0 <= fail days <= warn days",
+            a.cert_fail_days,
+            a.cert_warn_days
+        );
+    }
     Ok(Plan {
         color: color_for(a.color, &a.output),
         format: a.format,
@@ -85,6 +105,8 @@ pub fn plan(a: ReportArgs, bench: &Benchmark) -> Result<Plan> {
         baseline,
         waivers,
         gate: a.fail_on.gate(),
+        cert_fail_days: a.cert_fail_days,
+        cert_warn_days: a.cert_warn_days,
     })
 }
 

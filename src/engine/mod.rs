@@ -11,6 +11,7 @@
 //! documented fact of the component, and the report says it was a default.
 
 pub mod argv;
+pub mod certs;
 pub mod drift;
 pub mod effective;
 pub mod files;
@@ -25,8 +26,8 @@ use rayon::prelude::*;
 use crate::bench::{Benchmark, Check, Fact, Rule, Scope, Targets, Test};
 use crate::facts::{ComponentKind, NodeFacts, ScanStatus};
 use crate::report::{
-    BenchmarkInfo, ClusterReport, Counts, Finding, NodeCounts, NodeReport, REPORT_SCHEMA_VERSION,
-    Report, Status, Summary, ToolInfo, cap,
+    BenchmarkInfo, CertificateInfo, ClusterReport, Counts, Finding, NodeCounts, NodeReport,
+    REPORT_SCHEMA_VERSION, Report, Status, Summary, ToolInfo, cap,
 };
 use effective::{NodeCtx, Unresolved};
 
@@ -39,10 +40,76 @@ pub const DRIFT_SECTION: &str = "drift";
 /// Section id used for findings on whether a node's roles match what runs.
 pub const PRESENCE_SECTION: &str = "presence";
 
+/// Settings of an evaluation that are not in the benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// When certificates are judged, in seconds since the Unix epoch.
+    pub now: i64,
+    /// A certificate expiring in fewer days fails.
+    pub cert_fail_days: i64,
+    /// A certificate expiring in fewer days warns.
+    pub cert_warn_days: i64,
+}
+
+impl EvalOptions {
+    pub const DEFAULT_CERT_FAIL_DAYS: i64 = 7;
+    pub const DEFAULT_CERT_WARN_DAYS: i64 = 30;
+
+    /// Default thresholds, judged at `generated_at` (RFC 3339) when it
+    /// parses, else at the current time.
+    pub fn at(generated_at: &str) -> EvalOptions {
+        let when = humantime::parse_rfc3339_weak(generated_at)
+            .unwrap_or_else(|_| std::time::SystemTime::now());
+        let now = when
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        EvalOptions {
+            now,
+            cert_fail_days: Self::DEFAULT_CERT_FAIL_DAYS,
+            cert_warn_days: Self::DEFAULT_CERT_WARN_DAYS,
+        }
+    }
+
+    fn cert(&self) -> certs::CertOptions {
+        certs::CertOptions {
+            now: self.now,
+            fail_days: self.cert_fail_days,
+            warn_days: self.cert_warn_days,
+        }
+    }
+}
+
 /// Evaluates every node against the benchmark. `generated_at` is written into
-/// the report as is.
+/// the report as is, and certificates are judged at that time.
 pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> Report {
-    let node_reports: Vec<NodeReport> = nodes.par_iter().map(|n| evaluate_node(bench, n)).collect();
+    evaluate_with(bench, nodes, generated_at, &EvalOptions::at(generated_at))
+}
+
+/// [`evaluate`] with explicit options.
+pub fn evaluate_with(
+    bench: &Benchmark,
+    nodes: &[NodeFacts],
+    generated_at: &str,
+    opts: &EvalOptions,
+) -> Report {
+    let evaluated: Vec<(NodeReport, Vec<CertificateInfo>)> = nodes
+        .par_iter()
+        .map(|n| evaluate_node_full(bench, n, opts))
+        .collect();
+    let mut cert_rows: Vec<CertificateInfo> = Vec::new();
+    let mut node_reports = Vec::with_capacity(evaluated.len());
+    for (r, rows) in evaluated {
+        node_reports.push(r);
+        cert_rows.extend(rows);
+    }
+    cert_rows.sort_by(|a, b| {
+        a.days_left
+            .cmp(&b.days_left)
+            .then_with(|| a.node.cmp(&b.node))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    let scanned_any = nodes.iter().any(|n| n.scan_status == ScanStatus::Ok);
     let cluster = ClusterReport {
         name: None,
         results: bench
@@ -94,15 +161,27 @@ pub fn evaluate(bench: &Benchmark, nodes: &[NodeFacts], generated_at: &str) -> R
         nodes: node_reports,
         cluster,
         waivers: Vec::new(),
-        certificates: None,
+        certificates: scanned_any.then_some(cert_rows),
         tls_ports: None,
         etcd_reachability: None,
     }
 }
 
-/// Evaluates the node-scope rules of the benchmark on one node.
+/// Evaluates the node-scope rules of the benchmark on one node, judging
+/// certificates now.
 pub fn evaluate_node(bench: &Benchmark, facts: &NodeFacts) -> NodeReport {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    evaluate_node_full(bench, facts, &EvalOptions::at(&now)).0
+}
+
+/// One node's report, and its rows of the cluster-wide certificate table.
+fn evaluate_node_full(
+    bench: &Benchmark,
+    facts: &NodeFacts,
+    opts: &EvalOptions,
+) -> (NodeReport, Vec<CertificateInfo>) {
     let mut results = Vec::new();
+    let mut cert_rows = Vec::new();
     if facts.scan_status == ScanStatus::Ok {
         let ctx = NodeCtx::new(facts);
         results.extend(
@@ -113,9 +192,25 @@ pub fn evaluate_node(bench: &Benchmark, facts: &NodeFacts) -> NodeReport {
                 .map(|r| evaluate_rule(&ctx, r)),
         );
         results.extend(drift_findings(facts));
+        let (findings, certs) = certs::cert_findings(&ctx, opts.cert());
+        results.extend(findings);
+        cert_rows = certs
+            .into_iter()
+            .map(|(path, c)| CertificateInfo {
+                node: facts.node.name.clone(),
+                days_left: c.days_left(opts.now),
+                not_after: humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::from_secs(c.not_after.max(0) as u64),
+                )
+                .to_string(),
+                subject: cap(&c.subject, 512),
+                path: cap(&path, 512),
+            })
+            .collect();
         results.extend(presence_findings(facts));
     }
-    NodeReport {
+    let report = NodeReport {
         name: facts.node.name.clone(),
         address: facts.node.address.clone(),
         roles: facts.node.roles.clone(),
@@ -131,7 +226,8 @@ pub fn evaluate_node(bench: &Benchmark, facts: &NodeFacts) -> NodeReport {
             .map(|v| cap(v, 256)),
         summary: Counts::of(&results),
         results,
-    }
+    };
+    (report, cert_rows)
 }
 
 fn base(rule: &Rule, status: Status) -> Finding {

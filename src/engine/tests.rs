@@ -343,7 +343,11 @@ fn a_worker_without_a_kubelet_is_an_error_not_a_clean_node() {
         .collect();
     assert_eq!(
         ids,
-        vec![("1.1", Status::Skip), ("presence.kubelet", Status::Error)]
+        vec![
+            ("1.1", Status::Skip),
+            ("cert.expiry", Status::Skip),
+            ("presence.kubelet", Status::Error)
+        ]
     );
     assert!(r.has_failures());
 }

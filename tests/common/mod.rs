@@ -72,6 +72,16 @@ pub fn expected_statuses(bench: &Benchmark, node: &toml::Table) -> BTreeMap<Stri
     for c in strings(node, "presence") {
         out.insert(format!("presence.{c}"), Status::Pass);
     }
+    // Findings outside the benchmark (certificates...), by id.
+    if let Some(other) = node.get("other").and_then(|o| o.as_table()) {
+        for (id, status) in other {
+            let status: Status = serde_json::from_value(serde_json::Value::String(
+                status.as_str().expect("status name").to_string(),
+            ))
+            .expect("a status name");
+            out.insert(id.clone(), status);
+        }
+    }
     for c in strings(node, "drift_warn") {
         out.insert(format!("drift.{c}"), Status::Warn);
     }
