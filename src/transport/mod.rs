@@ -2,6 +2,7 @@
 //! back. Each one runs a script on stdin of a POSIX shell on the node and
 //! returns what the shell printed, within a deadline and a size cap.
 //!
+//! * [`ssh::SshTransport`]: `sh -s` over SSH (the default).
 //! * [`process::LocalTransport`]: `sh -s` on this machine (`--local`).
 //! * [`process::ExecTransport`]: any command that gives a shell on the node,
 //!   such as `docker exec -i {node} sh` (`--exec`).
@@ -15,17 +16,6 @@ pub mod ssh;
 use std::time::Duration;
 
 use crate::facts::ScanStatus;
-
-/// What the node's shell printed.
-#[derive(Debug, Default)]
-pub struct Output {
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    /// Exit status, when the shell exited normally.
-    pub status: Option<i32>,
-    /// True when stdout was cut at the size cap.
-    pub truncated: bool,
-}
 
 /// Limits every transport enforces on one run.
 #[derive(Clone, Copy, Debug)]
@@ -106,8 +96,6 @@ pub fn marker_end(buf: &[u8], marker: &str) -> Option<usize> {
 
 /// A way to run the collector on one node. One value per node.
 pub trait Transport: Send {
-    /// Runs one script to its end.
-    fn run(&mut self, script: &str) -> Result<Output, TransportError>;
     /// Opens a shell for a conversation of several exchanges.
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError>;
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{Conversation, Exchange, Limits, Output, Transport, TransportError, marker_end};
+use super::{Conversation, Exchange, Limits, Transport, TransportError, marker_end};
 
 /// Quotes a word for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
@@ -48,10 +48,6 @@ impl LocalTransport {
 }
 
 impl Transport for LocalTransport {
-    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
-        run_child(&self.name, &mut self.command(), script, self.limits)
-    }
-
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
         Ok(Box::new(ChildConversation::start(
             &self.name,
@@ -94,25 +90,6 @@ impl Transport for ExecTransport {
             Some(self.command_line()),
         )?))
     }
-
-    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
-        let mut cmd = self.command();
-        let out = run_child(&self.name, &mut cmd, script, self.limits)?;
-        // A command that could not reach the node prints nothing and fails.
-        if out.stdout.is_empty() && out.status.is_some_and(|s| s != 0) {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(TransportError::Unreachable {
-                node: self.name.clone(),
-                reason: format!(
-                    "`{}` exited with status {}: {}",
-                    self.command_line(),
-                    out.status.unwrap_or(-1),
-                    crate::report::cap(err.trim(), 500)
-                ),
-            });
-        }
-        Ok(out)
-    }
 }
 
 fn read_capped(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
@@ -141,69 +118,6 @@ fn kill_group(child: &Child) {
     unsafe {
         libc::kill(-pid, libc::SIGKILL);
     }
-}
-
-/// Spawns `cmd` in its own process group, feeds `script` on stdin, and reads
-/// stdout and stderr until exit or the deadline.
-pub fn run_child(
-    name: &str,
-    cmd: &mut Command,
-    script: &str,
-    limits: Limits,
-) -> Result<Output, TransportError> {
-    let deadline = Instant::now() + limits.command_timeout;
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| TransportError::Unreachable {
-        node: name.to_string(),
-        reason: format!("cannot start the transport command: {e}"),
-    })?;
-    let mut stdin = child.stdin.take().expect("piped");
-    let script = script.to_string();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(script.as_bytes());
-    });
-    let stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
-    let max = limits.max_output;
-    let out_reader = thread::spawn(move || read_capped(stdout, max));
-    let err_reader = thread::spawn(move || read_capped(stderr, 64 * 1024));
-
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() >= deadline => {
-                kill_group(&child);
-                let _ = child.wait();
-                return Err(TransportError::Timeout {
-                    node: name.to_string(),
-                    seconds: limits.command_timeout.as_secs(),
-                });
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(10)),
-            Err(e) => {
-                kill_group(&child);
-                return Err(TransportError::Other {
-                    node: name.to_string(),
-                    reason: format!("waiting for the transport command: {e}"),
-                });
-            }
-        }
-    };
-    // The shell has exited; anything it left behind in its group goes too, so
-    // a stray background process cannot keep the pipes open.
-    kill_group(&child);
-    let _ = writer.join();
-    let (stdout, truncated) = out_reader.join().unwrap_or_default();
-    let (stderr, _) = err_reader.join().unwrap_or_default();
-    Ok(Output {
-        stdout,
-        stderr,
-        status: status.code(),
-        truncated,
-    })
 }
 
 /// A child process holding a shell on the node, for several exchanges.
@@ -286,20 +200,20 @@ impl Conversation for ChildConversation {
             let _ = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
         }
         loop {
-            if let Some(end) = marker_end(&self.buf, marker) {
-                let rest = self.buf.split_off(end);
-                let stdout = std::mem::replace(&mut self.buf, rest);
-                return Ok(Exchange {
-                    stdout,
-                    truncated: false,
-                });
-            }
             if self.buf.len() > self.limits.max_output {
                 self.stdin = None;
                 let stdout = std::mem::take(&mut self.buf);
                 return Ok(Exchange {
                     stdout,
                     truncated: true,
+                });
+            }
+            if let Some(end) = marker_end(&self.buf, marker) {
+                let rest = self.buf.split_off(end);
+                let stdout = std::mem::replace(&mut self.buf, rest);
+                return Ok(Exchange {
+                    stdout,
+                    truncated: false,
                 });
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -384,32 +298,6 @@ mod tests {
     }
 
     #[test]
-    fn local_runs_the_script_on_stdin() {
-        let mut t = LocalTransport {
-            name: "local".into(),
-            sudo: false,
-            limits: limits(10),
-        };
-        let out = t.run("echo hello; echo oops >&2; exit 3\n").unwrap();
-        assert_eq!(out.stdout, b"hello\n");
-        assert_eq!(out.stderr, b"oops\n");
-        assert_eq!(out.status, Some(3));
-    }
-
-    #[test]
-    fn a_hung_command_is_abandoned_at_its_deadline() {
-        let mut t = ExecTransport {
-            name: "hang".into(),
-            template: "sleep 30".into(),
-            limits: limits(1),
-        };
-        let start = Instant::now();
-        let err = t.run("true\n").unwrap_err();
-        assert!(matches!(err, TransportError::Timeout { .. }), "{err}");
-        assert!(start.elapsed() < Duration::from_secs(5));
-    }
-
-    #[test]
     fn a_conversation_keeps_one_shell_across_exchanges() {
         let mut t = LocalTransport {
             name: "local".into(),
@@ -457,11 +345,16 @@ mod tests {
             sudo: false,
             limits: limits(10),
         };
-        let out = t
-            .run("i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done\n")
+        let mut c = t.open().unwrap();
+        let x = c
+            .exchange("i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done; echo '@@m DONE'\n", "@@m DONE")
             .unwrap();
-        assert_eq!(out.stdout.len(), 1000);
-        assert!(out.truncated);
+        assert!(x.truncated);
+        assert!(
+            x.stdout.len() > 1000 && x.stdout.len() < 6000,
+            "{}",
+            x.stdout.len()
+        );
     }
 
     #[test]
@@ -471,8 +364,24 @@ mod tests {
             template: "echo no such container >&2; exit 1".into(),
             limits: limits(5),
         };
-        let err = t.run("true\n").unwrap_err();
-        assert!(matches!(err, TransportError::Unreachable { .. }));
+        let mut c = t.open().unwrap();
+        let err = c.exchange("true\n", "@@m DONE").unwrap_err();
+        assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains("no such container"), "{err}");
+    }
+
+    #[test]
+    fn a_hung_exec_command_is_abandoned_at_its_deadline() {
+        let mut t = ExecTransport {
+            name: "hang".into(),
+            template: "sleep 30".into(),
+            limits: limits(1),
+        };
+        let started = Instant::now();
+        let mut c = t.open().unwrap();
+        let err = c.exchange("true\n", "@@m DONE").unwrap_err();
+        assert!(matches!(err, TransportError::Timeout { .. }), "{err}");
+        drop(c);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

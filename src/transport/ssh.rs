@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, Session};
 
-use super::{Conversation, Exchange, Limits, Output, Transport, TransportError, marker_end};
+use super::{Conversation, Exchange, Limits, Transport, TransportError, marker_end};
 use crate::inventory::NodeSpec;
 
 /// What to do with a host key that known_hosts does not list.
@@ -328,85 +328,6 @@ impl SshTransport {
             reason: format!("as {user}: {}", tried.join("; ")),
         })
     }
-
-    fn exec(&self, sess: &Session, script: &str, limits: Limits) -> Result<Output, TransportError> {
-        let deadline = Instant::now() + limits.command_timeout;
-        let timeout = |sess: &Session| {
-            let left = deadline.saturating_duration_since(Instant::now());
-            sess.set_timeout(left.as_millis().max(1) as u32);
-        };
-        let node = self.spec.name.clone();
-        let fail = |e: ssh2::Error| {
-            if is_timeout(&e) {
-                TransportError::Timeout {
-                    node: node.clone(),
-                    seconds: limits.command_timeout.as_secs().max(1),
-                }
-            } else {
-                TransportError::Other {
-                    node: node.clone(),
-                    reason: format!("SSH: {}", e.message()),
-                }
-            }
-        };
-        timeout(sess);
-        let mut ch = sess.channel_session().map_err(fail)?;
-        let root = self.user() == "root";
-        let command = if root { "sh -s" } else { "sudo -n sh -s" };
-        ch.exec(command).map_err(fail)?;
-        timeout(sess);
-        ch.write_all(script.as_bytes())
-            .map_err(|e| io_fail(&node, e, limits))?;
-        ch.send_eof().map_err(fail)?;
-        let mut stdout = Vec::new();
-        let mut truncated = false;
-        let mut buf = [0u8; 32 * 1024];
-        loop {
-            timeout(sess);
-            match ch.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let room = limits.max_output.saturating_sub(stdout.len());
-                    if n > room {
-                        truncated = true;
-                    }
-                    stdout.extend_from_slice(&buf[..n.min(room)]);
-                }
-                Err(e) => return Err(io_fail(&node, e, limits)),
-            }
-        }
-        let mut stderr = Vec::new();
-        let _ = ch.stderr().take(64 * 1024).read_to_end(&mut stderr);
-        let _ = ch.wait_close();
-        let status = ch.exit_status().ok();
-        if !root && stdout.is_empty() {
-            let err = String::from_utf8_lossy(&stderr);
-            if err.contains("password is required") || err.contains("a terminal is required") {
-                return Err(TransportError::AuthFailed {
-                    node: node.clone(),
-                    reason: format!(
-                        "{} is not root and `sudo -n` needs a password: allow NOPASSWD sudo for the collector's `sh`, or connect as root",
-                        self.user()
-                    ),
-                });
-            }
-            if status.is_some_and(|s| s != 0) {
-                return Err(TransportError::Other {
-                    node: node.clone(),
-                    reason: format!(
-                        "`sudo -n sh -s` failed: {}",
-                        crate::report::cap(err.trim(), 300)
-                    ),
-                });
-            }
-        }
-        Ok(Output {
-            stdout,
-            stderr,
-            status,
-            truncated,
-        })
-    }
 }
 
 /// Writes all of `data` to a non-blocking writer; false when it fails.
@@ -608,19 +529,19 @@ impl Conversation for SshConversation<'_> {
             .map_err(|e| io_fail(&node, e, limits))?;
         let mut chunk = [0u8; 32 * 1024];
         loop {
+            if self.buf.len() > limits.max_output {
+                let stdout = std::mem::take(&mut self.buf);
+                return Ok(Exchange {
+                    stdout,
+                    truncated: true,
+                });
+            }
             if let Some(end) = marker_end(&self.buf, marker) {
                 let rest = self.buf.split_off(end);
                 let stdout = std::mem::replace(&mut self.buf, rest);
                 return Ok(Exchange {
                     stdout,
                     truncated: false,
-                });
-            }
-            if self.buf.len() > limits.max_output {
-                let stdout = std::mem::take(&mut self.buf);
-                return Ok(Exchange {
-                    stdout,
-                    truncated: true,
                 });
             }
             if Instant::now() >= deadline {
@@ -653,13 +574,6 @@ impl Drop for SshConversation<'_> {
 }
 
 impl Transport for SshTransport {
-    fn run(&mut self, script: &str) -> Result<Output, TransportError> {
-        let limits = self.limits();
-        self.session()?;
-        let sess = self.session.as_ref().expect("connected above");
-        self.exec(sess, script, limits)
-    }
-
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
         let limits = self.limits();
         self.session()?;
@@ -718,7 +632,7 @@ mod tests {
             command_timeout: Duration::from_secs(2),
         };
         let mut t = SshTransport::new(spec, SshOptions::default());
-        let e = t.run("true\n").unwrap_err();
+        let e = t.open().err().expect("nothing listens on port 1");
         assert!(matches!(e, TransportError::Unreachable { .. }), "{e}");
     }
 }
