@@ -40,7 +40,10 @@ fn a_scan_over_ssh_collects_real_facts() {
     // Every path asked for was answered. (Other collection notes depend on
     // what else runs on this machine, a lab for instance.)
     assert!(
-        o.facts.errors.iter().all(|e| !e.message.contains("no answer")),
+        o.facts
+            .errors
+            .iter()
+            .all(|e| !e.message.contains("no answer")),
         "{:?}",
         o.facts.errors
     );
