@@ -7,6 +7,7 @@
 #                                                 build the lab; returns when ready
 #   lab.sh down STATE_DIR                         tear down what `up` recorded
 #   lab.sh exec STATE_DIR NODE CMD...             run CMD inside a node
+#   lab.sh netexec STATE_DIR NODE CMD...          run CMD in a node's network namespace only
 #   lab.sh ssh STATE_DIR NODE [CMD...]            ssh to a node as its inventory user
 #   lab.sh hash STATE_DIR NODE                    sha256 + stat of the node's files
 #   lab.sh verify STATE_DIR [NODE...]             check nodes against their fixtures
@@ -277,7 +278,7 @@ cmd_up() {
     # a lab that was taken down: clear what its `up` generated
     rm -rf "${STATE:?}/nodes" "${STATE:?}/pki" "${STATE:?}/bin" "${STATE:?}/state.down" "${STATE:?}"/id_ed25519* \
       "$STATE"/wrong_host_key* "$STATE"/known_hosts "$STATE"/inventory.toml "$STATE"/nodes.json \
-      "$STATE"/plan.tsv "$STATE"/known-differences.txt "$STATE"/hashes-before.txt
+      "$STATE"/plan.tsv "$STATE"/known-differences.txt "$STATE"/hashes-before.txt "$STATE"/network.json
   }
   [ ! -e "$STATE/nodes" ] || die "up: $STATE/nodes exists; use an empty STATE_DIR"
 
@@ -480,6 +481,19 @@ cmd_exec() {
   exec nsenter -t "$pid" -n -m -p -u -i -r -w -- env PATH="$NODE_PATH" "$@"
 }
 
+# Only the node's network namespace: the node's addresses, routes, firewall
+# and 127.0.0.1, with the host's files (STATE_DIR/pki, ...) and tools.
+cmd_netexec() {
+  need_root
+  set_state "${1:-}"
+  [ -n "${2:-}" ] && [ $# -ge 3 ] || usage
+  local node=$2
+  shift 2
+  local pid
+  pid=$(node_init_pid "$node")
+  exec nsenter -t "$pid" -n -- "$@"
+}
+
 ssh_to() { # NAME [CMD...]: ssh with the lab key as the node's first user
   local name=$1 line ip kind user=root
   shift
@@ -571,6 +585,7 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     exec) cmd_exec "$@" ;;
+    netexec) cmd_netexec "$@" ;;
     ssh) cmd_ssh "$@" ;;
     hash) cmd_hash "$@" ;;
     verify) cmd_verify "$@" ;;

@@ -5,6 +5,8 @@
 #   tests/lab/selftest.sh [STATE_DIR]      (default: a new mktemp -d)
 #
 # Needs root and `tests/lab/lab.sh deps`. Ends with "N passed, N failed".
+# Other labs may run at the same time: the leftovers check ignores their
+# netns, links, mounts and processes (by lab id and network namespace).
 set -uo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,15 +23,54 @@ check() { # DESCRIPTION CMD...: passes when CMD succeeds
   if "$@" >/dev/null 2>&1; then ok "$d"; else bad "$d"; fi
 }
 
+N=
+others_but_mine() { # drops the names of other labs (ids other than $N) running at the same time
+  local line id
+  while IFS= read -r line; do
+    if [[ $line =~ (^|[^0-9a-z])kh(lab)?([0-9]+)(-|br) ]]; then
+      id=${BASH_REMATCH[3]}
+      [ -n "$N" ] && [ "$id" = "$N" ] || continue
+    fi
+    printf '%s\n' "$line"
+  done
+}
 snapshot() { # what the lab must leave as it found it
+  # processes in another lab's netns are that lab's
+  local -A theirs=()
+  local f
+  for f in /run/netns/khlab*; do
+    [ -e "$f" ] || continue
+    case ${f##*/} in "khlab$N-"*) [ -n "$N" ] && continue ;; esac
+    theirs[$(stat -L -c %i "$f")]=1
+  done
+  # one "section: item" a line, sorted
   {
-    echo "## netns"; ip netns list 2>/dev/null | grep khlab || true
-    echo "## links"; ip -o link show | awk -F': ' '{print $2}' | grep -E '^kh' || true
-    echo "## mounts"; findmnt -rn -o TARGET | sort
-    echo "## listeners"; ss -Hltn | awk '{print $4}' | sort
-    echo "## procs"; ps -eo comm= | grep -E '^(etcd|sshd|kube-|kubelet|khlab|unshare|openssl)' | sort || true
-    echo "## run-netns"; ls -d /run/netns 2>/dev/null || true
-  } 2>&1
+    ip netns list 2>/dev/null | grep khlab | others_but_mine | sed 's/^/netns: /'
+    ip -o link show | awk -F': ' '{print $2}' | grep -E '^kh' | others_but_mine | sed 's/^/link: /'
+    findmnt -rn -o TARGET | others_but_mine | sed 's/^/mount: /'
+    ss -Hltn | awk '{print "listener: " $4}'
+    local c ino
+    for f in /proc/[0-9]*; do
+      { read -r c <"$f/comm"; } 2>/dev/null || continue
+      [[ $c =~ ^(etcd|sshd|kube-|kubelet|khlab|unshare|openssl) ]] || continue
+      ino=$(stat -L -c %i "$f/ns/net" 2>/dev/null) || continue  # gone meanwhile
+      [ -z "${theirs[$ino]:-}" ] || continue
+      echo "proc: $c"
+    done
+    ls -d /run/netns 2>/dev/null | sed 's/^/run-netns: /'
+    iptables-save 2>/dev/null | grep -v '^#' | sed 's/^/iptables: /'
+    ls /run/xtables.lock 2>/dev/null | sed 's/^/file: /'
+  } 2>&1 | LC_ALL=C sort
+}
+leftovers() { # what is there now and was not before (other engineers' short-lived
+  # processes may come and go: a few tries)
+  local try new
+  for try in 1 2 3 4; do
+    new=$(LC_ALL=C comm -13 <(echo "$before") <(snapshot))
+    [ -z "$new" ] && return 0
+    sleep 1
+  done
+  printf '%s\n' "$new"
 }
 
 SSH=(ssh -i "$STATE/id_ed25519" -o UserKnownHostsFile="$STATE/known_hosts"
@@ -58,7 +99,7 @@ ok "lab.sh up in $(((t1 - t0) / 1000000)) ms"
 N=$(awk '$1 == "lab" {print $2; exit}' "$STATE/state")
 ip_of() { awk -F'\t' -v n="$1" '$1 == n {print $3}' "$STATE/plan.tsv"; }
 
-for f in inventory.toml nodes.json known_hosts known-differences.txt hashes-before.txt id_ed25519 id_ed25519.pub; do
+for f in inventory.toml nodes.json network.json known_hosts known-differences.txt hashes-before.txt id_ed25519 id_ed25519.pub; do
   check "STATE/$f written" test -s "$STATE/$f"
 done
 check "inventory has fault-sudo-nopass" grep -q 'name = "fault-sudo-nopass"' "$STATE/inventory.toml"
@@ -109,6 +150,117 @@ done
 check "hardened-cp1: etcd refuses a client without a certificate" \
   bash -c "! curl -s --max-time 3 --cacert '$STATE/pki/etcd-ca.crt' https://$(ip_of hardened-cp1):2379/health"
 
+# -- network listeners (STATE/network.json): every TLS and HTTP listener,
+# probed from the node's network namespace or a neighbour's (lib/netcheck.py)
+t2=$(date +%s%N)
+while IFS= read -r line; do
+  case $line in
+    "ok   "*) ok "${line#ok   }" ;;
+    "FAIL "*) bad "${line#FAIL }" ;;
+    *) bad "netcheck: $line" ;;
+  esac
+done < <(python3 "$LAB_DIR/lib/netcheck.py" "$STATE" 2>&1)
+echo "     (netcheck took $((($(date +%s%N) - t2) / 1000000)) ms)"
+net() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); exec(sys.argv[2])' "$STATE/network.json" "$@"; }
+
+# the certificate files in the nodes are the ones network.json describes
+for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1; do
+  want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]
+for p, c in sorted(n["certs"].items()): print(c["sha256"], p)' "$node")
+  have=$(awk '{print $2}' <<<"$want" | "$LAB" exec "$STATE" "$node" sh -c \
+    'while read -r p; do printf "%s %s\n" "$(openssl x509 -in "$p" -outform der | sha256sum | cut -d" " -f1)" "$p"; done')
+  if [ -n "$want" ] && [ "$want" = "$have" ]; then ok "$node: $(wc -l <<<"$want") certificate files as in network.json"
+  else bad "$node: certificate files differ from network.json"; diff <(echo "$want") <(echo "$have"); fi
+done
+out=$("$LAB" exec "$STATE" misconfigured-cp1 sh -c 'cd /etc/khlab/tls &&
+  ! openssl x509 -in expired.crt -noout -checkend 0 >/dev/null &&
+  ! openssl verify -CAfile ca.crt wrong-ca.crt >/dev/null 2>&1 && openssl verify -CAfile rogue-ca.crt wrong-ca.crt &&
+  openssl x509 -in rogue-ca.crt -noout -subject && openssl x509 -in ca.crt -noout -subject' 2>&1)
+[ "$(grep -c 'subject=CN = kubernetes' <<<"$out")" = 2 ] &&
+  ok "misconfigured-cp1: /etc/khlab/tls: expired.crt has expired; wrong-ca.crt is signed by rogue-ca.crt, whose subject is the cluster CA's" ||
+  bad "misconfigured-cp1 /etc/khlab/tls: $out"
+check "misconfigured-w1: /etc/khlab/tls/expiring-5d.crt expires in 4 to 6 days" \
+  "$LAB" exec "$STATE" misconfigured-w1 sh -c 'f=/etc/khlab/tls/expiring-5d.crt;
+  ! openssl x509 -in $f -noout -checkend 518400 && openssl x509 -in $f -noout -checkend 345600'
+
+# the collector sees exactly the fixture's components: the stand-ins are
+# khlab-netserve and openssl, nothing named like a Kubernetes component
+for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1; do
+  want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]
+import json as j; f=j.load(open([m for m in j.load(open(sys.argv[1].replace("network.json","nodes.json"))) if m["name"]==n["name"]][0]["fixture"]))
+print(sum(1 for c in f["components"].values() if c.get("running")))' "$node")
+  have=$("$LAB" exec "$STATE" "$node" sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' |
+    grep -cxE 'kube-apiserver|kube-controller|kube-scheduler|etcd|kubelet|kube-proxy')
+  [ "$want" = "$have" ] && ok "$node: $have component processes, as in the fixture (stand-ins: $("$LAB" exec "$STATE" "$node" sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'khlab-netserve|openssl' | sort | uniq -c | awk '{print $1" "$2}' | paste -sd,))" ||
+    bad "$node: $have component processes, fixture has $want"
+done
+
+# -- firewall: iptables in the control planes' netns (network.json "firewall")
+for node in kubeadm-default-cp1 hardened-cp1 misconfigured-cp1; do
+  want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]; print("\n".join(n["firewall"]["iptables_S"]))' "$node")
+  have=$("$LAB" exec "$STATE" "$node" iptables -S 2>&1)
+  if [ "$want" = "$have" ] && [ "$have" = "$(cat "$STATE/nodes/$node/iptables.txt")" ]; then
+    ok "$node: iptables -S as recorded ($(grep -c '^-A' <<<"$have") rules)"
+  else bad "$node: iptables -S differs"; diff <(echo "$want") <(echo "$have"); fi
+done
+# Each probe in the background: a dropped SYN takes the whole timeout.
+bgdir=$(mktemp -d)
+bg() { # NAME EXPECT(open|dropped) DESCRIPTION CMD...: CMD connects; 124 = timed out
+  local name=$1 want=$2 desc=$3
+  shift 3
+  ( "$@" >/dev/null 2>&1; rc=$?
+    if [ $want = open ] && [ $rc = 0 ]; then echo "ok   $desc"
+    elif [ $want = dropped ] && { [ $rc = 124 ] || [ $rc = 28 ]; }; then echo "ok   $desc (no answer: timed out, rc $rc)"
+    else echo "FAIL $desc (rc $rc)"; fi ) >"$bgdir/$name" &
+}
+tcp2() { echo "timeout 2 bash -c ': <>/dev/tcp/$1/$2'"; }
+hd=$(ip_of hardened-cp1) kd=$(ip_of kubeadm-default-cp1) mc=$(ip_of misconfigured-cp1)
+for port in 2379 2380; do
+  bg hw$port dropped "hardened-w1 -> hardened-cp1:$port dropped (lab.sh exec, bash /dev/tcp)" \
+    "$LAB" exec "$STATE" hardened-w1 bash -c "$(tcp2 "$hd" $port)"
+  bg kw$port open "kubeadm-default-w1 -> kubeadm-default-cp1:$port open (lab.sh exec, bash /dev/tcp)" \
+    "$LAB" exec "$STATE" kubeadm-default-w1 bash -c "$(tcp2 "$kd" $port)"
+  bg mw$port open "misconfigured-w1 -> misconfigured-cp1:$port open (lab.sh exec, bash /dev/tcp)" \
+    "$LAB" exec "$STATE" misconfigured-w1 bash -c "$(tcp2 "$mc" $port)"
+done
+bg hwssh dropped "hardened-w1 -> hardened-cp1:2379 dropped (ssh hardened-w1 curl)" \
+  "${SSH[@]}" "root@$(ip_of hardened-w1)" "curl -sk --max-time 2 https://$hd:2379/health"
+bg fs dropped "fault-sudo (a kubeadm-default worker) -> hardened-cp1:2379 dropped" \
+  "$LAB" exec "$STATE" fault-sudo bash -c "$(tcp2 "$hd" 2379)"
+bg kc dropped "kubeadm-default-cp1 (another cluster) -> hardened-cp1:2379 dropped" \
+  "$LAB" exec "$STATE" kubeadm-default-cp1 bash -c "$(tcp2 "$hd" 2379)"
+bg hs open "hardened-cp1 -> its own $hd:2379 open" "$LAB" exec "$STATE" hardened-cp1 bash -c "$(tcp2 "$hd" 2379)"
+bg hh open "the lab host -> hardened-cp1:2379 open" bash -c "$(tcp2 "$hd" 2379)"
+bg hk open "hardened-w1 -> hardened-cp1:6443 and :10250 open (only etcd is filtered)" \
+  "$LAB" exec "$STATE" hardened-w1 bash -c "$(tcp2 "$hd" 6443) && $(tcp2 "$hd" 10250)"
+# -- etcd client certificates, from the workers with curl (no client cert:
+# no HTTP answer; with the etcd healthcheck client cert: healthy)
+etcd_nocert() { # WORKER CP-IP: curl without a client cert, over ssh; prints curl's exit code
+  "${SSH[@]}" "root@$(ip_of "$1")" "curl -sk --max-time 3 -o /dev/null https://$2:2379/health; echo \$?"
+}
+for sc in kubeadm-default misconfigured; do
+  cpip=$(ip_of $sc-cp1)
+  rc=$(etcd_nocert $sc-w1 "$cpip")
+  # curl connects, then TLS fails: 35 (in the handshake), 55/56 (the server's
+  # "certificate required" alert after the TLS 1.3 handshake, sending/receiving)
+  case $rc in 35|55|56) ok "$sc-w1 -> $sc-cp1:2379 with curl, no client cert: refused in TLS (curl rc $rc)" ;;
+    *) bad "$sc-w1 -> $sc-cp1:2379 without client cert: curl rc $rc" ;; esac
+  check "$sc-w1 -> $sc-cp1:2379: TLS 1.2 handshake without a client cert fails (lab.sh exec, openssl s_client)" \
+    bash -c "! '$LAB' exec '$STATE' $sc-w1 openssl s_client -tls1_2 -connect $cpip:2379 </dev/null"
+  check "$sc-w1 -> $sc-cp1:2379 with curl and the etcd client cert: healthy (lab.sh netexec)" \
+    bash -c "'$LAB' netexec '$STATE' $sc-w1 curl -s --max-time 3 --cacert '$STATE/pki/etcd-ca.crt' \
+      --cert '$STATE/pki/$sc-cp1/etcd/healthcheck-client.crt' --key '$STATE/pki/$sc-cp1/etcd/healthcheck-client.key' \
+      https://$cpip:2379/health | grep -q '\"health\":\"true\"'"
+done
+check "misconfigured-cp1: etcd runs with --client-cert-auth=false and --trusted-ca-file (so client certs are still required)" \
+  "$LAB" exec "$STATE" misconfigured-cp1 sh -c 'tr "\0" " " </proc/$(pgrep -x etcd)/cmdline | grep -- "--trusted-ca-file=.*--client-cert-auth=false"'
+wait
+for f in "$bgdir"/*; do
+  line=$(cat "$f")
+  case $line in "ok   "*) ok "${line#ok   }" ;; *) bad "${line#FAIL }" ;; esac
+done
+rm -rf "$bgdir"
+
 # -- fault nodes
 out=$("${SSH[@]}" "root@$(ip_of fault-sshd-down)" true 2>&1)
 case $out in *"Connection refused"*) ok "fault-sshd-down: connection refused" ;; *) bad "fault-sshd-down: $out" ;; esac
@@ -154,9 +306,16 @@ rm -f "$live"
 # -- teardown leaves nothing
 check "lab.sh down" "$LAB" down "$STATE"
 check "lab.sh down again (idempotent)" "$LAB" down "$STATE"
-after=$(snapshot)
-if [ "$before" = "$after" ]; then ok "host as before: netns, links, mounts, listeners, processes, /run/netns"
-else bad "host differs after down:"; diff <(echo "$before") <(echo "$after"); fi
+new=$(leftovers)
+# gone: what the lab may have removed (processes and their listeners come
+# and go by themselves)
+gone=$(LC_ALL=C comm -23 <(echo "$before") <(snapshot) | grep -vE '^(proc|listener): ')
+if [ -z "$new$gone" ]; then ok "host as before: netns, links, mounts, listeners, processes, /run/netns, iptables"
+else
+  bad "host differs after down:"
+  [ -z "$new" ] || sed 's/^/  left behind: /' <<<"$new"
+  [ -z "$gone" ] || sed 's/^/  gone: /' <<<"$gone"
+fi
 check "no lab netns left" bash -c "! ip netns list | grep -q '^khlab$N-'"
 check "no lab link left" bash -c "! ip -o link | grep -q 'kh$N-\\|khlab${N}br'"
 

@@ -17,15 +17,19 @@ Nothing here needs the namespaces: it only writes under STATE_DIR.
 
 import base64
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
 import secrets
 import shlex
 import shutil
+import ssl
 import stat
 import subprocess
 import sys
+import tempfile
+import time
 
 # --------------------------------------------------------------------------
 # the lab plan
@@ -158,6 +162,78 @@ class PKI:
         os.unlink(csr)
         os.unlink(ext)
         return crt, key
+
+    # -- the network stand-ins' certificates (EC P-256: fast to make)
+    EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def ec_ca(self, name, cn):
+        """A CA with an EC key: the rogue CA, whose subject (CN=kubernetes)
+        is the cluster CA's, with another key."""
+        d = self.root
+        key, crt = f"{d}/{name}.key", f"{d}/{name}.crt"
+        run("openssl", "req", "-x509", *self.EC, "-keyout", key, "-out", crt,
+            "-subj", f"/CN={cn}", "-days", "3650", "-set_serial", "0x" + secrets.token_hex(8),
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign")
+        os.chmod(key, 0o600)
+        self.cas[name] = (crt, key)
+
+    def serving(self, out, issuer, subj, sans, not_before, not_after, eku="serverAuth"):
+        """A TLS serving certificate (EC P-256 key) valid from not_before to
+        not_after, both in days from now (negative: in the past). issuer is
+        a CA name, or "self" for a self-signed certificate (from now on)."""
+        key, crt = out + ".key", out + ".crt"
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        exts = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
+                f"extendedKeyUsage={eku}"] + (["subjectAltName=" + ",".join(sans)] if sans else [])
+        if not_before == 0:
+            # valid from now: one `openssl req -x509`, self-signed or with -CA
+            args = []
+            for e in exts:
+                args += ["-addext", e]
+            if issuer != "self":
+                args += ["-CA", self.cas[issuer][0], "-CAkey", self.cas[issuer][1]]
+            run("openssl", "req", "-x509", *self.EC, "-keyout", key, "-out", crt, "-subj", subj,
+                "-days", str(not_after), "-set_serial", "0x" + secrets.token_hex(8), *args)
+            os.chmod(key, 0o600)
+            return crt, key
+        # dates in the past: `openssl ca`, the only tool of OpenSSL 3.0 that
+        # takes a start and an end date
+        assert issuer != "self"
+        ca_crt, ca_key = self.cas[issuer]
+        with tempfile.TemporaryDirectory(dir=self.root) as t:
+            csr = f"{t}/req.csr"
+            run("openssl", "req", "-new", *self.EC, "-keyout", key, "-out", csr, "-subj", subj)
+            os.chmod(key, 0o600)
+            open(f"{t}/index.txt", "w").close()
+            with open(f"{t}/serial", "w") as f:
+                f.write(secrets.token_hex(8) + "\n")
+            with open(f"{t}/ca.cnf", "w") as f:
+                f.write(f"[ca]\ndefault_ca = khlab\n[khlab]\ndatabase = {t}/index.txt\n"
+                        f"serial = {t}/serial\n"
+                        f"new_certs_dir = {t}\ndefault_md = sha256\npolicy = khlab_policy\n"
+                        "unique_subject = no\n[khlab_policy]\norganizationName = optional\n"
+                        "commonName = supplied\n")
+            with open(f"{t}/ext", "w") as f:
+                f.write("[ext]\n" + "\n".join(exts + ["authorityKeyIdentifier=keyid",
+                                                       "subjectKeyIdentifier=hash"]) + "\n")
+            run("openssl", "ca", "-batch", "-notext", "-config", f"{t}/ca.cnf", "-cert", ca_crt,
+                "-keyfile", ca_key, "-in", csr, "-out", crt, "-preserveDN",
+                "-startdate", asn1_time(not_before), "-enddate", asn1_time(not_after),
+                "-extfile", f"{t}/ext", "-extensions", "ext")
+        return crt, key
+
+
+def asn1_time(days):
+    return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + days * 86400))
+
+
+def iso_time(days):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + days * 86400))
+
+
+def cert_sha256(path):
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(read(path))).hexdigest()
 
 
 def read(path):
@@ -323,6 +399,83 @@ README_DROPINS = """Kubelet configuration drop-ins, applied in lexical order aft
 
 
 # --------------------------------------------------------------------------
+# network stand-ins: what the node's kubelet, kube-proxy, controller-manager
+# and scheduler would serve, and the verdict a network check should reach.
+# See README.md ("Network listeners") and STATE/network.json.
+
+TLS_DIR = "/etc/khlab/tls"
+
+# The kubelet's serving certificate (TLS_DIR/<file>.crt, port 10250) and the
+# lowest TLS version it accepts, by scenario and fixture node:
+#   (file, issuer, valid from, valid to (days from now), status, min TLS)
+KUBELET_TLS = {
+    # kubeadm's kubelet makes itself a self-signed certificate
+    ("kubeadm-default", "cp1"): ("kubelet", "self", 0, 365, "self-signed", "TLSv1.2"),
+    ("kubeadm-default", "w1"): ("kubelet", "self", 0, 365, "self-signed", "TLSv1.2"),
+    # serverTLSBootstrap: signed by the cluster CA
+    ("hardened", "cp1"): ("kubelet", "ca", 0, 365, "valid", "TLSv1.2"),
+    ("hardened", "w1"): ("kubelet", "ca", 0, 365, "valid", "TLSv1.2"),
+    # signed by the cluster CA, but expired 35 days ago
+    ("misconfigured", "cp1"): ("expired", "ca", -400, -35, "expired", "TLSv1.2"),
+    # rotateCertificates: false, no tlsCipherSuites: a certificate that
+    # expires in 5 days, and TLS 1.0 (at OpenSSL security level 0) accepted
+    ("misconfigured", "w1"): ("expiring-5d", "ca", -360, 5, "expiring-soon", "TLSv1"),
+}
+# controller-manager (10257) and scheduler (10259) serve a certificate of the
+# cluster CA, except these (scenario, component): one of the rogue CA
+WRONG_CA = {("misconfigured", "controller-manager")}
+
+SEVERITY = {"cert-expired": "fail", "cert-untrusted-ca": "fail", "tls-legacy-version": "fail",
+            "anonymous-access": "fail", "plaintext-exposed": "fail",
+            "bound-all-addresses": "fail", "cert-expiring-soon": "warn",
+            "cert-self-signed": "warn", "reachable-from-workers": "warn"}
+CERT_FINDING = {"expired": "cert-expired", "expiring-soon": "cert-expiring-soon",
+                "untrusted-ca": "cert-untrusted-ca", "self-signed": "cert-self-signed"}
+
+PODLIST = json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [
+    {"metadata": {"name": "khlab-pod", "namespace": "default", "uid": "khlab-0001"},
+     "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}}]},
+    separators=(",", ":")) + "\n"
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+OK = [200, TEXT, "ok"]
+UNAUTHORIZED = [401, TEXT, "Unauthorized\n"]
+FORBIDDEN = [403, JSON, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                    "message": "forbidden: User \"system:anonymous\" cannot get "
+                                    "path \"/metrics\"", "reason": "Forbidden", "code": 403}) + "\n"]
+METRICS = [200, "text/plain; version=0.0.4",
+           "# HELP khlab_up The kubeharden lab's stand-in.\n# TYPE khlab_up gauge\nkhlab_up 1\n"]
+
+
+def route(anonymous, authenticated=None):
+    return {"anonymous": anonymous, "authenticated": authenticated or anonymous}
+
+
+def flag_value(argv, flag):
+    """The last value of --flag=V / --flag V / -flag=V in argv ("" for a
+    bare --flag), or None."""
+    val = None
+    for i, a in enumerate(argv):
+        for pfx in ("--" + flag, "-" + flag):
+            if a.startswith(pfx + "="):
+                val = a.split("=", 1)[1]
+            elif a == pfx:
+                val = argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("-") else ""
+    return val
+
+
+def yaml_value(text, key):
+    """The value of a top-level `key: value` in a flat YAML text, or None."""
+    m = re.search(rf"^{key}:[ \t]*(.*?)[ \t]*$", text or "", re.M)
+    return m.group(1).strip('"\'') if m else None
+
+
+def bind_of(addr):
+    """A bind address as ss shows it: "*" for the unspecified addresses."""
+    return "*" if addr in ("", "0.0.0.0", "::", "[::]") else addr
+
+
+# --------------------------------------------------------------------------
 # one node
 
 
@@ -353,6 +506,10 @@ class Node:
         self.whiteouts = []
         self.ownership = {}  # node path -> (mode, uid, gid), applied last
         self.differences = []
+        self.listeners = []     # for STATE/network.json
+        self.netserve = []      # for the node's khlab-netserve
+        self.certs = {}         # node path -> what network.json says of it
+        self.firewall = None
 
     # ---- helpers
     def sub(self, s):
@@ -761,6 +918,281 @@ nopass ALL=(ALL:ALL) ALL
         self.expected_components = exp
         return lines
 
+    # ---- network: listeners, their certificates, the firewall
+    def component_argv(self, kind):
+        c = (self.facts or {}).get("components", {}).get(kind)
+        if not c or not c.get("running"):
+            return None
+        return [self.sub(a) for a in c["argv"]]
+
+    def file_text(self, path):
+        e = (self.facts or {}).get("files", {}).get(path, {})
+        return e.get("content") if e.get("exists") else None
+
+    def tls_cert(self, name, issuer, subj, sans, not_before, not_after, status):
+        """Makes TLS_DIR/<name>.{crt,key} in the node; returns the node path."""
+        crt, key = self.b.pki.serving(os.path.join(self.pki_dir, "khlab", name), issuer, subj,
+                                      sans, not_before, not_after)
+        path = f"{TLS_DIR}/{name}.crt"
+        self.write(path, read(crt), 0o644)
+        self.write(f"{TLS_DIR}/{name}.key", read(key), 0o600)
+        self.certs[path] = {"issuer": {"ca": "cluster-ca"}.get(issuer, issuer), "subject": subj,
+                            "not_before": iso_time(not_before), "not_after": iso_time(not_after),
+                            "status": status, "sha256": cert_sha256(crt), "host_copy": crt}
+        return path
+
+    def listen(self, component, port, bind, protocol, served_by, cert=None, min_tls=None,
+               client_cert=None, routes=None, note=None, **extra):
+        """Records a listener for network.json; netserve ones are also served."""
+        local = bind in ("127.0.0.1", "::1")
+        reach = [bind] if bind != "*" else [self.ip, "127.0.0.1", "::1"]
+        l = {"component": component, "port": port, "address": bind, "reachable_on": reach,
+             "protocol": protocol, "served_by": served_by,
+             "min_tls": min_tls, "cert": cert,
+             "cert_status": self.certs.get(cert, {}).get("status") if cert else None,
+             "cert_sha256": self.certs.get(cert, {}).get("sha256") if cert else None,
+             "client_cert_required": (client_cert == "required") if protocol == "tls" else None,
+             "client_cert_requested": (client_cert in ("optional", "required"))
+             if protocol == "tls" else None,
+             "http": {p: {"anonymous": r["anonymous"][0], "client_cert": r["authenticated"][0]}
+                      for p, r in (routes or {}).items()},
+             "reachable_from_workers": not local}
+        l.update(extra)
+        if note:
+            l["note"] = note
+        self.listeners.append(l)
+        if served_by == "khlab-netserve":
+            tls = None
+            if protocol == "tls":
+                tls = {"cert": cert, "key": cert[:-4] + ".key", "min_version": min_tls,
+                       "client_ca": f"{TLS_DIR}/ca.crt", "client_cert": client_cert}
+            self.netserve.append({"name": component, "bind": bind, "port": port, "tls": tls,
+                                  "routes": routes or {}})
+        return l
+
+    def build_network(self):
+        self.build_listeners()
+        for l in self.listeners:
+            self.judge(l)
+
+    def build_listeners(self):
+        """The node's listeners (the stand-ins khlab-netserve serves, and
+        what sshd, etcd and openssl s_server already serve), the
+        certificates under /etc/khlab/tls, and on hardened control planes the
+        iptables rules that keep workers away from etcd."""
+        b, ip = self.b, self.ip
+        if self.kind in SSHD_KINDS:
+            self.listen("sshd", 22, ip, "plain", "sshd", service="ssh")
+        elif self.kind == "hang":
+            self.listen("sshd", 22, ip, "plain", "khlab-helper hang", service="silent",
+                        note="accepts and never sends a byte")
+        if not self.facts:
+            return
+        self.mkdir("/etc/khlab", 0o755)
+        self.mkdir(TLS_DIR, 0o755)
+        self.opaque.add("/etc/khlab")
+        self.write(f"{TLS_DIR}/ca.crt", read(b.pki.cas["ca"][0]), 0o644)
+        sc, fn = self.scenario, self.fnode
+        host_sans = [f"DNS:{fn}", f"DNS:{self.name}", "DNS:localhost", f"IP:{ip}", "IP:127.0.0.1"]
+        local_sans = ["DNS:localhost", "IP:127.0.0.1"]
+
+        # -- the API server: openssl s_server on :6443 (made by build_components)
+        files = self.facts["files"]
+        if self.component_argv("apiserver") and all(
+                files.get(f"/etc/kubernetes/pki/apiserver.{x}", {}).get("exists") for x in ("crt", "key")):
+            path = "/etc/kubernetes/pki/apiserver.crt"
+            self.certs[path] = {"issuer": "cluster-ca", "subject": "/CN=kube-apiserver",
+                                "status": "valid",
+                                "sha256": cert_sha256(self.cert("apiserver")[0]),
+                                "host_copy": self.cert("apiserver")[0]}
+            self.listen("apiserver", 6443, "*", "tls", "openssl", cert=path, min_tls="TLSv1.2",
+                        client_cert="none", routes={"/": route([200, "text/html", ""])},
+                        note="openssl s_server -www: any GET gets its status page (200)")
+
+        # -- etcd (the real one): its listeners, from its argv and ETCD_* env
+        argv = self.component_argv("etcd")
+        if argv:
+            env = self.facts["components"]["etcd"].get("env", {})
+
+            def opt(flag):
+                v = flag_value(argv, flag)
+                return v if v is not None else env.get("ETCD_" + flag.upper().replace("-", "_"))
+
+            def truthy(flag):
+                return (opt(flag) or "false").lower() in ("true", "1", "")
+
+            fw = self.scenario == "hardened"
+            for flag, what, cert_flag, auth_flag, ca_flag in (
+                    ("listen-client-urls", "client", "cert-file", "client-cert-auth", "trusted-ca-file"),
+                    ("listen-peer-urls", "peer", "peer-cert-file", "peer-client-cert-auth",
+                     "peer-trusted-ca-file"),
+                    ("listen-metrics-urls", "metrics", None, None, None)):
+                for url in (opt(flag) or "").split(","):
+                    m = re.fullmatch(r"(https?)://([^:/]+):(\d+)", url.strip())
+                    if not m:
+                        continue
+                    scheme, addr, port = m.group(1), m.group(2), int(m.group(3))
+                    local = addr in ("127.0.0.1", "localhost")
+                    extra = {"reachable_from_workers": not local and not fw}
+                    if scheme == "http":
+                        self.listen(f"etcd-{what}", port, addr, "http", "etcd",
+                                    routes={"/health": route([200, JSON, ""])}, **extra)
+                        continue
+                    cert = opt(cert_flag)
+                    if cert and cert not in self.certs:
+                        which = cert[len("/etc/kubernetes/pki/"):-len(".crt")]
+                        host = self.cert(which)[0]
+                        self.certs[cert] = {"issuer": "etcd-ca", "status": "valid",
+                                            "sha256": cert_sha256(host), "host_copy": host}
+                    # etcd asks for a client certificate when --client-cert-auth
+                    # is on, and ALSO whenever --trusted-ca-file is set, whatever
+                    # --client-cert-auth says (etcd's TLSInfo.ServerConfig)
+                    required = truthy(auth_flag) or bool(opt(ca_flag))
+                    note = None
+                    if what == "client" and required and not truthy(auth_flag):
+                        note = ("--client-cert-auth=false, but --trusted-ca-file is set: etcd "
+                                "still requires a client certificate in the TLS handshake")
+                    if fw and not local:
+                        extra["firewall"] = "workers dropped (iptables chain KHLAB-ETCD)"
+                    self.listen(f"etcd-{what}", port, addr, "tls", "etcd", cert=cert,
+                                min_tls="TLSv1.2", client_cert="required" if required else "none",
+                                note=note, **extra)
+            self.build_firewall(fw)
+
+        # -- the kubelet: 10250 (TLS), 10248 healthz, 10255 read-only port
+        argv = self.component_argv("kubelet")
+        if argv:
+            texts = [self.file_text(flag_value(argv, "config") or "")]
+            cdir = flag_value(argv, "config-dir")
+            if cdir:
+                texts += [self.file_text(p) for p in sorted(files)
+                          if os.path.dirname(p) == cdir and p.endswith(".conf")]
+            conf = {}
+            for t in filter(None, texts):
+                for key in ("readOnlyPort", "healthzBindAddress", "healthzPort", "address"):
+                    v = yaml_value(t, key)
+                    if v is not None:
+                        conf[key] = v
+                m = re.search(r"^authentication:\s*\n(?:[ \t]+.*\n)*?[ \t]+anonymous:\s*\n"
+                              r"[ \t]+enabled:[ \t]*(\w+)", t, re.M)
+                if m:
+                    conf["anonymous"] = m.group(1)
+            for key, flag in (("readOnlyPort", "read-only-port"), ("address", "address"),
+                              ("anonymous", "anonymous-auth"), ("healthzPort", "healthz-port"),
+                              ("healthzBindAddress", "healthz-bind-address")):
+                v = flag_value(argv, flag)
+                if v is not None:
+                    conf[key] = v
+            anonymous = conf.get("anonymous", "false") == "true"
+            name, issuer, nb, na, status, min_tls = KUBELET_TLS[(sc, fn)]
+            subj = (f"/CN={self.name}@{int(time.time())}" if issuer == "self"
+                    else f"/O=system:nodes/CN=system:node:{fn}")
+            cert = self.tls_cert(name, issuer, subj, host_sans, nb, na, status)
+            pods = route([200, JSON, PODLIST] if anonymous else UNAUTHORIZED, [200, JSON, PODLIST])
+            bind = bind_of(conf.get("address", "0.0.0.0"))
+            self.listen("kubelet", 10250, bind, "tls", "khlab-netserve", cert=cert, min_tls=min_tls,
+                        client_cert="optional", routes={"/pods": pods, "/healthz": route(
+                            OK if anonymous else UNAUTHORIZED, OK)},
+                        anonymous_auth=anonymous)
+            hz = int(conf.get("healthzPort", "10248"))
+            if hz:
+                self.listen("kubelet-healthz", hz, bind_of(conf.get("healthzBindAddress", "127.0.0.1")),
+                            "http", "khlab-netserve", routes={"/healthz": route(OK)})
+            ro = int(conf.get("readOnlyPort", "0"))
+            if ro:
+                self.listen("kubelet-read-only", ro, bind, "http", "khlab-netserve",
+                            routes={"/pods": route([200, JSON, PODLIST]), "/healthz": route(OK)})
+
+        # -- kube-proxy: metrics 10249, healthz 10256 (plain HTTP)
+        argv = self.component_argv("kube-proxy")
+        if argv:
+            ptext = self.file_text(flag_value(argv, "config") or "")
+            for flag, key, default, comp, routes in (
+                    ("metrics-bind-address", "metricsBindAddress", "127.0.0.1:10249",
+                     "kube-proxy-metrics", {"/metrics": route(METRICS)}),
+                    ("healthz-bind-address", "healthzBindAddress", "0.0.0.0:10256",
+                     "kube-proxy-healthz", {"/healthz": route([200, JSON, json.dumps(
+                         {"lastUpdated": iso_time(0), "currentTime": iso_time(0),
+                          "nodeEligible": True}) + "\n"])})):
+                v = flag_value(argv, flag) or yaml_value(ptext, key) or default
+                addr, _, port = v.rpartition(":")
+                self.listen(comp, int(port or default.rsplit(":", 1)[1]), bind_of(addr or "0.0.0.0"),
+                            "http", "khlab-netserve", routes=routes)
+
+        # -- controller-manager 10257, scheduler 10259 (TLS, self-served)
+        for comp, port, subj in (("controller-manager", 10257, "/CN=kube-controller-manager"),
+                                 ("scheduler", 10259, "/CN=kube-scheduler")):
+            argv = self.component_argv(comp)
+            if not argv:
+                continue
+            bind = bind_of(flag_value(argv, "bind-address") or "0.0.0.0")
+            sans = local_sans + ([f"IP:{ip}", f"DNS:{fn}"] if bind != "127.0.0.1" else [])
+            if (sc, comp) in WRONG_CA:
+                cert = self.tls_cert("wrong-ca", "rogue-ca", subj, sans, 0, 365, "untrusted-ca")
+                self.write(f"{TLS_DIR}/rogue-ca.crt", read(b.pki.cas["rogue-ca"][0]), 0o644)
+            else:
+                cert = self.tls_cert(comp, "ca", subj, sans, 0, 365, "valid")
+            self.listen(comp, port, bind, "tls", "khlab-netserve", cert=cert, min_tls="TLSv1.2",
+                        client_cert="optional",
+                        routes={"/healthz": route(OK), "/metrics": route(FORBIDDEN, METRICS)})
+
+    def judge(self, l):
+        """The verdict a network check should reach on a listener."""
+        f = []
+        comp, local = l["component"], l["address"] in ("127.0.0.1", "::1")
+        if l["component"] == "sshd":
+            l.update(findings=[], verdict="info", related_checks=[])
+            return
+        if l["protocol"] == "tls":
+            if l["cert_status"] in CERT_FINDING:
+                f.append(CERT_FINDING[l["cert_status"]])
+            if l["min_tls"] in ("TLSv1", "TLSv1.1"):
+                f.append("tls-legacy-version")
+        if comp == "kubelet" and l["http"].get("/pods", {}).get("anonymous") == 200:
+            f.append("anonymous-access")
+        if comp in ("kubelet-read-only", "kube-proxy-metrics") and not local:
+            f.append("plaintext-exposed")
+        if comp in ("controller-manager", "scheduler") and not local:
+            f.append("bound-all-addresses")
+        if comp.startswith("etcd") and l["reachable_from_workers"]:
+            f.append("reachable-from-workers")
+        related = {("kubelet", "anonymous-access"): "4.2.1",
+                   ("kubelet-read-only", "plaintext-exposed"): "4.2.4",
+                   ("kube-proxy-metrics", "plaintext-exposed"): "4.3.1",
+                   ("controller-manager", "bound-all-addresses"): "1.3.7",
+                   ("scheduler", "bound-all-addresses"): "1.4.2"}
+        sev = [SEVERITY[x] for x in f]
+        l["findings"] = f
+        l["verdict"] = "fail" if "fail" in sev else "warn" if "warn" in sev else "pass"
+        l["related_checks"] = sorted({related[(comp, x)] for x in f if (comp, x) in related})
+
+    def build_firewall(self, block):
+        """iptables in the node's netns: on hardened control planes, only
+        the node itself, loopback and the lab host reach etcd (2379, 2380);
+        every other lab address (all workers) is dropped."""
+        subnet = f"10.231.{self.b.lab_id}.0/24"
+        host = f"10.231.{self.b.lab_id}.1"
+        rules = []
+        if block:
+            rules = ["-N KHLAB-ETCD",
+                     "-A INPUT -p tcp -m tcp --dport 2379 -j KHLAB-ETCD",
+                     "-A INPUT -p tcp -m tcp --dport 2380 -j KHLAB-ETCD",
+                     "-A KHLAB-ETCD -i lo -j RETURN",
+                     f"-A KHLAB-ETCD -s {self.ip}/32 -j RETURN",
+                     f"-A KHLAB-ETCD -s {host}/32 -j RETURN",
+                     f"-A KHLAB-ETCD -s {subnet} -j DROP"]
+        policies = ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"]
+        # `iptables -S` lists the chains first, then the rules
+        self.firewall = {
+            "tool": "iptables", "table": "filter", "rules": rules,
+            "iptables_S": policies + [r for r in rules if r.startswith("-N")]
+            + [r for r in rules if r.startswith("-A")],
+            "ports": [2379, 2380] if block else [],
+            "allowed": ["lo", f"{self.ip} (the node)", f"{host} (the lab host)"] if block else ["all"],
+            "blocked": f"{subnet}: every other lab address (all workers, fault and bench "
+                       "nodes, the other scenarios' nodes)" if block else None,
+        }
+
     def expected(self):
         return {
             "name": self.name,
@@ -789,6 +1221,10 @@ nopass ALL=(ALL:ALL) ALL
                 self.differences.append(
                     "node.etcd_version: the lab runs Debian's etcd "
                     f"({self.b.etcd_version or 'unknown'}), not {self.facts['node'].get('etcd_version')}")
+        self.build_network()
+        if self.netserve:
+            with open(os.path.join(self.dir, "netserve.json"), "w") as f:
+                json.dump({"listeners": self.netserve}, f, indent=1)
         self.build_users()
         self.build_identity()
         self.build_ssh()
@@ -821,6 +1257,7 @@ M="$NODE_DIR/mnt"
 exec 9>>"$NODE_DIR/ready"
 trap 'echo "failed: line $LINENO: $BASH_COMMAND" >&9' ERR
 exec 3>>"$NODE_DIR/logs/sshd.log" 4>>"$NODE_DIR/logs/etcd.log" 5>>"$NODE_DIR/logs/components.log"
+exec 6>>"$NODE_DIR/logs/netserve.log"
 set -x
 mount --make-rprivate /
 hostname {q(self.name)}
@@ -849,16 +1286,43 @@ mkdir -m 0755 "$R/run/sshd" "$R/run/khlab"
 mkdir "$R/run/khlab/upper"
 mount --bind -o ro "$M/upper" "$R/run/khlab/upper"
 cp "$HELPER" "$R/run/khlab/khlab-helper"
-cd /
+""")
+        if self.netserve:
+            body.append(f"""cp {q(b.netserve)} "$R/run/khlab/khlab-netserve.py"
+cp "$NODE_DIR/netserve.json" "$R/run/khlab/netserve.json"
+""")
+        if self.firewall:
+            body.append('exec 8>"$NODE_DIR/iptables.txt"\n')
+        body.append(f"""cd /
 "$HELPER" pivot "$R"
 export PATH={PATH_ENV}
 """)
+        if self.firewall:
+            # before etcd starts: no moment where workers reach it
+            body += [f"iptables {r}\n" for r in self.firewall["rules"]]
+            body.append("iptables -S >&8\nexec 8>&-\n")
         body += [l + "\n" for l in spawn]
         if self.kind == "hang":
             body.append(f"/run/khlab/khlab-helper hang {self.ip} 22 </dev/null >&3 2>&3 9>&- &\n")
         if sshd:
             body.append("/usr/sbin/sshd -t -f /etc/ssh/sshd_config\n")
             body.append("/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config </dev/null 2>&3 9>&- &\n")
+        if self.netserve:
+            # the network stand-ins, last (only they get fd 7); init is
+            # ready once they have bound every port
+            body.append("""mkfifo -m 0600 /run/khlab/netserve.ready
+exec 7<>/run/khlab/netserve.ready
+( cd / && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/python3 -I -B \\
+  /run/khlab/khlab-netserve.py /run/khlab/netserve.json /run/khlab/netserve.ready ) \\
+  </dev/null >&6 2>&6 3>&- 4>&- 5>&- 7>&- 9>&- &
+netpid=$! netready=
+for _ in $(seq 100); do  # a timed-out read keeps what it read so far
+  part=; read -r -t 0.2 -u 7 part && { netready+=$part; break; }
+  netready+=$part; kill -0 $netpid
+done
+[ "$netready" = ready ]
+exec 7>&-
+""")
         body.append("set +x\necho ready >&9\n")
         path = os.path.join(self.dir, "init.sh")
         with open(path, "w") as f:
@@ -877,6 +1341,7 @@ class Build:
         self.names = names
         self.helper = os.path.join(self.state, "bin", "khlab-helper")
         self.stub = os.path.join(self.state, "bin", "khlab-stub")
+        self.netserve = os.path.join(self.state, "bin", "khlab-netserve.py")
         self.client_key = os.path.join(self.state, "id_ed25519")
         self.pki = PKI(os.path.join(self.state, "pki"))
         try:
@@ -893,10 +1358,17 @@ class Build:
             "-f", self.client_key)
         wrong = os.path.join(st, "wrong_host_key")
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "not-the-node", "-f", wrong)
+        shutil.copyfile(os.path.join(LAB_DIR, "netserve.py"), self.netserve)
         with concurrent.futures.ThreadPoolExecutor(3) as ex:
             list(ex.map(lambda a: self.pki.ca(*a), [("ca", "kubernetes"),
                                                    ("etcd-ca", "etcd-ca"),
                                                    ("front-proxy-ca", "front-proxy-ca")]))
+        # the "wrong CA": same subject as the cluster CA, another key
+        self.pki.ec_ca("rogue-ca", "kubernetes")
+        # client certificates for probes (selftest.sh, network checks)
+        for ca in ("ca", "etcd-ca"):
+            self.pki.serving(os.path.join(self.pki.root, f"probe-client-{ca}"), ca,
+                             "/O=system:masters/CN=khlab-probe", None, 0, 365, "clientAuth")
         with concurrent.futures.ThreadPoolExecutor(4) as ex:
             for fut in [ex.submit(n.build) for n in nodes]:
                 fut.result()
@@ -954,6 +1426,8 @@ class Build:
                                    "1" if n.kind in SSHD_KINDS else "0",
                                    "1" if m["etcd"] else "0"]) + "\n")
 
+        self.write_network(nodes, meta)
+
         with open(os.path.join(st, "known-differences.txt"), "w") as f:
             f.write("# Where a correct collector run in the lab cannot reproduce the fixture.\n"
                     "# Every node: pids, sizes, sockets and collected_at; node name, address,\n"
@@ -967,6 +1441,34 @@ class Build:
             for n in nodes:
                 for d in n.differences:
                     f.write(f"{n.name}\t{d}\n")
+
+    def write_network(self, nodes, meta):
+        """STATE/network.json: every node's listeners, certificates and
+        firewall, and the verdict a network check should reach on each."""
+        lab = self.lab_id
+        out = {
+            "lab_id": lab, "subnet": f"10.231.{lab}.0/24", "host_address": f"10.231.{lab}.1",
+            "cas": {n: self.pki.cas[n][0] for n in ("ca", "etcd-ca", "front-proxy-ca", "rogue-ca")},
+            "client_certs": {"cluster-ca": os.path.join(self.pki.root, "probe-client-ca.crt"),
+                             "etcd-ca": os.path.join(self.pki.root, "probe-client-etcd-ca.crt")},
+            "verdicts": {"pass": "nothing to report", "warn": "worth a look",
+                         "fail": "a real weakness", "info": "not judged (sshd)"},
+            "findings": SEVERITY,
+            "nodes": [],
+        }
+        for n, m in zip(nodes, meta):
+            roles = n.facts["node"]["roles"] if n.facts and n.kind == "scenario" else ["worker"]
+            e = {"name": n.name, "address": n.ip, "kind": n.kind, "roles": roles}
+            for k in ("scenario", "copy_of"):
+                if k in m:
+                    e[k] = m[k]
+            e["firewall"] = n.firewall
+            e["certs"] = n.certs
+            e["listeners"] = n.listeners
+            out["nodes"].append(e)
+        with open(os.path.join(self.state, "network.json"), "w") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
 
 
 def finalize(state):
