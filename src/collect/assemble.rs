@@ -101,11 +101,11 @@ fn embedded_certificates(facts: &mut NodeFacts, path: &str, content: &str) {
                 .filter(|t| {
                     t.contains("-----BEGIN CERTIFICATE-----") && !t.contains("PRIVATE KEY")
                 });
-            if let Some(pem) = pem {
-                facts.certificates.push(CertificateFacts {
-                    path: format!("{path}#{key}"),
-                    pem,
-                });
+            let label = format!("{path}#{key}");
+            if let Some(pem) = pem.filter(|_| !facts.certificates.iter().any(|c| c.path == label)) {
+                facts
+                    .certificates
+                    .push(CertificateFacts { path: label, pem });
             }
         }
     }
@@ -366,7 +366,12 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 f.content = Some(fr.payload.clone());
             }
             "manifest" => apply_manifest(facts, &path, &fr.payload),
-            "cert" if fr.payload.contains("-----BEGIN CERTIFICATE-----") => {
+            // The same file may be asked for twice: from a PKI directory and
+            // through a process's root (`/proc/<pid>/root/...`).
+            "cert"
+                if fr.payload.contains("-----BEGIN CERTIFICATE-----")
+                    && !facts.certificates.iter().any(|c| c.path == path) =>
+            {
                 facts.certificates.push(CertificateFacts {
                     path,
                     pem: fr.payload.clone(),
@@ -516,6 +521,21 @@ mod tests {
         );
         embedded_certificates(&mut facts, "/etc/kubernetes/admin.conf", &kc);
         assert_eq!(facts.certificates.len(), 1);
+        // Read twice (host path and through a process root): recorded once.
+        let frame = |key: &str| Frame {
+            kind: "cert".into(),
+            key: key.into(),
+            payload: pem.to_string(),
+        };
+        apply(
+            &mut facts,
+            &[
+                frame("/etc/kubernetes/pki/ca.crt"),
+                frame("/proc/7/root/etc/kubernetes/pki/ca.crt"),
+            ],
+            100,
+        );
+        assert_eq!(facts.certificates.len(), 2);
         assert_eq!(
             facts.certificates[0].path,
             "/etc/kubernetes/admin.conf#client-certificate-data"
