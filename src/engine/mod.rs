@@ -146,6 +146,7 @@ pub fn evaluate_with(
                     PRESENCE_SECTION.into(),
                     "Components expected for the node's roles".into(),
                 );
+                s.insert(certs::CERT_SECTION.into(), "Certificates".into());
                 s
             },
         },
