@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::collect::{CollectOptions, collect};
-use crate::facts::{ComponentKind, NodeFacts, NodeIdentity, Role, ScanStatus};
+use crate::facts::{ComponentKind, NodeFacts, NodeIdentity, ReachFacts, Role, ScanStatus};
 use crate::inventory::NodeSpec;
 use crate::transport::process::{ExecTransport, LocalTransport};
 use crate::transport::ssh::{SshOptions, SshTransport};
@@ -86,6 +86,16 @@ fn transport(spec: &NodeSpec, via: &Via) -> Box<dyn Transport> {
 
 /// Scans one node.
 pub fn scan_node(spec: &NodeSpec, via: &Via, opts: CollectOptions) -> NodeOutcome {
+    scan_node_keep(spec, via, opts).0
+}
+
+/// Scans one node and keeps its transport (its SSH session) for the
+/// reachability probes.
+fn scan_node_keep(
+    spec: &NodeSpec,
+    via: &Via,
+    opts: CollectOptions,
+) -> (NodeOutcome, Box<dyn Transport>) {
     let started = Instant::now();
     let identity = NodeIdentity {
         name: spec.name.clone(),
@@ -98,14 +108,100 @@ pub fn scan_node(spec: &NodeSpec, via: &Via, opts: CollectOptions) -> NodeOutcom
     if spec.roles.is_empty() && facts.scan_status == ScanStatus::Ok {
         facts.node.roles = detect_roles(&facts);
     }
-    NodeOutcome {
-        facts,
-        elapsed: started.elapsed(),
+    (
+        NodeOutcome {
+            facts,
+            elapsed: started.elapsed(),
+        },
+        t,
+    )
+}
+
+/// How long a reachability probe waits for the target to answer.
+pub const REACH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The etcd members among the scanned nodes: name, address and the client
+/// and peer ports they listen on (from `--listen-client-urls` and
+/// `--listen-peer-urls`, or etcd's defaults).
+pub fn etcd_members(nodes: &[NodeFacts]) -> Vec<(String, String, Vec<u16>)> {
+    let mut out = Vec::new();
+    for n in nodes.iter().filter(|n| n.scan_status == ScanStatus::Ok) {
+        let Some(etcd) = n.component(ComponentKind::Etcd).filter(|c| c.running) else {
+            continue;
+        };
+        let args = crate::engine::argv::parse_argv(ComponentKind::Etcd, &etcd.argv);
+        let mut ports = Vec::new();
+        for (flag, default) in [
+            ("--listen-client-urls", 2379u16),
+            ("--listen-peer-urls", 2380),
+        ] {
+            let env = crate::engine::known::etcd_env_name(flag);
+            let urls = args
+                .value(flag)
+                .map(String::from)
+                .or_else(|| etcd.env.get(&env).cloned());
+            let found: Vec<u16> = urls
+                .iter()
+                .flat_map(|u| u.split(','))
+                .filter_map(|u| {
+                    u.trim()
+                        .rsplit(':')
+                        .next()?
+                        .trim_end_matches('/')
+                        .parse()
+                        .ok()
+                })
+                .collect();
+            if found.is_empty() {
+                ports.push(default);
+            }
+            for p in found {
+                if !ports.contains(&p) {
+                    ports.push(p);
+                }
+            }
+        }
+        out.push((n.node.name.clone(), n.node.address.clone(), ports));
     }
+    out
+}
+
+/// From every scanned node that is not itself an etcd member, tries every
+/// member's etcd ports; the outcomes go into the source node's facts.
+fn probe_etcd_reachability(pairs: &mut [(NodeOutcome, Box<dyn Transport>)]) {
+    let facts: Vec<NodeFacts> = pairs.iter().map(|(o, _)| o.facts.clone()).collect();
+    let members = etcd_members(&facts);
+    if members.is_empty() {
+        return;
+    }
+    pairs.par_iter_mut().for_each(|(o, t)| {
+        if o.facts.scan_status != ScanStatus::Ok {
+            return;
+        }
+        let name = o.facts.node.name.clone();
+        for (member, address, ports) in &members {
+            if *member == name {
+                continue;
+            }
+            for port in ports {
+                let Some((outcome, detail)) = t.reach(address, *port, REACH_TIMEOUT) else {
+                    return;
+                };
+                o.facts.reachability.push(ReachFacts {
+                    target: member.clone(),
+                    address: address.clone(),
+                    port: *port,
+                    outcome,
+                    detail,
+                });
+            }
+        }
+    });
 }
 
 /// Scans every node, `plan.concurrency` at a time, calling `done` as each
-/// node finishes (from a worker thread). Results keep the plan's order.
+/// node finishes (from a worker thread), then probes etcd reachability from
+/// every node over its own SSH session. Results keep the plan's order.
 pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOutcome> {
     let threads = plan.concurrency.clamp(1, 256);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -113,17 +209,69 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
         .thread_name(|i| format!("kh-scan-{i}"))
         .build();
     let run = || {
-        plan.nodes
+        let mut pairs: Vec<(NodeOutcome, Box<dyn Transport>)> = plan
+            .nodes
             .par_iter()
             .map(|spec| {
-                let o = scan_node(spec, &plan.via, plan.collect);
+                let (o, t) = scan_node_keep(spec, &plan.via, plan.collect);
                 done(&o);
-                o
+                (o, t)
             })
-            .collect()
+            .collect();
+        if matches!(plan.via, Via::Ssh(_)) {
+            probe_etcd_reachability(&mut pairs);
+        }
+        pairs.into_iter().map(|(o, _)| o).collect()
     };
     match pool {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::ComponentFacts;
+
+    #[test]
+    fn etcd_members_and_their_ports_come_from_the_listen_urls() {
+        let mut cp = NodeFacts::default();
+        cp.node.name = "cp1".into();
+        cp.node.address = "10.0.0.11".into();
+        cp.components.insert(
+            ComponentKind::Etcd,
+            ComponentFacts {
+                running: true,
+                argv: vec![
+                    "etcd".into(),
+                    "--listen-client-urls=https://127.0.0.1:2379,https://10.0.0.11:2379".into(),
+                    "--listen-peer-urls=https://10.0.0.11:2390".into(),
+                ],
+                ..Default::default()
+            },
+        );
+        let mut w = NodeFacts::default();
+        w.node.name = "w1".into();
+        let mut env_only = cp.clone();
+        env_only.node.name = "cp2".into();
+        let e = env_only.components.get_mut(&ComponentKind::Etcd).unwrap();
+        e.argv = vec!["etcd".into()];
+        e.env.insert(
+            "ETCD_LISTEN_CLIENT_URLS".into(),
+            "https://0.0.0.0:12379".into(),
+        );
+        let m = etcd_members(&[cp, w, env_only]);
+        assert_eq!(
+            m,
+            vec![
+                ("cp1".to_string(), "10.0.0.11".to_string(), vec![2379, 2390]),
+                (
+                    "cp2".to_string(),
+                    "10.0.0.11".to_string(),
+                    vec![12379, 2380]
+                ),
+            ]
+        );
     }
 }

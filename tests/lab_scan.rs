@@ -235,6 +235,57 @@ fn scan_of_the_lab() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
+    // etcd firewalling, tried from each node through its own SSH session:
+    // hardened-cp1 drops every other lab address on 2379/2380; the other
+    // two control planes let anyone in, so the cluster check fails.
+    let rows = report
+        .etcd_reachability
+        .as_ref()
+        .expect("reachability probed");
+    for worker in [
+        "kubeadm-default-w1",
+        "hardened-w1",
+        "misconfigured-w1",
+        "fault-sudo",
+    ] {
+        for (member, reachable) in [
+            ("hardened-cp1", false),
+            ("kubeadm-default-cp1", true),
+            ("misconfigured-cp1", true),
+        ] {
+            for port in [2379, 2380] {
+                let row = rows
+                    .iter()
+                    .find(|r| {
+                        r.from == worker
+                            && r.to.starts_with(member)
+                            && r.to.ends_with(&format!(":{port}"))
+                    })
+                    .unwrap_or_else(|| panic!("no probe {worker} -> {member}:{port}: {rows:?}"));
+                assert_eq!(row.reachable, reachable, "{row:?}");
+            }
+        }
+    }
+    let firewall = report
+        .cluster
+        .results
+        .iter()
+        .find(|f| f.id == "net.etcd-firewall")
+        .expect("etcd firewall finding");
+    assert_eq!(firewall.status, Status::Fail);
+    assert!(
+        firewall
+            .actual
+            .contains("hardened-w1 -> kubeadm-default-cp1"),
+        "{}",
+        firewall.actual
+    );
+    assert!(
+        !firewall.actual.contains("-> hardened-cp1"),
+        "{}",
+        firewall.actual
+    );
+
     // Real etcd really ran with TLS, and the collector saw its certificates.
     let facts: NodeFacts = serde_json::from_str(
         &std::fs::read_to_string(facts_dir.join("hardened-cp1.json")).unwrap(),

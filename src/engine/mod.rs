@@ -16,6 +16,7 @@ pub mod drift;
 pub mod effective;
 pub mod files;
 pub mod known;
+pub mod network;
 pub mod value;
 
 #[cfg(test)]
@@ -110,14 +111,20 @@ pub fn evaluate_with(
             .then_with(|| a.path.cmp(&b.path))
     });
     let scanned_any = nodes.iter().any(|n| n.scan_status == ScanStatus::Ok);
+    let etcd = network::etcd_firewall(nodes);
+    let mut cluster_results: Vec<Finding> = bench
+        .rules
+        .iter()
+        .filter(|r| r.scope == Scope::Cluster)
+        .map(manual_finding)
+        .collect();
+    let etcd_rows = etcd.map(|(rows, finding)| {
+        cluster_results.push(finding);
+        rows
+    });
     let cluster = ClusterReport {
         name: None,
-        results: bench
-            .rules
-            .iter()
-            .filter(|r| r.scope == Scope::Cluster)
-            .map(manual_finding)
-            .collect(),
+        results: cluster_results,
     };
     let mut counts = Counts::default();
     for n in &node_reports {
@@ -147,6 +154,7 @@ pub fn evaluate_with(
                     "Components expected for the node's roles".into(),
                 );
                 s.insert(certs::CERT_SECTION.into(), "Certificates".into());
+                s.insert(network::NET_SECTION.into(), "Network".into());
                 s
             },
         },
@@ -164,7 +172,7 @@ pub fn evaluate_with(
         waivers: Vec::new(),
         certificates: scanned_any.then_some(cert_rows),
         tls_ports: None,
-        etcd_reachability: None,
+        etcd_reachability: etcd_rows,
     }
 }
 

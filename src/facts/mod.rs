@@ -59,6 +59,36 @@ pub struct NodeFacts {
     /// Items the collector could not read, with why.
     #[serde(default)]
     pub errors: Vec<CollectionError>,
+    /// TCP connections tried from this node to other nodes' etcd ports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reachability: Vec<ReachFacts>,
+}
+
+/// The outcome of a TCP connection attempted from a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReachOutcome {
+    /// The connection was established.
+    Reachable,
+    /// The target answered with a refusal (RST) or the path was rejected.
+    Refused,
+    /// No answer within the timeout: dropped by a firewall, or no route.
+    Filtered,
+    /// The attempt itself failed (e.g. the node's sshd forbids forwarding).
+    Error,
+}
+
+/// One connection attempt from this node to `target`'s `address:port`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachFacts {
+    /// The node whose port was tried.
+    pub target: String,
+    pub address: String,
+    pub port: u16,
+    pub outcome: ReachOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -98,6 +98,18 @@ pub fn marker_end(buf: &[u8], marker: &str) -> Option<usize> {
 pub trait Transport: Send {
     /// Opens a shell for a conversation of several exchanges.
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError>;
+
+    /// Tries a TCP connection from the node itself to `host:port`, sending
+    /// nothing over it. `None` when this transport cannot originate
+    /// connections on the node.
+    fn reach(
+        &mut self,
+        _host: &str,
+        _port: u16,
+        _timeout: Duration,
+    ) -> Option<(crate::facts::ReachOutcome, Option<String>)> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -574,6 +574,55 @@ impl Drop for SshConversation<'_> {
 }
 
 impl Transport for SshTransport {
+    /// A `direct-tcpip` channel: the node's sshd opens the connection, so it
+    /// really originates on the node. The channel is closed at once; nothing
+    /// is sent over it.
+    fn reach(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Option<(crate::facts::ReachOutcome, Option<String>)> {
+        use crate::facts::ReachOutcome;
+        let sess = match self.session() {
+            Ok(s) => s,
+            Err(e) => return Some((ReachOutcome::Error, Some(e.to_string()))),
+        };
+        sess.set_timeout(timeout.as_millis().max(1) as u32);
+        let result = sess.channel_direct_tcpip(host, port, None);
+        match result {
+            Ok(mut ch) => {
+                let _ = ch.close();
+                Some((ReachOutcome::Reachable, None))
+            }
+            Err(e) if is_timeout(&e) => {
+                // A late answer could confuse this session: start afresh
+                // for the next attempt.
+                self.session = None;
+                Some((
+                    ReachOutcome::Filtered,
+                    Some(format!("no answer within {} ms", timeout.as_millis())),
+                ))
+            }
+            Err(e) => {
+                let msg = e.message().to_string();
+                let prohibited = msg.contains("prohibited");
+                Some((
+                    if prohibited {
+                        ReachOutcome::Error
+                    } else {
+                        ReachOutcome::Refused
+                    },
+                    Some(if prohibited {
+                        format!("the node's sshd refuses TCP forwarding: {msg}")
+                    } else {
+                        msg
+                    }),
+                ))
+            }
+        }
+    }
+
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
         let limits = self.limits();
         self.session()?;
