@@ -175,6 +175,7 @@ fn hostile_report() -> Report {
         from: node,
         to: HOSTILE.into(),
         reachable: false,
+        expected: None,
         detail: Some(HOSTILE.into()),
     }]);
     report
@@ -252,12 +253,14 @@ fn certificates_ports_and_etcd_render_when_the_report_has_them() {
             from: "cp1".into(),
             to: "cp1:2379".into(),
             reachable: true,
+            expected: Some(true),
             detail: None,
         },
         EtcdReach {
             from: "w1".into(),
             to: "cp1:2379".into(),
             reachable: true,
+            expected: Some(false),
             detail: Some("a worker should not reach etcd".into()),
         },
     ]);
@@ -275,7 +278,10 @@ fn certificates_ports_and_etcd_render_when_the_report_has_them() {
     );
     assert!(page.contains("class=\"m-plaintext\""));
     assert!(page.contains("<th>10255</th>"));
-    assert!(page.contains("class=\"m-reach\""));
+    // Coloured by meaning: the control plane reaching etcd is fine, a
+    // worker reaching it is the failure.
+    assert!(page.contains("class=\"m-reach-ok\""));
+    assert!(page.contains("class=\"m-reach-bad\""));
 
     // Collected but empty is not the same as not collected.
     report.certificates = Some(Vec::new());

@@ -43,6 +43,7 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
                 from: n.node.name.clone(),
                 to: format!("{} {}:{}", r.target, r.address, r.port),
                 reachable: r.outcome == ReachOutcome::Reachable,
+                expected: Some(control),
                 detail: Some(cap(&detail, 300)),
             });
             match (control, r.outcome) {

@@ -783,7 +783,18 @@ fn etcd(report: &Report, idx: &NodeIndex<'_>) -> Option<Matrix> {
                 r.from.as_str(),
                 r.to.clone(),
                 Cell {
-                    class: if r.reachable { "reach" } else { "noreach" }.into(),
+                    // Coloured by what it means: a worker reaching etcd is
+                    // the failure, a control plane cut off from it a warning.
+                    class: match (r.reachable, r.expected) {
+                        (_, _) if r.detail.as_deref().is_some_and(|d| d.starts_with("error")) => {
+                            "error"
+                        }
+                        (got, Some(want)) if got == want => "reach-ok",
+                        (true, Some(false)) => "reach-bad",
+                        (false, Some(true)) => "reach-warn",
+                        _ => "none",
+                    }
+                    .into(),
                     text: if r.reachable { "reaches" } else { "blocked" }.into(),
                     title: r.detail.clone().unwrap_or_default(),
                 },

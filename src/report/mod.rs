@@ -337,6 +337,10 @@ pub struct EtcdReach {
     pub from: String,
     pub to: String,
     pub reachable: bool,
+    /// Whether `from` should reach it: true for control-plane and etcd
+    /// nodes, false for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
