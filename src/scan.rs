@@ -123,9 +123,14 @@ pub const REACH_TIMEOUT: Duration = Duration::from_secs(2);
 /// The etcd members among the scanned nodes: name, address and the client
 /// and peer ports they listen on (from `--listen-client-urls` and
 /// `--listen-peer-urls`, or etcd's defaults).
-pub fn etcd_members(nodes: &[NodeFacts]) -> Vec<(String, String, Vec<u16>)> {
+pub fn etcd_members<'a>(
+    nodes: impl IntoIterator<Item = &'a NodeFacts>,
+) -> Vec<(String, String, Vec<u16>)> {
     let mut out = Vec::new();
-    for n in nodes.iter().filter(|n| n.scan_status == ScanStatus::Ok) {
+    for n in nodes
+        .into_iter()
+        .filter(|n| n.scan_status == ScanStatus::Ok)
+    {
         let Some(etcd) = n.component(ComponentKind::Etcd).filter(|c| c.running) else {
             continue;
         };
@@ -169,8 +174,7 @@ pub fn etcd_members(nodes: &[NodeFacts]) -> Vec<(String, String, Vec<u16>)> {
 /// From every scanned node that is not itself an etcd member, tries every
 /// member's etcd ports; the outcomes go into the source node's facts.
 fn probe_etcd_reachability(pairs: &mut [(NodeOutcome, Box<dyn Transport>)]) {
-    let facts: Vec<NodeFacts> = pairs.iter().map(|(o, _)| o.facts.clone()).collect();
-    let members = etcd_members(&facts);
+    let members = etcd_members(pairs.iter().map(|(o, _)| &o.facts));
     if members.is_empty() {
         return;
     }
