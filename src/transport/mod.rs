@@ -81,6 +81,24 @@ pub trait Conversation {
     fn exchange(&mut self, text: &str, marker: &str) -> Result<Exchange, TransportError>;
 }
 
+/// The answer to one exchange, once `buf` holds it: everything up to the
+/// marker line (the rest stays in `buf`), or, past `max` bytes, all of it
+/// marked as truncated. `None` while more output is needed.
+pub fn take_answer(buf: &mut Vec<u8>, marker: &str, max: usize) -> Option<Exchange> {
+    if buf.len() > max {
+        return Some(Exchange {
+            stdout: std::mem::take(buf),
+            truncated: true,
+        });
+    }
+    let end = marker_end(buf, marker)?;
+    let rest = buf.split_off(end);
+    Some(Exchange {
+        stdout: std::mem::replace(buf, rest),
+        truncated: false,
+    })
+}
+
 /// Finds `\n<marker>\n` (or the marker at the very start) in `buf`; returns
 /// the length up to and including that line.
 pub fn marker_end(buf: &[u8], marker: &str) -> Option<usize> {

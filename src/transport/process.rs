@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{Conversation, Exchange, Limits, Transport, TransportError, marker_end};
+use super::{Conversation, Exchange, Limits, Transport, TransportError, take_answer};
 
 /// Quotes a word for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
@@ -200,21 +200,12 @@ impl Conversation for ChildConversation {
             let _ = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
         }
         loop {
-            if self.buf.len() > self.limits.max_output {
-                self.stdin = None;
-                let stdout = std::mem::take(&mut self.buf);
-                return Ok(Exchange {
-                    stdout,
-                    truncated: true,
-                });
-            }
-            if let Some(end) = marker_end(&self.buf, marker) {
-                let rest = self.buf.split_off(end);
-                let stdout = std::mem::replace(&mut self.buf, rest);
-                return Ok(Exchange {
-                    stdout,
-                    truncated: false,
-                });
+            if let Some(answer) = take_answer(&mut self.buf, marker, self.limits.max_output) {
+                if answer.truncated {
+                    // The shell cannot be trusted to stay in step: end it.
+                    self.stdin = None;
+                }
+                return Ok(answer);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.out.recv_timeout(left) {

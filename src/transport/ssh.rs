@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, Session};
 
-use super::{Conversation, Exchange, Limits, Transport, TransportError, marker_end};
+use super::{Conversation, Exchange, Limits, Transport, TransportError, take_answer};
 use crate::inventory::NodeSpec;
 
 /// What to do with a host key that known_hosts does not list.
@@ -529,20 +529,8 @@ impl Conversation for SshConversation<'_> {
             .map_err(|e| io_fail(&node, e, limits))?;
         let mut chunk = [0u8; 32 * 1024];
         loop {
-            if self.buf.len() > limits.max_output {
-                let stdout = std::mem::take(&mut self.buf);
-                return Ok(Exchange {
-                    stdout,
-                    truncated: true,
-                });
-            }
-            if let Some(end) = marker_end(&self.buf, marker) {
-                let rest = self.buf.split_off(end);
-                let stdout = std::mem::replace(&mut self.buf, rest);
-                return Ok(Exchange {
-                    stdout,
-                    truncated: false,
-                });
+            if let Some(answer) = take_answer(&mut self.buf, marker, limits.max_output) {
+                return Ok(answer);
             }
             if Instant::now() >= deadline {
                 return Err(TransportError::Timeout {
