@@ -203,6 +203,64 @@ fn probe_etcd_reachability(pairs: &mut [(NodeOutcome, Box<dyn Transport>)]) {
     });
 }
 
+/// How long a port probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The `(address, port)` pairs to probe on a node: every listening socket
+/// on a Kubernetes port (or the API server's `--secure-port`), with
+/// wildcard addresses replaced by the node's address.
+pub fn probe_targets(facts: &NodeFacts) -> Vec<(String, u16)> {
+    let mut ports: Vec<u16> = crate::probe::COMPONENT_PORTS
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    if let Some(api) = facts
+        .component(ComponentKind::ApiServer)
+        .filter(|c| c.running)
+    {
+        let args = crate::engine::argv::parse_argv(ComponentKind::ApiServer, &api.argv);
+        if let Some(p) = args.value("--secure-port").and_then(|p| p.parse().ok()) {
+            ports.push(p);
+        }
+    }
+    let mut out: Vec<(String, u16)> = Vec::new();
+    for s in facts.sockets.iter().filter(|s| ports.contains(&s.port)) {
+        let address = match s.address.as_str() {
+            "*" | "0.0.0.0" | "::" | "[::]" => facts.node.address.clone(),
+            a => a.to_string(),
+        };
+        if !address.is_empty() && !out.contains(&(address.clone(), s.port)) {
+            out.push((address, s.port));
+        }
+    }
+    out
+}
+
+/// Probes every Kubernetes port a node listens on, from the node itself.
+fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
+    if o.facts.scan_status != ScanStatus::Ok {
+        return;
+    }
+    for (address, port) in probe_targets(&o.facts) {
+        let probe = match t.connect(&address, port, PROBE_TIMEOUT) {
+            None => return,
+            Some(Ok(stream)) => crate::probe::probe_tls(stream, &address, port),
+            Some(Err(e)) => crate::probe::TlsProbe {
+                address: address.clone(),
+                port,
+                state: crate::probe::PortState::Error,
+                version: None,
+                cipher: None,
+                client_cert_requested: false,
+                subject: None,
+                not_after: None,
+                detail: Some(format!("could not connect from the node: {e}")),
+            },
+        };
+        o.facts.tls.push(probe);
+    }
+}
+
 /// Scans every node, `plan.concurrency` at a time, calling `done` as each
 /// node finishes (from a worker thread), then probes etcd reachability from
 /// every node over its own SSH session. Results keep the plan's order.
@@ -224,6 +282,9 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
             .collect();
         if matches!(plan.via, Via::Ssh(_)) {
             probe_etcd_reachability(&mut pairs);
+            pairs
+                .par_iter_mut()
+                .for_each(|(o, t)| probe_ports(o, t.as_mut()));
         }
         pairs.into_iter().map(|(o, _)| o).collect()
     };

@@ -111,6 +111,18 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
     for id in certs {
         o.insert(id.to_string(), Status::Pass);
     }
+    // Ports probed from each node (tests/lab/README.md has the map): kube-proxy
+    // metrics (and etcd metrics) in clear on loopback warn everywhere;
+    // misconfigured-w1 also serves the read-only port 10255 and metrics in
+    // clear on its network address, which fails.
+    o.insert(
+        "tls.plaintext".into(),
+        if node == "misconfigured-w1" {
+            Status::Fail
+        } else {
+            Status::Warn
+        },
+    );
     // The fixture's controller-manager.conf cannot be stat'ed; as root in the
     // lab it can, and it is 0600 root:root.
     if node == "misconfigured-cp1" {
@@ -285,6 +297,34 @@ fn scan_of_the_lab() {
         "{}",
         firewall.actual
     );
+
+    // What the ports speak, probed from each node over its SSH session.
+    let ports = report.tls_ports.as_ref().expect("ports probed");
+    let port = |node: &str, port: u16| {
+        ports
+            .iter()
+            .find(|p| p.node == node && p.port == port)
+            .unwrap_or_else(|| panic!("{node}:{port} not probed: {ports:?}"))
+    };
+    assert_eq!(port("hardened-cp1", 6443).state, "tls");
+    let etcd = port("hardened-cp1", 2379);
+    assert_eq!(etcd.state, "tls");
+    assert!(
+        etcd.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("client certificate requested"),
+        "{etcd:?}"
+    );
+    assert_eq!(port("misconfigured-w1", 10255).state, "plaintext");
+    assert_eq!(port("hardened-w1", 10250).state, "tls");
+    let w1 = report
+        .nodes
+        .iter()
+        .find(|n| n.name == "misconfigured-w1")
+        .unwrap();
+    let plain = w1.results.iter().find(|f| f.id == "tls.plaintext").unwrap();
+    assert!(plain.actual.contains(":10255"), "{}", plain.actual);
 
     // Real etcd really ran with TLS, and the collector saw its certificates.
     let facts: NodeFacts = serde_json::from_str(

@@ -112,6 +112,12 @@ pub fn evaluate_with(
     });
     let scanned_any = nodes.iter().any(|n| n.scan_status == ScanStatus::Ok);
     let etcd = network::etcd_firewall(nodes);
+    let tls_rows: Vec<crate::report::TlsPort> = nodes
+        .iter()
+        .filter(|n| n.scan_status == ScanStatus::Ok)
+        .flat_map(network::tls_rows)
+        .collect();
+    let probed_any = nodes.iter().any(|n| !n.tls.is_empty());
     let mut cluster_results: Vec<Finding> = bench
         .rules
         .iter()
@@ -171,7 +177,7 @@ pub fn evaluate_with(
         cluster,
         waivers: Vec::new(),
         certificates: scanned_any.then_some(cert_rows),
-        tls_ports: None,
+        tls_ports: probed_any.then_some(tls_rows),
         etcd_reachability: etcd_rows,
     }
 }
@@ -203,6 +209,7 @@ fn evaluate_node_full(
         results.extend(drift_findings(facts));
         let (findings, certs) = certs::cert_findings(&ctx, opts.cert());
         results.extend(findings);
+        results.extend(network::plaintext_finding(facts));
         cert_rows = certs
             .into_iter()
             .map(|(path, c)| CertificateInfo {

@@ -108,6 +108,126 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
     Some((rows, finding))
 }
 
+/// Ports that speak plain HTTP by design: kubelet and kube-proxy health checks.
+pub const PLAINTEXT_BY_DESIGN: [u16; 2] = [10248, 10256];
+
+fn is_loopback(address: &str) -> bool {
+    super::value::is_loopback_address(address)
+}
+
+/// What each probed port of a node speaks, as report rows.
+pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
+    use crate::probe::PortState;
+    facts
+        .tls
+        .iter()
+        .map(|p| crate::report::TlsPort {
+            node: facts.node.name.clone(),
+            port: p.port,
+            component: crate::probe::COMPONENT_PORTS
+                .iter()
+                .find(|(port, _)| *port == p.port)
+                .map(|(_, c)| c.to_string()),
+            state: match p.state {
+                PortState::Tls => "tls",
+                PortState::Plaintext => "plaintext",
+                PortState::Error => "error",
+            }
+            .into(),
+            detail: Some(cap(
+                &[
+                    Some(p.address.clone()),
+                    p.version.clone(),
+                    p.cipher.clone(),
+                    p.client_cert_requested
+                        .then(|| "client certificate requested".to_string()),
+                    p.subject.clone(),
+                    p.detail.clone(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+                300,
+            )),
+        })
+        .collect()
+}
+
+/// `tls.plaintext`: no Kubernetes port answers in clear on a network
+/// address (fail), nor on loopback (warn), except the health checks that
+/// are plaintext by design. `None` when nothing was probed.
+pub fn plaintext_finding(facts: &NodeFacts) -> Option<Finding> {
+    use crate::probe::PortState;
+    if facts.tls.is_empty() {
+        return None;
+    }
+    let mut exposed = Vec::new();
+    let mut local = Vec::new();
+    let mut unproven = Vec::new();
+    for p in &facts.tls {
+        let at = format!("{}:{}", p.address, p.port);
+        match p.state {
+            PortState::Plaintext if PLAINTEXT_BY_DESIGN.contains(&p.port) => {}
+            PortState::Plaintext if is_loopback(&p.address) => local.push(at),
+            PortState::Plaintext => exposed.push(at),
+            PortState::Error => unproven.push(format!(
+                "{at} ({})",
+                p.detail.as_deref().unwrap_or("no answer")
+            )),
+            PortState::Tls => {}
+        }
+    }
+    let tls: Vec<String> = facts
+        .tls
+        .iter()
+        .filter(|p| p.state == PortState::Tls)
+        .map(|p| {
+            format!(
+                "{}:{} {}",
+                p.address,
+                p.port,
+                p.version.as_deref().unwrap_or("TLS")
+            )
+        })
+        .collect();
+    let (status, actual) = if !exposed.is_empty() {
+        (
+            Status::Fail,
+            format!("plaintext on a network address: {}", exposed.join(", ")),
+        )
+    } else if !unproven.is_empty() {
+        (
+            Status::Error,
+            format!("could not be probed: {}", unproven.join("; ")),
+        )
+    } else if !local.is_empty() {
+        (
+            Status::Warn,
+            format!("plaintext on loopback only: {}", local.join(", ")),
+        )
+    } else {
+        (Status::Pass, format!("TLS on {}", tls.join(", ")))
+    };
+    Some(Finding {
+        id: "tls.plaintext".into(),
+        title: "Kubernetes ports speak TLS".into(),
+        section: NET_SECTION.into(),
+        scored: true,
+        level: 1,
+        status,
+        reason: (status == Status::Error).then(|| "some ports could not be probed".to_string()),
+        expected: format!(
+            "TLS on every Kubernetes port; plaintext allowed only for the health checks on {}",
+            PLAINTEXT_BY_DESIGN.map(|p| p.to_string()).join(" and ")
+        ),
+        actual: cap(&actual, super::EVIDENCE_CAP),
+        source: "TLS handshakes from the node itself over SSH direct-tcpip channels; nothing sent beyond the handshake".into(),
+        remediation: "Turn off plaintext ports: --read-only-port=0 (readOnlyPort: 0) on kubelets, no --insecure-port on the API server, metrics on loopback or behind TLS (kube-proxy metricsBindAddress: 127.0.0.1:10249, etcd --listen-metrics-urls on loopback).".into(),
+        waiver: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +270,59 @@ mod tests {
             f.actual
         );
         assert!(!f.actual.contains("w1 ->"));
+    }
+
+    fn probed(ports: &[(&str, u16, crate::probe::PortState)]) -> NodeFacts {
+        let mut n = NodeFacts::default();
+        n.node.name = "n1".into();
+        n.tls = ports
+            .iter()
+            .map(|(a, p, s)| crate::probe::TlsProbe {
+                address: a.to_string(),
+                port: *p,
+                state: *s,
+                version: None,
+                cipher: None,
+                client_cert_requested: false,
+                subject: None,
+                not_after: None,
+                detail: None,
+            })
+            .collect();
+        n
+    }
+
+    #[test]
+    fn plaintext_fails_on_the_network_warns_on_loopback_and_health_checks_are_exempt() {
+        use crate::probe::PortState::{Error, Plaintext, Tls};
+        let f = |ports| plaintext_finding(&probed(ports)).unwrap();
+        assert_eq!(
+            f(&[
+                ("10.0.0.5", 10250, Tls),
+                ("10.0.0.5", 10256, Plaintext),
+                ("127.0.0.1", 10248, Plaintext)
+            ])
+            .status,
+            Status::Pass
+        );
+        assert_eq!(f(&[("127.0.0.1", 10249, Plaintext)]).status, Status::Warn);
+        let fail = f(&[
+            ("127.0.0.1", 10249, Plaintext),
+            ("10.0.0.5", 10255, Plaintext),
+        ]);
+        assert_eq!(fail.status, Status::Fail);
+        assert!(
+            fail.actual.contains("10.0.0.5:10255") && !fail.actual.contains("10249"),
+            "{}",
+            fail.actual
+        );
+        assert_eq!(f(&[("10.0.0.5", 10250, Error)]).status, Status::Error);
+        assert!(plaintext_finding(&probed(&[])).is_none());
+        let rows = tls_rows(&probed(&[("10.0.0.5", 10255, Plaintext)]));
+        assert_eq!(
+            (rows[0].state.as_str(), rows[0].component.as_deref()),
+            ("plaintext", Some("kubelet read-only port"))
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct NodeFacts {
     /// TCP connections tried from this node to other nodes' etcd ports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reachability: Vec<ReachFacts>,
+    /// What the node's Kubernetes ports speak, probed from the node itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls: Vec<crate::probe::TlsProbe>,
 }
 
 /// The outcome of a TCP connection attempted from a node.

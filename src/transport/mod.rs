@@ -128,7 +128,23 @@ pub trait Transport: Send {
     ) -> Option<(crate::facts::ReachOutcome, Option<String>)> {
         None
     }
+
+    /// A byte stream to `host:port` that starts on the node itself, for a
+    /// probe. `None` when this transport cannot open one.
+    fn connect(
+        &mut self,
+        _host: &str,
+        _port: u16,
+        _timeout: Duration,
+    ) -> Option<Result<Box<dyn ByteStream + '_>, String>> {
+        None
+    }
 }
+
+/// A two-way byte stream (a TCP connection, an SSH channel).
+pub trait ByteStream: std::io::Read + std::io::Write {}
+
+impl<T: std::io::Read + std::io::Write> ByteStream for T {}
 
 #[cfg(test)]
 mod tests {

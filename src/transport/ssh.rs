@@ -611,6 +611,24 @@ impl Transport for SshTransport {
         }
     }
 
+    fn connect(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
+        let sess = match self.session() {
+            Ok(s) => s,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        sess.set_timeout(timeout.as_millis().max(1) as u32);
+        Some(
+            sess.channel_direct_tcpip(host, port, None)
+                .map(|ch| Box::new(ch) as Box<dyn super::ByteStream>)
+                .map_err(|e| e.message().to_string()),
+        )
+    }
+
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
         let limits = self.limits();
         self.session()?;
