@@ -183,7 +183,12 @@ fn main() {
         })
         .collect();
 
-    for (label, delay) in [("no added latency", None), ("+20 ms RTT", Some(DELAY))] {
+    for (label, delay, probes) in [
+        ("no added latency, no probes", None, false),
+        ("no added latency, with probes", None, true),
+        ("+20 ms RTT, no probes", Some(DELAY), false),
+        ("+20 ms RTT, with probes", Some(DELAY), true),
+    ] {
         let mut specs: Vec<NodeSpec> = Vec::new();
         let mut targets = Vec::new();
         let known = state.join(format!("known_hosts_{}", delay.is_some()));
@@ -221,6 +226,7 @@ fn main() {
             via: Via::Ssh(SshOptions::default()),
             concurrency: n.min(64),
             collect: CollectOptions::default(),
+            probes,
         };
         let (cpu0, _) = rusage();
         let started = Instant::now();

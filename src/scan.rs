@@ -36,6 +36,9 @@ pub struct ScanPlan {
     pub via: Via,
     pub concurrency: usize,
     pub collect: CollectOptions,
+    /// Probe the network (etcd reachability, TLS on the ports) after
+    /// collecting; SSH only.
+    pub probes: bool,
 }
 
 /// One node's result.
@@ -280,7 +283,7 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
                 (o, t)
             })
             .collect();
-        if matches!(plan.via, Via::Ssh(_)) {
+        if plan.probes && matches!(plan.via, Via::Ssh(_)) {
             probe_etcd_reachability(&mut pairs);
             pairs
                 .par_iter_mut()

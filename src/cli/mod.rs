@@ -130,6 +130,10 @@ struct ScanArgs {
     /// Nodes scanned at once (default: all, up to 64).
     #[arg(long, short = 'j')]
     concurrency: Option<usize>,
+    /// Skip the network probes (etcd reachability from every node, TLS on
+    /// every Kubernetes port); collection and the checks on it still run.
+    #[arg(long)]
+    no_probes: bool,
     /// Also write each node's facts (redacted) to DIR, for `kubeharden eval DIR`.
     #[arg(long, value_name = "DIR")]
     save_facts: Option<PathBuf>,

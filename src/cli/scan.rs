@@ -105,6 +105,7 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
         .unwrap_or_else(|| nodes.len().min(DEFAULT_CONCURRENCY))
         .max(1);
     Ok(ScanPlan {
+        probes: !a.no_probes,
         nodes,
         via,
         concurrency,
