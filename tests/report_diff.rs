@@ -2,29 +2,16 @@
 //! evidence, other status changes, nodes added, removed or no longer scanned;
 //! in text, JSON and Markdown; exit 1 only when something got worse.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kubeharden::bench::load_builtin;
-use kubeharden::engine::evaluate;
-use kubeharden::facts::{ScanStatus, load_facts_path};
+use kubeharden::facts::ScanStatus;
 use kubeharden::report::diff::{diff, group, render_markdown, render_text};
 use kubeharden::report::{Report, Status, json};
 
-fn fixture(scenario: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(scenario)
-}
-
-fn report(scenario: &str) -> Report {
-    let bench = load_builtin("cis-1.12").unwrap();
-    evaluate(
-        &bench,
-        &load_facts_path(&fixture(scenario)).unwrap(),
-        "2026-11-24T10:15:02Z",
-    )
-}
+use common::{fixture, fixture_report as report};
 
 #[test]
 fn new_failures_and_fixed_checks_between_hardened_and_misconfigured() {

@@ -2,28 +2,14 @@
 //! check, failures with their evidence), Markdown (a short summary), and
 //! several formats written by one run of `eval` or `scan`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 
-use kubeharden::bench::load_builtin;
-use kubeharden::engine::evaluate;
-use kubeharden::facts::{ScanStatus, load_facts_path};
-use kubeharden::report::{Gate, Report, junit, markdown};
+use kubeharden::facts::ScanStatus;
+use kubeharden::report::{Gate, junit, markdown};
 
-fn fixture(scenario: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(scenario)
-}
-
-fn report(scenario: &str) -> Report {
-    let bench = load_builtin("cis-1.12").unwrap();
-    evaluate(
-        &bench,
-        &load_facts_path(&fixture(scenario)).unwrap(),
-        "2026-11-24T10:15:02Z",
-    )
-}
+use common::{fixture, fixture_report as report};
 
 /// The attribute `name` of the first element `tag` in `xml`.
 fn attr(xml: &str, tag: &str, name: &str) -> String {

@@ -3,29 +3,16 @@
 //! never waived, and a waiver file is validated with every problem at its
 //! file and line.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use kubeharden::bench::load_builtin;
-use kubeharden::engine::evaluate;
-use kubeharden::facts::load_facts_path;
 use kubeharden::report::waivers::{Date, Waiver, apply, parse, waivable_ids};
 use kubeharden::report::{Gate, Report, Status, WaiverState};
 
-fn fixture(scenario: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(scenario)
-}
-
-fn report(scenario: &str) -> Report {
-    let bench = load_builtin("cis-1.12").unwrap();
-    evaluate(
-        &bench,
-        &load_facts_path(&fixture(scenario)).unwrap(),
-        "2026-11-24T10:15:02Z",
-    )
-}
+use common::{fixture, fixture_report as report};
 
 fn ids() -> Vec<String> {
     waivable_ids(&load_builtin("cis-1.12").unwrap())

@@ -18,6 +18,13 @@ pub fn fixture(scenario: &str) -> PathBuf {
         .join(scenario)
 }
 
+/// The report of a fixture cluster against CIS 1.12, made at a fixed time.
+pub fn fixture_report(scenario: &str) -> kubeharden::report::Report {
+    let bench = kubeharden::bench::load_builtin("cis-1.12").unwrap();
+    let nodes = kubeharden::facts::load_facts_path(&fixture(scenario)).unwrap();
+    kubeharden::engine::evaluate(&bench, &nodes, "2026-11-24T10:15:02Z")
+}
+
 pub fn strings(t: &toml::Table, key: &str) -> Vec<String> {
     t.get(key)
         .and_then(|v| v.as_array())
