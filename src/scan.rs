@@ -239,28 +239,35 @@ pub fn probe_targets(facts: &NodeFacts) -> Vec<(String, u16)> {
     out
 }
 
-/// Probes every Kubernetes port a node listens on, from the node itself.
+/// Probes every Kubernetes port a node listens on, from the node itself:
+/// every job of every port at once where the transport can multiplex.
 fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
     if o.facts.scan_status != ScanStatus::Ok {
         return;
     }
-    for (address, port) in probe_targets(&o.facts) {
-        let probe = match t.connect(&address, port, PROBE_TIMEOUT) {
-            None => return,
-            Some(Ok(stream)) => crate::probe::probe_tls(stream, &address, port),
-            Some(Err(e)) => crate::probe::TlsProbe {
-                address: address.clone(),
-                port,
-                state: crate::probe::PortState::Error,
-                version: None,
-                cipher: None,
-                client_cert_requested: false,
-                subject: None,
-                not_after: None,
-                detail: Some(format!("could not connect from the node: {e}")),
-            },
-        };
-        o.facts.tls.push(probe);
+    let targets = probe_targets(&o.facts);
+    let mut tasks = Vec::new();
+    for (address, port) in &targets {
+        for job in crate::probe::port_jobs(address, *port) {
+            tasks.push(crate::transport::ProbeTask {
+                host: address.clone(),
+                port: *port,
+                job,
+            });
+        }
+    }
+    if tasks.is_empty() || !t.run_probes(&mut tasks, PROBE_TIMEOUT) {
+        return;
+    }
+    let mut tasks = tasks.into_iter().peekable();
+    for (address, port) in targets {
+        let mut jobs = Vec::new();
+        while let Some(task) = tasks.next_if(|t| t.host == address && t.port == port) {
+            jobs.push(task.job);
+        }
+        o.facts
+            .tls
+            .push(crate::probe::assemble(&address, port, jobs));
     }
 }
 

@@ -284,8 +284,13 @@ mod tests {
                 version: None,
                 cipher: None,
                 client_cert_requested: false,
+                client_cert_required: None,
                 subject: None,
                 not_after: None,
+                served_pem: None,
+                legacy: None,
+                weak: None,
+                http: None,
                 detail: None,
             })
             .collect();

@@ -11,13 +11,20 @@
 //! it never sends application data.
 
 use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+pub mod hello;
+pub mod job;
+
+use hello::HelloKind;
+use job::{HelloJob, Job, TlsJob};
 
 use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde::{Deserialize, Serialize};
 
 /// The ports Kubernetes components serve on, by the component.
@@ -63,21 +70,88 @@ pub struct TlsProbe {
     /// The server asked for a client certificate.
     #[serde(default)]
     pub client_cert_requested: bool,
+    /// Whether it refused to go on without one: `None` when it did not ask,
+    /// or when that could not be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_required: Option<bool>,
     /// Subject of the certificate served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// Its end of validity, in seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_after: Option<i64>,
+    /// The certificate served (the leaf), PEM: public material.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_pem: Option<String>,
+    /// What a ClientHello offering only TLS 1.0 and 1.1 got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<HelloResult>,
+    /// What a TLS 1.2 ClientHello offering only weak suites got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weak: Option<HelloResult>,
+    /// The anonymous request made after the handshake (kubelet only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// How a server answered a hand-built ClientHello.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HelloOutcome {
+    /// It answered with a ServerHello.
+    Accepted,
+    /// It answered with an alert, or hung up.
+    Refused,
+    /// The question could not be asked (no connection, not TLS).
+    Error,
+}
+
+/// One hand-built ClientHello's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelloResult {
+    pub outcome: HelloOutcome,
+    /// The version the server chose, as the Kubernetes flags name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The suite the server chose (IANA name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl HelloResult {
+    pub(crate) fn error(detail: String) -> HelloResult {
+        HelloResult {
+            outcome: HelloOutcome::Error,
+            version: None,
+            suite: None,
+            detail: Some(detail),
+        }
+    }
+}
+
+/// An anonymous HTTP request's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpResult {
+    pub path: String,
+    /// The status code, when a status line came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The status line, or why there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
 /// Records the chain served; accepts everything (this is a probe).
 #[derive(Debug)]
-struct Observer {
-    chain: Mutex<Vec<Vec<u8>>>,
-    schemes: Vec<SignatureScheme>,
+pub(crate) struct Observer {
+    pub(crate) chain: Mutex<Vec<Vec<u8>>>,
+    pub(crate) schemes: Vec<SignatureScheme>,
 }
 
 impl ServerCertVerifier for Observer {
@@ -120,7 +194,7 @@ impl ServerCertVerifier for Observer {
 
 /// Notes that the server asked for a client certificate; offers none.
 #[derive(Debug, Default)]
-struct AskedForCert(AtomicBool);
+pub(crate) struct AskedForCert(pub(crate) AtomicBool);
 
 impl ResolvesClientCert for AskedForCert {
     fn resolve(
@@ -137,35 +211,49 @@ impl ResolvesClientCert for AskedForCert {
     }
 }
 
-/// Remembers the first bytes the server sent, to tell HTTP from TLS.
-struct Peek<S> {
-    inner: S,
-    first: Vec<u8>,
+/// The jobs that probe one port: a rustls handshake (with `GET /pods` on
+/// the kubelet's port, the anonymous-access check), and two hand-built
+/// ClientHellos: TLS 1.0/1.1, and weak suites under TLS 1.2.
+pub fn port_jobs(host: &str, port: u16) -> Vec<Job> {
+    let get = (port == KUBELET_PORT).then_some(KUBELET_ANONYMOUS_PATH);
+    vec![
+        Job::Tls(Box::new(TlsJob::new(host, get))),
+        Job::Hello(HelloJob::new(HelloKind::Legacy, host)),
+        Job::Hello(HelloJob::new(HelloKind::WeakSuites, host)),
+    ]
 }
 
-impl<S: Read> Read for Peek<S> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if self.first.len() < 16 {
-            let take = n.min(16 - self.first.len());
-            self.first.extend_from_slice(&buf[..take]);
+/// The kubelet's port, where the anonymous `GET /pods` is made.
+pub const KUBELET_PORT: u16 = 10250;
+/// What the anonymous-access check asks the kubelet for.
+pub const KUBELET_ANONYMOUS_PATH: &str = "/pods";
+
+fn der_to_pem(der: &[u8]) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
         }
-        Ok(n)
     }
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
 
-impl<S: Write> Write for Peek<S> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.inner.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// Completes (or attempts) a TLS handshake over `stream` and says what the
-/// port speaks. `host` is the address probed (for SNI when it is a name).
-pub fn probe_tls<S: Read + Write>(stream: S, host: &str, port: u16) -> TlsProbe {
+/// What the jobs of [`port_jobs`] found, as one probe result.
+pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
     let mut out = TlsProbe {
         address: host.to_string(),
         port,
@@ -173,93 +261,103 @@ pub fn probe_tls<S: Read + Write>(stream: S, host: &str, port: u16) -> TlsProbe 
         version: None,
         cipher: None,
         client_cert_requested: false,
+        client_cert_required: None,
         subject: None,
         not_after: None,
+        served_pem: None,
+        legacy: None,
+        weak: None,
+        http: None,
         detail: None,
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let observer = Arc::new(Observer {
-        chain: Mutex::new(Vec::new()),
-        schemes: provider
-            .signature_verification_algorithms
-            .supported_schemes(),
-    });
-    let asked = Arc::new(AskedForCert::default());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| {
-            b.dangerous()
-                .with_custom_certificate_verifier(observer.clone())
-                .with_client_cert_resolver(asked.clone())
-        });
-    let config = match config {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            out.detail = Some(format!("TLS client setup: {e}"));
-            return out;
-        }
-    };
-    let name = match ServerName::try_from(host.to_string()) {
-        Ok(n) => n,
-        Err(_) => ServerName::try_from("kubernetes").expect("valid name"),
-    };
-    let mut conn = match ClientConnection::new(config, name) {
-        Ok(c) => c,
-        Err(e) => {
-            out.detail = Some(format!("TLS client setup: {e}"));
-            return out;
-        }
-    };
-    let mut stream = Peek {
-        inner: stream,
-        first: Vec::new(),
-    };
-    let mut failure = None;
-    while conn.is_handshaking() {
-        if let Err(e) = conn.complete_io(&mut stream) {
-            failure = Some(e);
-            break;
-        }
-    }
-    out.client_cert_requested = asked.0.load(Ordering::SeqCst);
-    if let Some(der) = observer.chain.lock().ok().and_then(|c| c.first().cloned()) {
-        if let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) {
-            out.subject = Some(cert.subject().to_string());
-            out.not_after = Some(cert.validity().not_after.timestamp());
-        }
-    }
-    out.version = conn.protocol_version().map(|v| format!("{v:?}"));
-    out.cipher = conn
-        .negotiated_cipher_suite()
-        .map(|s| format!("{:?}", s.suite()));
-    match failure {
-        None => out.state = PortState::Tls,
-        Some(e) => {
-            let first = &stream.first;
-            let looks_tls = first.first().is_some_and(|b| *b == 0x15 || *b == 0x16);
-            if !first.is_empty() && !looks_tls {
-                out.state = PortState::Plaintext;
-                let text: String = String::from_utf8_lossy(first)
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .collect();
-                out.detail = Some(format!("answered in clear: {text:?}"));
-            } else if out.client_cert_requested || out.version.is_some() {
-                // The server spoke TLS and stopped us: it wants a client
-                // certificate we do not have.
-                out.state = PortState::Tls;
-                out.detail = Some(format!(
-                    "handshake refused without a client certificate: {e}"
-                ));
-            } else {
-                out.detail = Some(e.to_string());
+    for job in jobs {
+        match job {
+            Job::Tls(t) => {
+                out.client_cert_requested = t.asked();
+                if let Some(der) = t.served() {
+                    if let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) {
+                        out.subject = Some(cert.subject().to_string());
+                        out.not_after = Some(cert.validity().not_after.timestamp());
+                    }
+                    out.served_pem = Some(der_to_pem(&der));
+                }
+                let (version, cipher) = t.negotiated();
+                out.version = version;
+                out.cipher = cipher;
+                out.client_cert_required = t.cert_required;
+                out.http = t.http.clone();
+                match &t.failure {
+                    None if t.handshake_done => {
+                        out.state = PortState::Tls;
+                        out.detail = t.cert_detail.clone();
+                    }
+                    None => out.detail = Some("the handshake did not finish".into()),
+                    Some(e) => {
+                        let first = &t.first;
+                        let looks_tls = first.first().is_some_and(|b| *b == 0x15 || *b == 0x16);
+                        if !first.is_empty() && !looks_tls {
+                            out.state = PortState::Plaintext;
+                            let text: String = String::from_utf8_lossy(first)
+                                .chars()
+                                .filter(|c| !c.is_control())
+                                .collect();
+                            out.detail = Some(format!("answered in clear: {text:?}"));
+                        } else if out.client_cert_requested || out.version.is_some() {
+                            // The server spoke TLS and stopped us: it wants
+                            // a client certificate we do not have.
+                            out.state = PortState::Tls;
+                            out.client_cert_required = Some(true);
+                            out.detail = Some(format!(
+                                "handshake refused without a client certificate: {e}"
+                            ));
+                        } else {
+                            out.detail = Some(e.clone());
+                        }
+                    }
+                }
+            }
+            Job::Hello(h) => {
+                let slot = match h.kind() {
+                    HelloKind::Legacy => &mut out.legacy,
+                    HelloKind::WeakSuites => &mut out.weak,
+                };
+                *slot = h.result.clone();
             }
         }
     }
-    // The handshake is all we wanted; say goodbye politely.
-    conn.send_close_notify();
-    let _ = conn.complete_io(&mut stream);
+    if out.state != PortState::Tls {
+        // What a hand-built hello saw on a port that is not TLS says
+        // nothing about TLS.
+        out.legacy = None;
+        out.weak = None;
+    }
     out
+}
+
+/// Completes (or attempts) a TLS handshake over a blocking `stream` and
+/// says what the port speaks (no hand-built hellos, no request).
+pub fn probe_tls<S: Read + Write>(stream: S, host: &str, port: u16) -> TlsProbe {
+    let mut job = Job::Tls(Box::new(TlsJob::new(host, None)));
+    job::run_blocking(&mut job, stream, std::time::Duration::from_secs(10));
+    assemble(host, port, vec![job])
+}
+
+/// Runs every job of [`port_jobs`] one after another, each over a stream
+/// from `connect`: for transports that cannot multiplex.
+pub fn probe_port_blocking<S: Read + Write>(
+    host: &str,
+    port: u16,
+    timeout: std::time::Duration,
+    mut connect: impl FnMut() -> Result<S, String>,
+) -> TlsProbe {
+    let mut jobs = port_jobs(host, port);
+    for job in jobs.iter_mut() {
+        match connect() {
+            Ok(s) => job::run_blocking(job, s, timeout),
+            Err(e) => job.fail(format!("could not connect from the node: {e}")),
+        }
+    }
+    assemble(host, port, jobs)
 }
 
 #[cfg(test)]
@@ -386,5 +484,99 @@ mod tests {
         let p = probe_tls(connect(port), "127.0.0.1", port);
         assert_eq!(p.state, PortState::Error, "{p:?}");
         server.join().unwrap();
+    }
+
+    fn all_jobs(port: u16) -> TlsProbe {
+        probe_port_blocking("127.0.0.1", port, Duration::from_secs(5), || {
+            Ok::<_, String>(connect(port))
+        })
+    }
+
+    #[test]
+    fn a_modern_server_refuses_tls_1_1_and_its_cbc_suites_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _srv = s_server(dir.path(), port, &[]);
+        let p = all_jobs(port);
+        assert_eq!(p.state, PortState::Tls, "{p:?}");
+        let legacy = p.legacy.clone().unwrap();
+        assert_eq!(legacy.outcome, HelloOutcome::Refused, "{p:?}");
+        // OpenSSL's default list still has CBC suites.
+        let weak = p.weak.clone().unwrap();
+        assert_eq!(weak.outcome, HelloOutcome::Accepted, "{p:?}");
+        assert_eq!(weak.version.as_deref(), Some("VersionTLS12"));
+        assert!(weak.suite.as_deref().unwrap().contains("_CBC_"), "{p:?}");
+        assert!(
+            p.served_pem
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE-----\n")
+        );
+    }
+
+    #[test]
+    fn a_server_that_still_speaks_tls_1_0_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _srv = s_server(
+            dir.path(),
+            port,
+            &["-min_protocol", "TLSv1", "-cipher", "DEFAULT@SECLEVEL=0"],
+        );
+        let p = all_jobs(port);
+        let legacy = p.legacy.clone().unwrap();
+        assert_eq!(legacy.outcome, HelloOutcome::Accepted, "{p:?}");
+        assert_eq!(legacy.version.as_deref(), Some("VersionTLS11"), "{p:?}");
+    }
+
+    #[test]
+    fn a_server_with_only_aead_suites_refuses_the_weak_hello() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _srv = s_server(
+            dir.path(),
+            port,
+            &[
+                "-cipher",
+                "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
+            ],
+        );
+        let p = all_jobs(port);
+        assert_eq!(p.state, PortState::Tls, "{p:?}");
+        assert_eq!(p.weak.unwrap().outcome, HelloOutcome::Refused);
+    }
+
+    #[test]
+    fn tls_1_3_client_certificates_required_or_only_requested_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _srv = s_server(dir.path(), port, &["-Verify", "1"]);
+        let p = all_jobs(port);
+        assert_eq!(p.version.as_deref(), Some("TLSv1_3"), "{p:?}");
+        assert!(p.client_cert_requested);
+        assert_eq!(p.client_cert_required, Some(true), "{p:?}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _srv = s_server(dir.path(), port, &["-verify", "1"]);
+        let p = all_jobs(port);
+        assert!(p.client_cert_requested);
+        assert_eq!(p.client_cert_required, Some(false), "{p:?}");
+    }
+
+    #[test]
+    fn the_kubelet_port_gets_one_anonymous_get_and_its_status_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _srv = s_server(dir.path(), port, &["-www"]);
+        // The job decides on GET by the port number; drive it directly.
+        let mut job = job::Job::Tls(Box::new(job::TlsJob::new(
+            "127.0.0.1",
+            Some(KUBELET_ANONYMOUS_PATH),
+        )));
+        job::run_blocking(&mut job, connect(port), Duration::from_secs(5));
+        let p = assemble("127.0.0.1", KUBELET_PORT, vec![job]);
+        let http = p.http.unwrap();
+        assert_eq!(http.path, "/pods");
+        assert_eq!(http.status, Some(200), "{http:?}");
     }
 }

@@ -139,6 +139,30 @@ pub trait Transport: Send {
     ) -> Option<Result<Box<dyn ByteStream + '_>, String>> {
         None
     }
+
+    /// Runs every probe from the node, each over its own connection, each
+    /// given `timeout` once connected. The default runs them one after
+    /// another over [`Transport::connect`]; transports that can multiplex
+    /// run them at once. Returns false when this transport cannot
+    /// originate connections on the node (the tasks are left untouched).
+    fn run_probes(&mut self, tasks: &mut [ProbeTask], timeout: Duration) -> bool {
+        for t in tasks.iter_mut() {
+            match self.connect(&t.host, t.port, timeout) {
+                None => return false,
+                Some(Ok(stream)) => crate::probe::job::run_blocking(&mut t.job, stream, timeout),
+                Some(Err(e)) => t.job.fail(format!("could not connect from the node: {e}")),
+            }
+        }
+        true
+    }
+}
+
+/// One probe to run from a node: connect to `host:port` from the node and
+/// drive `job` over the connection.
+pub struct ProbeTask {
+    pub host: String,
+    pub port: u16,
+    pub job: crate::probe::job::Job,
 }
 
 /// A two-way byte stream (a TCP connection, an SSH channel).

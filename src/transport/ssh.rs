@@ -399,6 +399,152 @@ fn io_fail(node: &str, e: std::io::Error, limits: Limits) -> TransportError {
     }
 }
 
+/// One channel of [`multiplex`].
+struct Open {
+    idx: usize,
+    ch: ssh2::Channel,
+    pending: Vec<u8>,
+    since: Instant,
+    closing: bool,
+}
+
+fn would_block(e: &ssh2::Error) -> bool {
+    // LIBSSH2_ERROR_EAGAIN
+    matches!(e.code(), ErrorCode::Session(-37))
+}
+
+/// Drives `tasks` over `sess` in non-blocking mode until every job is done
+/// and its channel closed, or time is up. False when a channel open had to
+/// be abandoned (the session's open state is then unknown).
+fn multiplex(sess: &Session, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
+    use std::io::ErrorKind;
+    sess.set_blocking(false);
+    let started = Instant::now();
+    // A bound on the whole run, whatever happens: every open may take a
+    // timeout, then every conversation one more.
+    let hard_stop = started + timeout * (tasks.len() as u32 + 1);
+    let mut next = 0;
+    let mut opening_since: Option<Instant> = None;
+    let mut open: Vec<Open> = Vec::new();
+    let mut clean = true;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let now = Instant::now();
+        let mut progress = false;
+        if next < tasks.len() {
+            let t = &mut tasks[next];
+            let since = *opening_since.get_or_insert(now);
+            match sess.channel_direct_tcpip(&t.host, t.port, None) {
+                Ok(ch) => {
+                    open.push(Open {
+                        idx: next,
+                        ch,
+                        pending: Vec::new(),
+                        since: now,
+                        closing: false,
+                    });
+                    next += 1;
+                    opening_since = None;
+                    progress = true;
+                }
+                Err(e) if would_block(&e) => {
+                    if now.duration_since(since) >= timeout || now >= hard_stop {
+                        clean = false;
+                        for t in &mut tasks[next..] {
+                            t.job.fail(format!(
+                                "the node's sshd did not open a connection within {} ms",
+                                timeout.as_millis()
+                            ));
+                        }
+                        next = tasks.len();
+                    }
+                }
+                Err(e) => {
+                    let msg = e.message().to_string();
+                    t.job.fail(if msg.contains("prohibited") {
+                        format!("the node's sshd refuses TCP forwarding: {msg}")
+                    } else {
+                        format!("could not connect from the node: {msg}")
+                    });
+                    next += 1;
+                    opening_since = None;
+                    progress = true;
+                }
+            }
+        }
+        for o in open.iter_mut() {
+            let job = &mut tasks[o.idx].job;
+            if o.closing {
+                match o.ch.close() {
+                    Err(e) if would_block(&e) && now < hard_stop => {}
+                    _ => {
+                        o.closing = false;
+                        o.idx = usize::MAX;
+                        progress = true;
+                    }
+                }
+                continue;
+            }
+            if o.idx == usize::MAX {
+                continue;
+            }
+            o.pending.extend(job.output());
+            if !o.pending.is_empty() {
+                match o.ch.write(&o.pending) {
+                    Ok(n) => {
+                        o.pending.drain(..n);
+                        progress |= n > 0;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => job.fail(format!("the connection broke: {e}")),
+                }
+            }
+            if !job.done() {
+                match o.ch.read(&mut buf) {
+                    Ok(0) if o.ch.eof() => job.eof(now),
+                    Ok(0) => job.idle(now),
+                    Ok(n) => {
+                        job.input(&buf[..n], now);
+                        progress = true;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => job.idle(now),
+                    Err(e) => job.fail(format!("the connection broke: {e}")),
+                }
+                if !job.done() && now.duration_since(o.since) >= timeout {
+                    job.fail(format!("no answer within {} ms", timeout.as_millis()));
+                }
+            }
+            if job.done() {
+                // Flush what the job still has to say (a close_notify).
+                o.pending.extend(job.output());
+                if !o.pending.is_empty() {
+                    let _ = o.ch.write(&o.pending);
+                    o.pending.clear();
+                }
+                o.closing = true;
+                progress = true;
+            }
+        }
+        open.retain(|o| o.idx != usize::MAX || o.closing);
+        if next >= tasks.len() && open.is_empty() {
+            break;
+        }
+        if now >= hard_stop {
+            for o in &open {
+                if o.idx != usize::MAX {
+                    tasks[o.idx].job.fail("the probes ran out of time".into());
+                }
+            }
+            clean = false;
+            break;
+        }
+        if !progress {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    clean
+}
+
 fn is_timeout(e: &ssh2::Error) -> bool {
     // LIBSSH2_ERROR_TIMEOUT
     matches!(e.code(), ErrorCode::Session(-9))
@@ -627,6 +773,30 @@ impl Transport for SshTransport {
                 .map(|ch| Box::new(ch) as Box<dyn super::ByteStream>)
                 .map_err(|e| e.message().to_string()),
         )
+    }
+
+    /// Every probe at once over this one session. libssh2 opens one
+    /// channel at a time, so opens follow each other (one round trip each),
+    /// but every open channel's conversation goes on meanwhile: the probes
+    /// of a node cost about one round trip per connection, not one per
+    /// exchange. Runs in non-blocking mode; closes are pipelined too.
+    fn run_probes(&mut self, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
+        let sess = match self.session() {
+            Ok(s) => s.clone(),
+            Err(e) => {
+                for t in tasks.iter_mut() {
+                    t.job.fail(e.to_string());
+                }
+                return true;
+            }
+        };
+        let clean = multiplex(&sess, tasks, timeout);
+        sess.set_blocking(true);
+        if !clean {
+            // An open was abandoned half-way: do not reuse the session.
+            self.session = None;
+        }
+        true
     }
 
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
