@@ -123,6 +123,46 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
             Status::Warn
         },
     );
+    // What the ports negotiate (tests/lab/README.md, "Network listeners"):
+    // the listeners behave like Go servers, so Go's default CBC suites are
+    // accepted (warn) wherever no cipher list is configured; only the
+    // hardened worker's kubelet is configured down to ECDHE + AEAD.
+    let scenario_or_copy = if node == "fault-sudo" {
+        "kubeadm-default-w1"
+    } else {
+        node
+    };
+    let bad_kubelet = scenario_or_copy == "misconfigured-w1";
+    let pass_or = |bad: bool, s: Status| if bad { s } else { Status::Pass };
+    o.insert("tls.min-version".into(), pass_or(bad_kubelet, Status::Fail));
+    o.insert(
+        "tls.kubelet-anonymous".into(),
+        pass_or(bad_kubelet, Status::Fail),
+    );
+    o.insert(
+        "tls.weak-ciphers".into(),
+        pass_or(scenario_or_copy != "hardened-w1", Status::Warn),
+    );
+    o.insert(
+        "tls.served-cert".into(),
+        match scenario_or_copy {
+            // self-signed kubelet serving certificates
+            "kubeadm-default-cp1" | "kubeadm-default-w1" => Status::Warn,
+            // 10257 serves a certificate from a rogue CA named like the real one
+            "misconfigured-cp1" => Status::Fail,
+            _ => Status::Pass,
+        },
+    );
+    if node.ends_with("-cp1") {
+        // etcd insists on client certificates on every control plane
+        // (misconfigured too: --trusted-ca-file turns it on).
+        o.insert("tls.etcd-client-cert".into(), Status::Pass);
+    }
+    if scenario_or_copy.starts_with("misconfigured-") {
+        // The kubelet's serving certificate, seen only on the wire: expired
+        // on cp1, 5 days left on w1.
+        o.insert("cert.expiry".into(), Status::Fail);
+    }
     // The fixture's controller-manager.conf cannot be stat'ed; as root in the
     // lab it can, and it is 0600 root:root.
     if node == "misconfigured-cp1" {
@@ -325,6 +365,74 @@ fn scan_of_the_lab() {
         .unwrap();
     let plain = w1.results.iter().find(|f| f.id == "tls.plaintext").unwrap();
     assert!(plain.actual.contains(":10255"), "{}", plain.actual);
+
+    // The network checks' evidence says what was seen, port by port.
+    let finding = |node: &str, id: &str| {
+        let n = report.nodes.iter().find(|n| n.name == node).unwrap();
+        n.results
+            .iter()
+            .find(|f| f.id == id)
+            .unwrap_or_else(|| panic!("{node}: no {id}"))
+            .clone()
+    };
+    let legacy = finding("misconfigured-w1", "tls.min-version");
+    assert!(
+        legacy
+            .actual
+            .contains(":10250 (kubelet) accepts VersionTLS1"),
+        "{}",
+        legacy.actual
+    );
+    let anon = finding("misconfigured-w1", "tls.kubelet-anonymous");
+    assert!(
+        anon.actual.contains("GET /pods answered 200"),
+        "{}",
+        anon.actual
+    );
+    let anon = finding("hardened-w1", "tls.kubelet-anonymous");
+    assert!(anon.actual.contains("401"), "{}", anon.actual);
+    let rogue = finding("misconfigured-cp1", "tls.served-cert");
+    assert!(
+        rogue.actual.contains(":10257 (kube-controller-manager)")
+            && rogue.actual.contains("same name, another key"),
+        "{}",
+        rogue.actual
+    );
+    let expired = finding("misconfigured-cp1", "cert.expiry");
+    assert!(
+        expired.actual.contains(":10250") && expired.actual.contains("expired"),
+        "{}",
+        expired.actual
+    );
+    let etcd_cert = finding("hardened-cp1", "tls.etcd-client-cert");
+    assert!(
+        etcd_cert
+            .actual
+            .contains(":2379 (etcd) requires a client certificate")
+            && etcd_cert
+                .actual
+                .contains(":2380 (etcd peer) requires a client certificate"),
+        "{}",
+        etcd_cert.actual
+    );
+    let strong = finding("hardened-w1", "tls.weak-ciphers");
+    assert!(
+        strong
+            .actual
+            .contains(":10250 (kubelet) refuses weak suites"),
+        "{}",
+        strong.actual
+    );
+    let weak = finding("kubeadm-default-w1", "tls.weak-ciphers");
+    assert!(weak.actual.contains("_CBC_SHA"), "{}", weak.actual);
+    // The certificates served went into the cluster table too.
+    let certs = report.certificates.as_ref().expect("certificate table");
+    assert!(
+        certs
+            .iter()
+            .any(|c| c.node == "misconfigured-w1" && c.path.starts_with("served on ")),
+        "{certs:?}"
+    );
 
     // Real etcd really ran with TLS, and the collector saw its certificates.
     let facts: NodeFacts = serde_json::from_str(

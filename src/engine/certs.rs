@@ -46,6 +46,10 @@ fn node_certs(ctx: &NodeCtx<'_>) -> (Vec<(String, CertInfo)>, Vec<String>) {
             }
         }
     }
+    // Certificates only seen on the wire (served by a port, from a file
+    // that was not collected) are judged like the others.
+    let served = super::tls::served_only(ctx.facts, &certs);
+    certs.extend(served);
     (certs, bad)
 }
 

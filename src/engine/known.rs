@@ -104,12 +104,18 @@ pub static FLAGS: &[FlagSpec] = &[
     flag(CM, "--bind-address", Str, Some("0.0.0.0")),
     flag(CM, "--kubeconfig", Str, None),
     flag(CM, "--secure-port", Int, Some("10257")),
+    flag(CM, "--tls-cert-file", Str, None),
+    flag(CM, "--tls-cipher-suites", List, None),
+    flag(CM, "--tls-min-version", Str, None),
     // kube-scheduler
     flag(S, "--profiling", Bool, Some("true")),
     flag(S, "--bind-address", Str, Some("0.0.0.0")),
     flag(S, "--kubeconfig", Str, None),
     flag(S, "--config", Str, None),
     flag(S, "--secure-port", Int, Some("10259")),
+    flag(S, "--tls-cert-file", Str, None),
+    flag(S, "--tls-cipher-suites", List, None),
+    flag(S, "--tls-min-version", Str, None),
     // etcd (also read from ETCD_* environment variables)
     flag(E, "--cert-file", Str, None),
     flag(E, "--key-file", Str, None),
@@ -121,6 +127,8 @@ pub static FLAGS: &[FlagSpec] = &[
     flag(E, "--peer-auto-tls", Bool, Some("false")),
     flag(E, "--trusted-ca-file", Str, None),
     flag(E, "--peer-trusted-ca-file", Str, None),
+    flag(E, "--cipher-suites", List, None),
+    flag(E, "--tls-min-version", Str, None),
     flag(E, "--data-dir", Str, None),
     flag(
         E,

@@ -17,6 +17,7 @@ pub mod effective;
 pub mod files;
 pub mod known;
 pub mod network;
+pub mod tls;
 pub mod value;
 
 #[cfg(test)]
@@ -210,6 +211,7 @@ fn evaluate_node_full(
         let (findings, certs) = certs::cert_findings(&ctx, opts.cert());
         results.extend(findings);
         results.extend(network::plaintext_finding(facts));
+        results.extend(tls::tls_findings(&ctx));
         cert_rows = certs
             .into_iter()
             .map(|(path, c)| CertificateInfo {

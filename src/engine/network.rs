@@ -115,6 +115,22 @@ fn is_loopback(address: &str) -> bool {
     super::value::is_loopback_address(address)
 }
 
+fn hello_text(what: &str, h: &crate::probe::HelloResult) -> String {
+    use crate::probe::HelloOutcome;
+    match h.outcome {
+        HelloOutcome::Accepted => format!(
+            "{what} accepted ({} {})",
+            h.version.as_deref().unwrap_or(""),
+            h.suite.as_deref().unwrap_or("")
+        ),
+        HelloOutcome::Refused => format!("{what} refused"),
+        HelloOutcome::Error => format!(
+            "{what} not tested ({})",
+            h.detail.as_deref().unwrap_or("error")
+        ),
+    }
+}
+
 /// What each probed port of a node speaks, as report rows.
 pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
     use crate::probe::PortState;
@@ -139,16 +155,31 @@ pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
                     Some(p.address.clone()),
                     p.version.clone(),
                     p.cipher.clone(),
-                    p.client_cert_requested
-                        .then(|| "client certificate requested".to_string()),
+                    match (p.client_cert_requested, p.client_cert_required) {
+                        (_, Some(true)) => Some("client certificate required".to_string()),
+                        (true, _) => Some("client certificate requested".to_string()),
+                        _ => None,
+                    },
                     p.subject.clone(),
+                    p.legacy.as_ref().map(|h| hello_text("TLS 1.0/1.1", h)),
+                    p.weak.as_ref().map(|h| hello_text("weak suites", h)),
+                    p.http.as_ref().map(|h| {
+                        format!(
+                            "anonymous GET {}: {}",
+                            h.path,
+                            h.status
+                                .map(|c| c.to_string())
+                                .or_else(|| h.detail.clone())
+                                .unwrap_or_else(|| "no answer".into())
+                        )
+                    }),
                     p.detail.clone(),
                 ]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(", "),
-                300,
+                600,
             )),
         })
         .collect()

@@ -228,6 +228,21 @@ def asn1_time(days):
     return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + days * 86400))
 
 
+# TLS 1.2 suites as OpenSSL names them. Go's defaults (1.22 and later):
+# ECDHE with AES-GCM, ChaCha20-Poly1305, and AES-CBC-SHA; the strong list
+# is what the hardened fixture configures (--tls-cipher-suites,
+# tlsCipherSuites): ECDHE with AEAD only.
+GO_STRONG = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+             "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+             "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+GO_DEFAULT = (GO_STRONG + ":ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:"
+              "ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA")
+
+
+def go_ciphers(strong):
+    return GO_STRONG if strong else GO_DEFAULT
+
+
 def iso_time(days):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + days * 86400))
 
@@ -913,6 +928,7 @@ nopass ALL=(ALL:ALL) ALL
                 lines.append(
                     "if [ -f /etc/kubernetes/pki/apiserver.crt ] && [ -f /etc/kubernetes/pki/apiserver.key ]; then\n"
                     "  ( cd / && exec openssl s_server -quiet -www -accept 6443 "
+                    f"-cipher {go_ciphers(any(a.startswith('--tls-cipher-suites') for a in argv))} "
                     "-cert /etc/kubernetes/pki/apiserver.crt -key /etc/kubernetes/pki/apiserver.key"
                     " ) </dev/null >&5 2>&5 9>&- &\nfi")
         self.expected_components = exp
@@ -964,8 +980,13 @@ nopass ALL=(ALL:ALL) ALL
         if served_by == "khlab-netserve":
             tls = None
             if protocol == "tls":
+                # As a Go server would: Go's default TLS 1.2 suites, or
+                # only the strong ones when the fixture configures them
+                # (the hardened kubelet's tlsCipherSuites).
+                strong = component == "kubelet" and self.scenario == "hardened"
                 tls = {"cert": cert, "key": cert[:-4] + ".key", "min_version": min_tls,
-                       "client_ca": f"{TLS_DIR}/ca.crt", "client_cert": client_cert}
+                       "client_ca": f"{TLS_DIR}/ca.crt", "client_cert": client_cert,
+                       "ciphers": go_ciphers(strong)}
             self.netserve.append({"name": component, "bind": bind, "port": port, "tls": tls,
                                   "routes": routes or {}})
         return l

@@ -134,6 +134,8 @@ def make_context(t):
             ctx.minimum_version = ssl.TLSVersion.TLSv1
     else:
         ctx.minimum_version = getattr(ssl.TLSVersion, t["min_version"].replace(".", "_"))
+        if t.get("ciphers"):
+            ctx.set_ciphers(t["ciphers"])
     ctx.load_cert_chain(t["cert"], t["key"])
     mode = t.get("client_cert", "none")
     if mode != "none":
