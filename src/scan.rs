@@ -37,7 +37,9 @@ pub struct ScanPlan {
     pub concurrency: usize,
     pub collect: CollectOptions,
     /// Probe the network (etcd reachability, TLS on the ports) after
-    /// collecting; SSH only.
+    /// collecting: over SSH channels, or through a relay run by a shell on
+    /// the node (exec transports, sshd without forwarding), or directly
+    /// (`--local`).
     pub probes: bool,
 }
 
@@ -290,7 +292,7 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
                 (o, t)
             })
             .collect();
-        if plan.probes && matches!(plan.via, Via::Ssh(_)) {
+        if plan.probes {
             probe_etcd_reachability(&mut pairs);
             pairs
                 .par_iter_mut()

@@ -11,6 +11,7 @@
 //! report can say "timeout" or "unreachable" instead of a generic error.
 
 pub mod process;
+pub mod relay;
 pub mod ssh;
 
 use std::time::Duration;

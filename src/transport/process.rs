@@ -56,6 +56,56 @@ impl Transport for LocalTransport {
             None,
         )?))
     }
+
+    /// This machine is the node: a plain TCP connection starts on it.
+    fn reach(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Option<(crate::facts::ReachOutcome, Option<String>)> {
+        use crate::facts::ReachOutcome;
+        use std::io::ErrorKind;
+        Some(match tcp(host, port, timeout) {
+            Ok(_) => (ReachOutcome::Reachable, None),
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                (ReachOutcome::Refused, Some(e.to_string()))
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => (
+                ReachOutcome::Filtered,
+                Some(format!("no answer within {} ms", timeout.as_millis())),
+            ),
+            Err(e) => (ReachOutcome::Error, Some(e.to_string())),
+        })
+    }
+
+    fn connect(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
+        Some(
+            tcp(host, port, timeout)
+                .and_then(|s| {
+                    s.set_read_timeout(Some(Duration::from_millis(100)))?;
+                    Ok(Box::new(s) as Box<dyn super::ByteStream>)
+                })
+                .map_err(|e| e.to_string()),
+        )
+    }
+}
+
+fn tcp(host: &str, port: u16, timeout: Duration) -> std::io::Result<std::net::TcpStream> {
+    use std::net::ToSocketAddrs;
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for addr in (host, port).to_socket_addrs()? {
+        match std::net::TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Runs the collector through a user-given command template in which
@@ -89,6 +139,59 @@ impl Transport for ExecTransport {
             self.limits,
             Some(self.command_line()),
         )?))
+    }
+
+    /// Through a shell on the node (`relay::reach_script`).
+    fn reach(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Option<(crate::facts::ReachOutcome, Option<String>)> {
+        Some(super::relay::reach_via(
+            &mut self.command(),
+            host,
+            port,
+            timeout,
+        ))
+    }
+
+    /// A relay run by a shell on the node (`relay::RelayStream`).
+    fn connect(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
+        Some(
+            super::relay::RelayStream::start(&mut self.command(), host, port, timeout)
+                .map(|s| Box::new(s) as Box<dyn super::ByteStream>),
+        )
+    }
+
+    /// Each probe gets its own relay process; up to eight run at once.
+    fn run_probes(&mut self, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
+        let this = &*self;
+        for batch in tasks.chunks_mut(8) {
+            thread::scope(|s| {
+                for t in batch.iter_mut() {
+                    s.spawn(move || {
+                        match super::relay::RelayStream::start(
+                            &mut this.command(),
+                            &t.host,
+                            t.port,
+                            timeout,
+                        ) {
+                            Ok(stream) => {
+                                crate::probe::job::run_blocking(&mut t.job, stream, timeout)
+                            }
+                            Err(e) => t.job.fail(e),
+                        }
+                    });
+                }
+            });
+        }
+        true
     }
 }
 

@@ -70,6 +70,9 @@ pub struct SshTransport {
     spec: NodeSpec,
     opts: SshOptions,
     session: Option<Session>,
+    /// The node's sshd refused a `direct-tcpip` channel: probes go through
+    /// a shell on the node instead (see `relay`).
+    no_forwarding: bool,
 }
 
 impl SshTransport {
@@ -78,6 +81,50 @@ impl SshTransport {
             spec,
             opts,
             session: None,
+            no_forwarding: false,
+        }
+    }
+
+    /// Tries `host:port` through a shell on the node (for when its sshd
+    /// forbids forwarding).
+    fn reach_by_shell(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> (crate::facts::ReachOutcome, Option<String>) {
+        use crate::facts::ReachOutcome;
+        let sess = match self.session() {
+            Ok(s) => s,
+            Err(e) => return (ReachOutcome::Error, Some(e.to_string())),
+        };
+        sess.set_timeout((timeout + Duration::from_secs(10)).as_millis() as u32);
+        let run = || -> Result<String, ssh2::Error> {
+            let mut ch = sess.channel_session()?;
+            ch.exec(&super::relay::reach_script(host, port, timeout))?;
+            let mut out = String::new();
+            let _ = (&mut ch).take(4096).read_to_string(&mut out);
+            let _ = ch.wait_close();
+            Ok(out)
+        };
+        match run() {
+            Ok(out) => {
+                let (o, d) = super::relay::parse_reach(&out);
+                (
+                    o,
+                    Some(format!(
+                        "sshd forbids forwarding; {}",
+                        d.unwrap_or_else(|| "tried by a shell on the node".into())
+                    )),
+                )
+            }
+            Err(e) => (
+                ReachOutcome::Error,
+                Some(format!(
+                    "sshd forbids forwarding, and a shell on the node could not try either: {}",
+                    e.message()
+                )),
+            ),
         }
     }
 
@@ -406,6 +453,8 @@ struct Open {
     pending: Vec<u8>,
     since: Instant,
     closing: bool,
+    /// A relay's output until its ready line (`None`: a direct channel).
+    ready: Option<Vec<u8>>,
 }
 
 fn would_block(e: &ssh2::Error) -> bool {
@@ -416,7 +465,12 @@ fn would_block(e: &ssh2::Error) -> bool {
 /// Drives `tasks` over `sess` in non-blocking mode until every job is done
 /// and its channel closed, or time is up. False when a channel open had to
 /// be abandoned (the session's open state is then unknown).
-fn multiplex(sess: &Session, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
+fn multiplex(
+    sess: &Session,
+    tasks: &mut [super::ProbeTask],
+    timeout: Duration,
+    mut relay: bool,
+) -> (bool, bool) {
     use std::io::ErrorKind;
     sess.set_blocking(false);
     let started = Instant::now();
@@ -428,10 +482,69 @@ fn multiplex(sess: &Session, tasks: &mut [super::ProbeTask], timeout: Duration) 
     let mut open: Vec<Open> = Vec::new();
     let mut clean = true;
     let mut buf = vec![0u8; 16 * 1024];
+    // Relay mode: a session channel waiting for its exec to be accepted.
+    let mut exec_pending: Option<ssh2::Channel> = None;
     loop {
         let now = Instant::now();
         let mut progress = false;
-        if next < tasks.len() {
+        if next < tasks.len() && relay {
+            let t = &mut tasks[next];
+            let since = *opening_since.get_or_insert(now);
+            if exec_pending.is_none() {
+                match sess.channel_session() {
+                    Ok(ch) => exec_pending = Some(ch),
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => {
+                        t.job.fail(format!(
+                            "sshd forbids forwarding, and no shell channel either: {}",
+                            e.message()
+                        ));
+                        next += 1;
+                        opening_since = None;
+                    }
+                }
+            }
+            if let Some(ch) = exec_pending.as_mut() {
+                let script = super::relay::relay_script(&t.host, t.port, timeout);
+                match ch.exec(&script) {
+                    Ok(()) => {
+                        open.push(Open {
+                            idx: next,
+                            ch: exec_pending.take().expect("just matched"),
+                            pending: Vec::new(),
+                            since: now,
+                            closing: false,
+                            ready: Some(Vec::new()),
+                        });
+                        next += 1;
+                        opening_since = None;
+                        progress = true;
+                    }
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => {
+                        t.job.fail(format!(
+                            "could not start a relay on the node: {}",
+                            e.message()
+                        ));
+                        exec_pending = None;
+                        next += 1;
+                        opening_since = None;
+                    }
+                }
+            }
+            if next < tasks.len() && opening_since.is_some_and(|s| now.duration_since(s) >= timeout)
+            {
+                clean = false;
+                for t in &mut tasks[next..] {
+                    t.job.fail(format!(
+                        "the node's sshd did not start a relay within {} ms",
+                        timeout.as_millis()
+                    ));
+                }
+                next = tasks.len();
+            }
+            let _ = since;
+        } else if next < tasks.len() {
             let t = &mut tasks[next];
             let since = *opening_since.get_or_insert(now);
             match sess.channel_direct_tcpip(&t.host, t.port, None) {
@@ -442,6 +555,7 @@ fn multiplex(sess: &Session, tasks: &mut [super::ProbeTask], timeout: Duration) 
                         pending: Vec::new(),
                         since: now,
                         closing: false,
+                        ready: None,
                     });
                     next += 1;
                     opening_since = None;
@@ -461,12 +575,15 @@ fn multiplex(sess: &Session, tasks: &mut [super::ProbeTask], timeout: Duration) 
                 }
                 Err(e) => {
                     let msg = e.message().to_string();
-                    t.job.fail(if msg.contains("prohibited") {
-                        format!("the node's sshd refuses TCP forwarding: {msg}")
+                    if msg.contains("prohibited") {
+                        // AllowTcpForwarding no: this task and the rest go
+                        // through a relay run by a shell on the node.
+                        relay = true;
                     } else {
-                        format!("could not connect from the node: {msg}")
-                    });
-                    next += 1;
+                        t.job
+                            .fail(format!("could not connect from the node: {msg}"));
+                        next += 1;
+                    }
                     opening_since = None;
                     progress = true;
                 }
@@ -487,6 +604,36 @@ fn multiplex(sess: &Session, tasks: &mut [super::ProbeTask], timeout: Duration) 
             }
             if o.idx == usize::MAX {
                 continue;
+            }
+            if let Some(pre) = o.ready.as_mut() {
+                // A relay: nothing goes to the job before the ready line.
+                match o.ch.read(&mut buf) {
+                    Ok(0) if o.ch.eof() => job.fail("the relay ended before it started".into()),
+                    Ok(n) => {
+                        pre.extend_from_slice(&buf[..n]);
+                        match super::relay::take_ready(pre) {
+                            Some(Ok(())) => {
+                                let rest = std::mem::take(pre);
+                                o.ready = None;
+                                if !rest.is_empty() {
+                                    job.input(&rest, now);
+                                }
+                            }
+                            Some(Err(e)) => job.fail(e),
+                            None => {}
+                        }
+                        progress |= n > 0;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => job.fail(format!("the relay broke: {e}")),
+                }
+                if !job.done() && o.ready.is_some() {
+                    if now.duration_since(o.since) >= timeout {
+                        job.fail("the relay did not start in time".into());
+                    } else {
+                        continue;
+                    }
+                }
             }
             o.pending.extend(job.output());
             if !o.pending.is_empty() {
@@ -542,7 +689,7 @@ fn multiplex(sess: &Session, tasks: &mut [super::ProbeTask], timeout: Duration) 
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    clean
+    (clean, relay)
 }
 
 fn is_timeout(e: &ssh2::Error) -> bool {
@@ -718,6 +865,9 @@ impl Transport for SshTransport {
         timeout: Duration,
     ) -> Option<(crate::facts::ReachOutcome, Option<String>)> {
         use crate::facts::ReachOutcome;
+        if self.no_forwarding {
+            return Some(self.reach_by_shell(host, port, timeout));
+        }
         let sess = match self.session() {
             Ok(s) => s,
             Err(e) => return Some((ReachOutcome::Error, Some(e.to_string()))),
@@ -740,19 +890,11 @@ impl Transport for SshTransport {
             }
             Err(e) => {
                 let msg = e.message().to_string();
-                let prohibited = msg.contains("prohibited");
-                Some((
-                    if prohibited {
-                        ReachOutcome::Error
-                    } else {
-                        ReachOutcome::Refused
-                    },
-                    Some(if prohibited {
-                        format!("the node's sshd refuses TCP forwarding: {msg}")
-                    } else {
-                        msg
-                    }),
-                ))
+                if msg.contains("prohibited") {
+                    self.no_forwarding = true;
+                    return Some(self.reach_by_shell(host, port, timeout));
+                }
+                Some((ReachOutcome::Refused, Some(msg)))
             }
         }
     }
@@ -790,7 +932,8 @@ impl Transport for SshTransport {
                 return true;
             }
         };
-        let clean = multiplex(&sess, tasks, timeout);
+        let (clean, no_forwarding) = multiplex(&sess, tasks, timeout, self.no_forwarding);
+        self.no_forwarding |= no_forwarding;
         sess.set_blocking(true);
         if !clean {
             // An open was abandoned half-way: do not reuse the session.
