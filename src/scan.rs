@@ -248,25 +248,45 @@ fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
         return;
     }
     let targets = probe_targets(&o.facts);
-    let mut tasks = Vec::new();
+    // Every port's TLS job first, then its hand-built hellos, which are
+    // not sent to a port already found not to speak TLS.
+    let mut tls = Vec::new();
+    let mut hellos = Vec::new();
     for (address, port) in &targets {
+        let first = tls.len();
         for job in crate::probe::port_jobs(address, *port) {
-            tasks.push(crate::transport::ProbeTask {
+            let task = crate::transport::ProbeTask {
                 host: address.clone(),
                 port: *port,
                 job,
-            });
+                needs_tls_of: None,
+            };
+            if matches!(task.job, crate::probe::job::Job::Tls(_)) {
+                tls.push(task);
+            } else {
+                hellos.push(crate::transport::ProbeTask {
+                    needs_tls_of: Some(first),
+                    ..task
+                });
+            }
         }
     }
+    let mut tasks = tls;
+    tasks.append(&mut hellos);
     if tasks.is_empty() || !t.run_probes(&mut tasks, PROBE_TIMEOUT) {
         return;
     }
-    let mut tasks = tasks.into_iter().peekable();
-    for (address, port) in targets {
-        let mut jobs = Vec::new();
-        while let Some(task) = tasks.next_if(|t| t.host == address && t.port == port) {
-            jobs.push(task.job);
+    let mut by_port: Vec<Vec<crate::probe::job::Job>> =
+        targets.iter().map(|_| Vec::new()).collect();
+    for task in tasks {
+        if let Some(i) = targets
+            .iter()
+            .position(|(a, p)| *a == task.host && *p == task.port)
+        {
+            by_port[i].push(task.job);
         }
+    }
+    for ((address, port), jobs) in targets.into_iter().zip(by_port) {
         o.facts
             .tls
             .push(crate::probe::assemble(&address, port, jobs));

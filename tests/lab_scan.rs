@@ -353,7 +353,7 @@ fn scan_of_the_lab() {
         etcd.detail
             .as_deref()
             .unwrap_or("")
-            .contains("client certificate requested"),
+            .contains("client certificate required"),
         "{etcd:?}"
     );
     assert_eq!(port("misconfigured-w1", 10255).state, "plaintext");

@@ -64,6 +64,7 @@ fn probe(t: &mut SshTransport, port: u16) -> TlsProbe {
             host: "127.0.0.1".into(),
             port,
             job,
+            needs_tls_of: None,
         })
         .collect();
     assert!(t.run_probes(&mut tasks, Duration::from_secs(5)));
@@ -116,4 +117,73 @@ fn probes_run_over_direct_tcpip_channels() {
 #[test]
 fn without_forwarding_the_probes_go_through_a_shell_on_the_node() {
     check("AllowTcpForwarding no\n", true);
+}
+
+/// An exec transport (`docker exec -i NODE sh`, here plain `sh`) has no
+/// channels: each probe gets a relay process, the hellos only once the
+/// port is known to speak TLS, and reachability is tried by the shell.
+#[test]
+fn exec_transports_probe_through_relays() {
+    use kubeharden::transport::Limits;
+    use kubeharden::transport::process::ExecTransport;
+    let dir = tempfile::tempdir().unwrap();
+    let (_srv, port) = tls_server(dir.path());
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = plain.accept().unwrap();
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        // A second connection would be a hello sent to a plaintext port.
+        plain.set_nonblocking(true).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        plain.accept().is_ok()
+    });
+    let mut t = ExecTransport {
+        name: "n1".into(),
+        template: "sh".into(),
+        limits: Limits::default(),
+    };
+    // As the scan orders them: every port's TLS job first, then the
+    // hellos, each naming its port's TLS job.
+    let mut tasks = Vec::new();
+    let mut hellos = Vec::new();
+    for p in [port, plain_port] {
+        let first = tasks.len();
+        for job in port_jobs("127.0.0.1", p) {
+            let is_tls = matches!(job, kubeharden::probe::job::Job::Tls(_));
+            let task = ProbeTask {
+                host: "127.0.0.1".into(),
+                port: p,
+                job,
+                needs_tls_of: (!is_tls).then_some(first),
+            };
+            if is_tls {
+                tasks.push(task);
+            } else {
+                hellos.push(task);
+            }
+        }
+    }
+    tasks.append(&mut hellos);
+    assert!(t.run_probes(&mut tasks, Duration::from_secs(5)));
+    let jobs = |p: u16, tasks: &mut Vec<ProbeTask>| {
+        let (mine, rest): (Vec<_>, Vec<_>) = tasks.drain(..).partition(|t| t.port == p);
+        *tasks = rest;
+        assemble("127.0.0.1", p, mine.into_iter().map(|t| t.job).collect())
+    };
+    let tls = jobs(port, &mut tasks);
+    assert_eq!(tls.state, PortState::Tls, "{tls:?}");
+    assert_eq!(tls.client_cert_required, Some(true), "{tls:?}");
+    assert_eq!(tls.legacy.unwrap().outcome, HelloOutcome::Refused);
+    let clear = jobs(plain_port, &mut tasks);
+    assert_eq!(clear.state, PortState::Plaintext, "{clear:?}");
+    assert!(
+        !server.join().unwrap(),
+        "a hello was sent to the plaintext port"
+    );
+    let (o, _) = t.reach("127.0.0.1", port, Duration::from_secs(2)).unwrap();
+    assert_eq!(o, ReachOutcome::Reachable);
 }

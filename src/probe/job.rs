@@ -452,6 +452,21 @@ impl Job {
         }
     }
 
+    /// For a TLS job: `Some(true)` once the port is known to speak TLS,
+    /// `Some(false)` once it is known not to (plaintext, or no connection);
+    /// `None` while undecided, and for other jobs.
+    pub fn speaks_tls(&self) -> Option<bool> {
+        let Job::Tls(j) = self else { return None };
+        if j.handshake_done || j.asked() || j.version.is_some() {
+            return Some(true);
+        }
+        if j.state != TlsState::Done {
+            return None;
+        }
+        let looks_tls = j.first.first().is_some_and(|b| *b == 0x15 || *b == 0x16);
+        Some(looks_tls)
+    }
+
     /// Wants no more input.
     pub fn done(&self) -> bool {
         match self {

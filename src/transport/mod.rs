@@ -147,7 +147,11 @@ pub trait Transport: Send {
     /// run them at once. Returns false when this transport cannot
     /// originate connections on the node (the tasks are left untouched).
     fn run_probes(&mut self, tasks: &mut [ProbeTask], timeout: Duration) -> bool {
-        for t in tasks.iter_mut() {
+        for i in 0..tasks.len() {
+            if skip_if_not_tls(tasks, i) {
+                continue;
+            }
+            let t = &mut tasks[i];
             match self.connect(&t.host, t.port, timeout) {
                 None => return false,
                 Some(Ok(stream)) => crate::probe::job::run_blocking(&mut t.job, stream, timeout),
@@ -164,6 +168,25 @@ pub struct ProbeTask {
     pub host: String,
     pub port: u16,
     pub job: crate::probe::job::Job,
+    /// Index of the task whose job tells whether the port speaks TLS: when
+    /// it has already found that it does not, this task is not run (a
+    /// ClientHello to a plaintext port tells nothing).
+    pub needs_tls_of: Option<usize>,
+}
+
+/// Whether `tasks[i]` need not run: the port it depends on is known not to
+/// speak TLS. Marks the job as skipped.
+pub fn skip_if_not_tls(tasks: &mut [ProbeTask], i: usize) -> bool {
+    let Some(j) = tasks[i].needs_tls_of else {
+        return false;
+    };
+    if tasks.get(j).and_then(|t| t.job.speaks_tls()) == Some(false) {
+        tasks[i]
+            .job
+            .fail("not asked: the port does not speak TLS".into());
+        return true;
+    }
+    false
 }
 
 /// A two-way byte stream (a TCP connection, an SSH channel).

@@ -172,25 +172,43 @@ impl Transport for ExecTransport {
     /// Each probe gets its own relay process; up to eight run at once.
     fn run_probes(&mut self, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
         let this = &*self;
-        for batch in tasks.chunks_mut(8) {
-            thread::scope(|s| {
-                for t in batch.iter_mut() {
-                    s.spawn(move || {
-                        match super::relay::RelayStream::start(
-                            &mut this.command(),
-                            &t.host,
-                            t.port,
-                            timeout,
-                        ) {
-                            Ok(stream) => {
-                                crate::probe::job::run_blocking(&mut t.job, stream, timeout)
+        // The TLS jobs first (they come first), then the hellos for the
+        // ports that speak TLS.
+        let split = tasks
+            .iter()
+            .position(|t| t.needs_tls_of.is_some())
+            .unwrap_or(tasks.len());
+        let (first, second) = tasks.split_at_mut(split);
+        let run = |part: &mut [super::ProbeTask]| {
+            for batch in part.chunks_mut(8) {
+                thread::scope(|s| {
+                    for t in batch.iter_mut().filter(|t| !t.job.done()) {
+                        s.spawn(move || {
+                            match super::relay::RelayStream::start(
+                                &mut this.command(),
+                                &t.host,
+                                t.port,
+                                timeout,
+                            ) {
+                                Ok(stream) => {
+                                    crate::probe::job::run_blocking(&mut t.job, stream, timeout)
+                                }
+                                Err(e) => t.job.fail(e),
                             }
-                            Err(e) => t.job.fail(e),
-                        }
-                    });
+                        });
+                    }
+                });
+            }
+        };
+        run(first);
+        for t in second.iter_mut() {
+            if let Some(j) = t.needs_tls_of {
+                if first.get(j).and_then(|f| f.job.speaks_tls()) == Some(false) {
+                    t.job.fail("not asked: the port does not speak TLS".into());
                 }
-            });
+            }
         }
+        run(second);
         true
     }
 }

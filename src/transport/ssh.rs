@@ -487,6 +487,9 @@ fn multiplex(
     loop {
         let now = Instant::now();
         let mut progress = false;
+        while next < tasks.len() && opening_since.is_none() && super::skip_if_not_tls(tasks, next) {
+            next += 1;
+        }
         if next < tasks.len() && relay {
             let t = &mut tasks[next];
             let since = *opening_since.get_or_insert(now);
