@@ -293,9 +293,10 @@ fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
     }
 }
 
-/// Scans every node, `plan.concurrency` at a time, calling `done` as each
-/// node finishes (from a worker thread), then probes etcd reachability from
-/// every node over its own SSH session. Results keep the plan's order.
+/// Scans every node, `plan.concurrency` at a time: collection, then the
+/// probes of the node's own ports, calling `done` as each node finishes
+/// (from a worker thread); then probes etcd reachability from every node
+/// over its own SSH session. Results keep the plan's order.
 pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOutcome> {
     let threads = plan.concurrency.clamp(1, 256);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -307,16 +308,21 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
             .nodes
             .par_iter()
             .map(|spec| {
-                let (o, t) = scan_node_keep(spec, &plan.via, plan.collect);
+                let started = Instant::now();
+                let (mut o, mut t) = scan_node_keep(spec, &plan.via, plan.collect);
+                if plan.probes {
+                    // A node's own ports need nothing from the others:
+                    // probe them while other nodes are still collecting.
+                    probe_ports(&mut o, t.as_mut());
+                    o.elapsed = started.elapsed();
+                }
                 done(&o);
                 (o, t)
             })
             .collect();
         if plan.probes {
+            // etcd reachability needs every member's listen URLs first.
             probe_etcd_reachability(&mut pairs);
-            pairs
-                .par_iter_mut()
-                .for_each(|(o, t)| probe_ports(o, t.as_mut()));
         }
         pairs.into_iter().map(|(o, _)| o).collect()
     };
