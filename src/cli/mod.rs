@@ -7,6 +7,7 @@
 //!   benchmark, waiver or baseline files); nothing was evaluated.
 
 mod demo;
+mod inventory;
 mod output;
 mod scan;
 
@@ -77,6 +78,9 @@ enum Command {
     },
     /// List the built-in benchmark profiles.
     Benchmarks,
+    /// Write an inventory TOML from `vagrant ssh-config` or an Ansible inventory.
+    #[command(subcommand)]
+    Inventory(inventory::InventoryCmd),
 }
 
 #[derive(clap::Args, Debug)]
@@ -281,6 +285,7 @@ enum Plan {
         json: PathBuf,
     },
     Benchmarks,
+    Inventory(inventory::Plan),
 }
 
 fn load_benchmark(arg: &BenchArg) -> Result<Benchmark> {
@@ -336,6 +341,7 @@ fn plan(cli: Cli) -> Result<Plan> {
         },
         Command::Benchmarks => Plan::Benchmarks,
         Command::Demo { install, json } => Plan::Demo { install, json },
+        Command::Inventory(cmd) => Plan::Inventory(inventory::plan(cmd)?),
     })
 }
 
@@ -451,6 +457,10 @@ fn run(plan: Plan) -> Result<bool> {
                 "demo: JSON report written to {}. The lab's fault nodes and misconfigured nodes fail on purpose.",
                 json.display()
             );
+            Ok(false)
+        }
+        Plan::Inventory(plan) => {
+            inventory::run(plan)?;
             Ok(false)
         }
         Plan::Benchmarks => {

@@ -302,21 +302,23 @@ pub fn import(
             .iter()
             .all(|h| h.known_hosts.as_deref() == Some("/dev/null"));
         header.push(String::new());
-        header.push(
-            "Vagrant does not keep its machines' host keys (StrictHostKeyChecking no).".into(),
-        );
         if dev_null {
-            header.push(
-                "known_hosts = \"/dev/null\" below does the same, so a rebuilt machine's new key is"
+            header.extend([
+                "Vagrant does not keep its machines' host keys (StrictHostKeyChecking no,".into(),
+                "UserKnownHostsFile /dev/null), and neither does this inventory".into(),
+                "(known_hosts = \"/dev/null\"): a rebuilt machine's new key is never refused,"
                     .into(),
-            );
-            header.push("no clash; each scan trusts the keys it is shown, so scan with:".into());
+                "and every scan must accept the keys it is shown:".into(),
+            ]);
         } else {
-            header.push("Scan with --host-keys accept-new to record them on first use:".into());
+            header.extend([
+                "Vagrant does not check its machines' host keys (StrictHostKeyChecking no);".into(),
+                "scan with --host-keys accept-new to record them on first use:".into(),
+            ]);
         }
-        header.push("  kubeharden scan --inventory lab.toml --host-keys accept-new".into());
+        header.push("  kubeharden scan --inventory THIS_FILE --host-keys accept-new".into());
         notes.push(
-            "Vagrant machines' host keys are not recorded: scan this inventory with --host-keys accept-new".into(),
+            "Vagrant does not check its machines' host keys: scan this inventory with --host-keys accept-new".into(),
         );
     }
     Ok(Imported {
