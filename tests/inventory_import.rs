@@ -3,6 +3,8 @@
 //! Ansible inventory directly. The inputs in tests/fixtures/inventories are
 //! kubespray's two inventory layouts and a `vagrant ssh-config` capture.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -611,4 +613,65 @@ fn ansible_cli_errors_exit_2_with_file_and_line() {
     assert_eq!(nodes[0].roles, vec![Role::ControlPlane]);
     assert_eq!(nodes[1].roles, vec![Role::Etcd, Role::Worker]);
     assert_eq!(nodes[1].address, "w1");
+}
+
+/// The generated inventory really connects: a `vagrant ssh-config`-style
+/// capture for a real sshd (Vagrant's host-key settings included), scanned
+/// over SSH. known_hosts = "/dev/null" refuses the host under the default
+/// strict policy and works under --host-keys accept-new, every time.
+#[test]
+fn a_vagrant_inventory_scans_over_ssh_with_accept_new() {
+    let sshd = common::sshd::Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = format!(
+        "Host cp1\n  HostName 127.0.0.1\n  User root\n  Port {}\n  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n  PasswordAuthentication no\n  IdentityFile {}\n  IdentitiesOnly yes\n  LogLevel FATAL\n",
+        sshd.port,
+        sshd.path("client").display()
+    );
+    let cap = dir.path().join("ssh-config.txt");
+    std::fs::write(&cap, capture).unwrap();
+    let lab = dir.path().join("lab.toml");
+    let out = kh(&[
+        "inventory",
+        "from-vagrant",
+        "--ssh-config",
+        cap.to_str().unwrap(),
+        "-o",
+        lab.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let scan = |extra: &[&str]| {
+        let json = dir.path().join("r.json");
+        let mut args = vec![
+            "scan",
+            "-i",
+            lab.to_str().unwrap(),
+            "--no-probes",
+            "--fail-on",
+            "none",
+            "--format",
+            "json",
+            "-o",
+            json.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = kh(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let n = &r["nodes"][0];
+        (
+            n["scan_status"].as_str().unwrap().to_string(),
+            n["error"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let (status, error) = scan(&[]);
+    assert_ne!(status, "ok");
+    assert!(error.contains("/dev/null"), "{error}");
+    assert!(error.contains("--host-keys accept-new"), "{error}");
+    for _ in 0..2 {
+        let (status, error) = scan(&["--host-keys", "accept-new"]);
+        assert_eq!(status, "ok", "{error}");
+    }
 }

@@ -221,6 +221,9 @@ harden_cp_files() {
 
 
 api_ready() { kubectl get --raw=/readyz >/dev/null 2>&1; }
+# The kubelet restarts the API server some seconds after its manifest
+# changes: until then the old one still answers.
+apiserver_hardened() { pgrep -f -- "kube-apiserver .*--encryption-provider-config=$ENC_CONFIG" >/dev/null; }
 
 main() {
   local ipv4 config config_changed flannel_url reach
@@ -263,7 +266,7 @@ main() {
 
   if [[ ! -e /etc/kubernetes/admin.conf ]]; then
     log "kubeadm init (Kubernetes v$KH_K8S_VERSION, hardened=$HARDEN)"
-    kubeadm init --config "$KUBEADM_CONFIG" --upload-certs
+    kubeadm init --config "$KUBEADM_CONFIG"
     cp "$KUBEADM_CONFIG" "$STATE/kubeadm.applied"
     config_changed=0
   elif ((config_changed)); then
@@ -271,6 +274,9 @@ main() {
     kubeadm init phase control-plane all --config "$KUBEADM_CONFIG"
     kubeadm init phase upload-config kubeadm --config "$KUBEADM_CONFIG"
     cp "$KUBEADM_CONFIG" "$STATE/kubeadm.applied"
+  fi
+  if [[ "$HARDEN" == 1 ]]; then
+    retry 60 5 apiserver_hardened || die "the API server did not restart with the hardened flags: crictl ps -a"
   fi
   log "waiting for the API server"
   retry 90 5 api_ready || die "the API server is not ready: crictl ps -a; journalctl -u kubelet"

@@ -107,6 +107,8 @@ $suites
 EOF
 }
 
+kubelet_healthy() { curl -sf --max-time 3 http://127.0.0.1:10248/healthz >/dev/null; }
+
 # harden_kubelet: CIS section 4.2 in a KubeletConfiguration drop-in (read
 # through --config-dir, merged over kubeadm's /var/lib/kubelet/config.yaml),
 # then restarts the kubelet if anything changed. protectKernelDefaults
@@ -126,8 +128,10 @@ EOF
     systemctl daemon-reload
     systemctl restart kubelet
   fi
-  retry 30 2 systemctl is-active --quiet kubelet ||
-    die "the kubelet does not stay up with the hardened configuration: journalctl -u kubelet"
+  # A kubelet that rejects its configuration exits and is restarted by
+  # systemd, so "active" proves little: ask its health endpoint.
+  retry 30 2 kubelet_healthy ||
+    die "the kubelet is not healthy with the hardened configuration: journalctl -u kubelet"
 }
 
 # harden_node_files: CIS section 4.1 file permissions and ownership.
