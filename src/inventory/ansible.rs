@@ -12,7 +12,9 @@
 //! variables win over group variables, a child group's over its parent's,
 //! and `all`'s come last; groups at the same depth apply in name order.
 //! Templated values (`{{ ... }}`) are not evaluated: they are an error when
-//! kubeharden needs the variable.
+//! kubeharden needs the variable. A jump host in `ansible_ssh_common_args`
+//! or `ansible_ssh_extra_args` (`-J HOST`, `-o ProxyJump=HOST`) becomes the
+//! node's `proxy_jump`; their other arguments are ignored, with a note.
 //!
 //! # Which files are Ansible inventories
 //!
@@ -616,6 +618,47 @@ const HOST_KEYS: &[&str] = &["ansible_host", "ansible_ssh_host"];
 const USER_KEYS: &[&str] = &["ansible_user", "ansible_ssh_user"];
 const PORT_KEYS: &[&str] = &["ansible_port", "ansible_ssh_port"];
 const KEY_KEYS: &[&str] = &["ansible_ssh_private_key_file", "ansible_private_key_file"];
+/// Extra `ssh` arguments Ansible passes; a jump host in them is followed.
+const SSH_ARGS_KEYS: &[&str] = &["ansible_ssh_common_args", "ansible_ssh_extra_args"];
+
+/// The jump host in `ssh` arguments (`-J HOST`, `-o ProxyJump=HOST`), and
+/// the arguments kubeharden does not follow.
+fn proxy_jump_of(args: &str) -> (Option<String>, Vec<String>) {
+    let words = match shell_words(args) {
+        Ok(w) => w,
+        Err(_) => return (None, vec![args.to_string()]),
+    };
+    let mut jump = None;
+    let mut ignored = Vec::new();
+    let mut it = words.into_iter();
+    while let Some(w) = it.next() {
+        let option = match w.as_str() {
+            "-J" => {
+                jump = it.next();
+                continue;
+            }
+            "-o" => it.next().unwrap_or_default(),
+            _ if w.starts_with("-J") => {
+                jump = Some(w[2..].to_string());
+                continue;
+            }
+            _ if w.starts_with("-o") => w[2..].to_string(),
+            _ => {
+                ignored.push(w);
+                continue;
+            }
+        };
+        let (key, value) = option
+            .split_once(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or((option.as_str(), ""));
+        if key.eq_ignore_ascii_case("proxyjump") && !value.trim().is_empty() {
+            jump = Some(value.trim().to_string());
+        } else {
+            ignored.push(format!("-o {option}"));
+        }
+    }
+    (jump.filter(|j| j != "none"), ignored)
+}
 
 fn resolve(
     mut inv: Inv<'_>,
@@ -636,6 +679,7 @@ fn resolve(
     ordered.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
     let mut nodes = Vec::new();
     let mut skipped = Vec::new();
+    let mut notes = Vec::new();
     let hosts = inv.hosts.clone();
     for (host, line) in &hosts {
         let roles: Vec<Role> = Role::ALL
@@ -697,6 +741,27 @@ fn resolve(
         let address = get(HOST_KEYS).map(|(a, _)| a);
         let user = get(USER_KEYS).map(|(u, _)| u);
         let identity_file = get(KEY_KEYS).map(|(k, _)| k);
+        let mut proxy_jump = None;
+        for key in SSH_ARGS_KEYS {
+            let Some(v) = vars.get(key) else { continue };
+            let Value::String(args) = &v.value else {
+                continue;
+            };
+            let (jump, ignored) = if args.contains("{{") {
+                (None, vec![args.clone()])
+            } else {
+                proxy_jump_of(args)
+            };
+            proxy_jump = proxy_jump.or(jump);
+            if !ignored.is_empty() {
+                notes.push(format!(
+                    "{}:{}: host {host}: {key}: kubeharden follows only a jump host (-J, -o ProxyJump) and ignores {}",
+                    inv.file,
+                    v.line,
+                    ignored.join(" ")
+                ));
+            }
+        }
         let port = match get(PORT_KEYS) {
             Some((p, l)) => match p.trim().parse::<u16>() {
                 Ok(p) if p > 0 => Some(p),
@@ -718,7 +783,7 @@ fn resolve(
             port,
             identity_file,
             known_hosts: None,
-            proxy_jump: None,
+            proxy_jump,
             line: *line,
         });
     }
@@ -745,7 +810,6 @@ fn resolve(
             }],
         });
     }
-    let mut notes = Vec::new();
     if !skipped.is_empty() {
         notes.push(format!(
             "{file}: skipped {} (in none of kube_control_plane, kube-master, etcd, kube_node, kube-node)",
@@ -881,6 +945,37 @@ kube_node
         );
         assert_eq!((n[1].user.as_deref(), n[1].port), (Some("own"), Some(2222)));
         assert_eq!(n[1].address, "w2");
+    }
+
+    #[test]
+    fn jump_hosts_in_ssh_arguments_are_followed() {
+        assert_eq!(
+            proxy_jump_of("-J ops@bastion:2222"),
+            (Some("ops@bastion:2222".into()), vec![])
+        );
+        assert_eq!(
+            proxy_jump_of("-o ProxyJump=b1,b2 -o StrictHostKeyChecking=no"),
+            (
+                Some("b1,b2".into()),
+                vec!["-o StrictHostKeyChecking=no".into()]
+            )
+        );
+        assert_eq!(
+            proxy_jump_of("-o 'ProxyCommand=ssh -W %h:%p bastion'"),
+            (None, vec!["-o ProxyCommand=ssh -W %h:%p bastion".into()])
+        );
+        let text = "[kube_node]\nw1 ansible_ssh_common_args='-o ProxyJump=jump.example'\nw2\n[kube_node:vars]\nansible_ssh_extra_args=-o Compression=yes\n";
+        let imp = import("j.ini", text, Kind::Ini, &[]).unwrap();
+        assert_eq!(imp.nodes[0].proxy_jump.as_deref(), Some("jump.example"));
+        assert_eq!(imp.nodes[1].proxy_jump, None);
+        assert!(
+            imp.notes.iter().any(
+                |n| n.starts_with("j.ini:5: host w2: ansible_ssh_extra_args")
+                    && n.contains("ignores -o Compression=yes")
+            ),
+            "{:?}",
+            imp.notes
+        );
     }
 
     #[test]
