@@ -86,16 +86,19 @@ fn every_lab_script_passes_shellcheck() {
 
 /// Loads the Vagrantfile (copied to a temporary directory, where it keeps
 /// its token) against a stand-in for Vagrant's configuration object that
-/// prints every setting; returns (success, stdout, stderr).
+/// prints every setting as a JSON line (`{"path", "args", "kw"}`, the same
+/// whatever Ruby's inspect format); returns (success, settings as
+/// `path args kw` lines, stderr, the directory).
 fn eval_vagrantfile(env: &[(&str, &str)]) -> (bool, String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(lab().join("Vagrantfile"), dir.path().join("Vagrantfile")).unwrap();
     let stub = r##"
+require "json"
 module Vagrant
   class Cfg
     def initialize(path) = (@path = path)
     def method_missing(name, *args, **kw, &blk)
-      puts "#{(@path + [name]).join('.')} #{args.inspect} #{kw.inspect}"
+      puts JSON.generate({ path: (@path + [name]).join("."), args: args, kw: kw })
       blk&.call(Cfg.new(@path + [name, args.first]), Cfg.new(@path + [:override]))
       Cfg.new(@path + [name])
     end
@@ -115,9 +118,16 @@ load ARGV[0]
         cmd.env(k, v);
     }
     let out = run(&mut cmd);
+    let settings: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            format!("{} {} {}", v["path"].as_str().unwrap(), v["args"], v["kw"])
+        })
+        .collect();
     (
         out.status.success(),
-        text(&out.stdout),
+        settings.join("\n"),
         text(&out.stderr),
         dir,
     )
@@ -135,14 +145,15 @@ fn the_vagrantfile_takes_its_settings_from_the_environment() {
     ]);
     assert!(ok, "{err}");
     for want in [
-        "vm.provider.libvirt.memory= [4096]",
-        "vm.provider.virtualbox.cpus= [4]",
-        "vm.override.vm.box= [\"generic/ubuntu2204\"]",
-        "vm.define.cp1.vm.network [:private_network] {:ip=>\"10.20.30.10\"}",
-        "vm.define.worker3.vm.network [:private_network] {:ip=>\"10.20.30.23\"}",
-        "\"KH_K8S_VERSION\"=>\"1.33.1\"",
-        "\"KH_HARDENED\"=>\"1\"",
-        "\"KH_NET_GATEWAY\"=>\"10.20.30.1\"",
+        "vm.provider.libvirt.memory= [4096] {}",
+        "vm.provider.virtualbox.cpus= [4] {}",
+        "vm.override.vm.box= [\"generic/ubuntu2204\"] {}",
+        "vm.override.vm.box= [\"bento/ubuntu-22.04\"] {}",
+        "vm.define.cp1.vm.network [\"private_network\"] {\"ip\":\"10.20.30.10\"}",
+        "vm.define.worker3.vm.network [\"private_network\"] {\"ip\":\"10.20.30.23\"}",
+        "\"KH_K8S_VERSION\":\"1.33.1\"",
+        "\"KH_HARDENED\":\"1\"",
+        "\"KH_NET_GATEWAY\":\"10.20.30.1\"",
     ] {
         assert!(out.contains(want), "missing {want:?} in\n{out}");
     }
@@ -151,7 +162,15 @@ fn the_vagrantfile_takes_its_settings_from_the_environment() {
     let token_file = dir.path().join(".vagrant/kh-bootstrap-token");
     let token = std::fs::read_to_string(&token_file).unwrap();
     let token = token.trim();
-    assert!(out.contains(&format!("\"KH_TOKEN\"=>\"{token}\"")), "{out}");
+    assert!(out.contains(&format!("\"KH_TOKEN\":\"{token}\"")), "{out}");
+    // Every machine gets the shared scripts, then its own.
+    for want in [
+        "vm.provision [\"common\"] {\"env\":",
+        "vm.define.cp1.vm.provision [\"control-plane\"]",
+        "vm.define.worker1.vm.provision [\"worker\"]",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
@@ -167,7 +186,8 @@ fn the_vagrantfile_takes_its_settings_from_the_environment() {
 
     let (ok, out, err, _) = eval_vagrantfile(&[("KH_BOX", "my/box")]);
     assert!(ok, "{err}");
-    assert!(out.contains("vm.override.vm.box= [\"my/box\"]"), "{out}");
+    assert!(out.contains("vm.override.vm.box= [\"my/box\"] {}"), "{out}");
+    assert!(!out.contains("generic/ubuntu2204"), "{out}");
     assert!(out.contains("worker2") && !out.contains("worker3"), "{out}");
 }
 
