@@ -55,9 +55,15 @@ fi
 # Kubernetes minor version.
 . /etc/os-release
 arch=$(dpkg --print-architecture)
-if ! command -v curl >/dev/null || ! command -v gpg >/dev/null || ! command -v nft >/dev/null; then
+installed() { dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | sed -n 's/^install ok installed //p' || true; }
+missing=()
+for p in ca-certificates curl gpg nftables conntrack socat; do
+  [[ -n "$(installed "$p")" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
   apt-get update -qq
-  apt-get install -y -qq ca-certificates curl gpg nftables conntrack socat >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 install -d -m 0755 /etc/apt/keyrings
 if [[ ! -s /etc/apt/keyrings/docker.asc ]]; then
@@ -76,7 +82,6 @@ write_file /etc/apt/sources.list.d/kubernetes.list 0644 <<LIST
 deb [signed-by=$k8s_key] https://pkgs.k8s.io/core:/stable:/v$minor/deb/ /
 LIST
 
-installed() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 want=()
 [[ "$(installed containerd.io)" == "$KH_CONTAINERD_VERSION" ]] || want+=("containerd.io=$KH_CONTAINERD_VERSION")
 for p in kubelet kubeadm kubectl; do

@@ -306,9 +306,12 @@ main() {
   fi
 
   if [[ "$HARDEN" == 1 ]]; then
-    if ((NEW_KEY)); then
+    # Rewritten once after the key is made (a run that stopped before
+    # this point does it on the next run).
+    if ((NEW_KEY)) || [[ ! -e "$STATE/secrets-encrypted" ]]; then
       log "encrypting the existing secrets with the new key"
       kubectl get secrets --all-namespaces -o json | kubectl replace -f - >/dev/null
+      touch "$STATE/secrets-encrypted"
     fi
     etcd_firewall
     harden_cp_files
