@@ -613,6 +613,26 @@ fn ansible_cli_errors_exit_2_with_file_and_line() {
     assert_eq!(nodes[0].roles, vec![Role::ControlPlane]);
     assert_eq!(nodes[1].roles, vec![Role::Etcd, Role::Worker]);
     assert_eq!(nodes[1].address, "w1");
+
+    // --kind overrides what the name suggests.
+    let misnamed = dir.path().join("hosts.yaml");
+    std::fs::copy(fixture("kubespray.ini"), &misnamed).unwrap();
+    let out = kh(&["inventory", "from-ansible", misnamed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("hosts.yaml:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kh(&[
+        "inventory",
+        "from-ansible",
+        misnamed.to_str().unwrap(),
+        "--kind",
+        "ini",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(load_toml(&text(&out.stdout)).len(), 5);
 }
 
 /// The generated inventory really connects: a `vagrant ssh-config`-style

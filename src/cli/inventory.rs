@@ -15,7 +15,8 @@ pub enum InventoryCmd {
     /// from --role or from machine names (cp, control, master: control-plane
     /// and etcd; worker, node, w1: worker).
     FromVagrant {
-        /// Directory holding the Vagrantfile, where `vagrant ssh-config` runs.
+        /// Directory holding the Vagrantfile, where `vagrant ssh-config` runs
+        /// (default: the current directory).
         #[arg(value_name = "DIR", conflicts_with = "ssh_config")]
         dir: Option<PathBuf>,
         /// Read saved `vagrant ssh-config` output from FILE (`-`: standard

@@ -85,7 +85,8 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct ScanArgs {
-    /// Inventory file (TOML) listing the nodes.
+    /// Inventory file listing the nodes: TOML, or an Ansible inventory (INI or
+    /// YAML, kubespray's groups), recognised as the README describes.
     #[arg(long, short)]
     inventory: Option<PathBuf>,
     /// Ad hoc node: NAME=[USER@]ADDRESS[:PORT]. Repeatable.
