@@ -6,9 +6,11 @@
 //! a "billion laughs" document stops with an error instead of eating memory.
 //! JSON is YAML, so JSON config files parse here too.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Number, Value};
-use yaml_rust2::parser::{Event, EventReceiver, Parser, Tag};
-use yaml_rust2::scanner::TScalarStyle;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Most nodes (scalars, sequences, mappings, counting alias expansions) one
 /// document may produce. Real kubelet configs have a few hundred.
@@ -28,7 +30,27 @@ pub enum YamlError {
 
 /// Parses the first document of `text`. An empty document is `Null`.
 pub fn parse(text: &str) -> Result<Value, YamlError> {
-    let mut b = Builder::default();
+    load(text, None)
+}
+
+/// The line (1-based) where each node of a document starts, by JSON pointer
+/// (`/all/hosts/node1`, as [`Value::pointer`] takes). A mapping value's line
+/// is its key's line. Nodes expanded from an alias keep only the alias's line.
+pub type Lines = BTreeMap<String, usize>;
+
+/// [`parse`], also returning where each node is, for messages that name a
+/// line of a file a person wrote.
+pub fn parse_with_lines(text: &str) -> Result<(Value, Lines), YamlError> {
+    let mut lines = Lines::new();
+    let v = load(text, Some(&mut lines))?;
+    Ok((v, lines))
+}
+
+fn load(text: &str, lines: Option<&mut Lines>) -> Result<Value, YamlError> {
+    let mut b = Builder {
+        lines,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     let res = parser.load(&mut b, false);
     if let Some(e) = b.error {
@@ -41,21 +63,57 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
     Ok(b.root.unwrap_or(Value::Null))
 }
 
+/// `key` escaped as one JSON pointer token.
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 enum Frame {
     Seq(Vec<Value>, usize),
     Map(Map<String, Value>, Option<String>, usize),
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'a> {
     stack: Vec<Frame>,
     anchors: Vec<(usize, Value)>,
     root: Option<Value>,
     nodes: usize,
     error: Option<YamlError>,
+    /// Filled only by [`parse_with_lines`].
+    lines: Option<&'a mut Lines>,
 }
 
-impl Builder {
+impl Builder<'_> {
+    /// Records the line of the node about to be inserted; a scalar in key
+    /// position records its mapping value's line.
+    fn mark(&mut self, ev: &Event, mark: Marker) {
+        let Some(lines) = self.lines.as_deref_mut() else {
+            return;
+        };
+        let mut path = String::new();
+        for (i, frame) in self.stack.iter().enumerate() {
+            let top = i + 1 == self.stack.len();
+            match frame {
+                Frame::Seq(items, _) => path.push_str(&format!("/{}", items.len())),
+                Frame::Map(_, Some(k), _) => {
+                    path.push('/');
+                    path.push_str(&pointer_token(k));
+                }
+                Frame::Map(_, None, _) if top => match ev {
+                    Event::Scalar(k, ..) => {
+                        path.push('/');
+                        path.push_str(&pointer_token(k));
+                    }
+                    // A complex key: nothing a message could name.
+                    _ => return,
+                },
+                Frame::Map(_, None, _) => return,
+            }
+        }
+        lines.entry(path).or_insert(mark.line());
+    }
+
     fn count(&mut self, n: usize) -> bool {
         self.nodes += n;
         if self.nodes > MAX_NODES {
@@ -130,10 +188,19 @@ fn scalar(v: String, style: TScalarStyle, tag: Option<Tag>) -> Value {
     Value::String(v)
 }
 
-impl EventReceiver for Builder {
-    fn on_event(&mut self, ev: Event) {
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.error.is_some() {
             return;
+        }
+        if matches!(
+            ev,
+            Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Scalar(..)
+                | Event::Alias(_)
+        ) {
+            self.mark(&ev, mark);
         }
         match ev {
             // `count` records the error when the budget runs out; the event
@@ -245,6 +312,19 @@ mod tests {
     fn small_aliases_still_work() {
         let v = parse("base: &b {x: 1}\nother: *b\n").unwrap();
         assert_eq!(lookup(&v, "other.x"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn lines_are_recorded_by_pointer() {
+        let text = "all:\n  hosts:\n    node1:\n      ansible_host: 10.0.0.1\n    node2:\n  children:\n    k/8s:\n      - a\n      - b\n";
+        let (v, lines) = parse_with_lines(text).unwrap();
+        assert_eq!(v, parse(text).unwrap());
+        assert_eq!(lines["/all"], 1);
+        assert_eq!(lines["/all/hosts/node1"], 3);
+        assert_eq!(lines["/all/hosts/node1/ansible_host"], 4);
+        assert_eq!(lines["/all/hosts/node2"], 5);
+        assert_eq!(lines["/all/children/k~18s/1"], 9);
+        assert!(v.pointer("/all/children/k~18s/1").is_some());
     }
 
     #[test]

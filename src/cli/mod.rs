@@ -7,6 +7,7 @@
 //!   benchmark, waiver or baseline files); nothing was evaluated.
 
 mod demo;
+mod inventory;
 mod output;
 mod scan;
 
@@ -77,11 +78,15 @@ enum Command {
     },
     /// List the built-in benchmark profiles.
     Benchmarks,
+    /// Write an inventory TOML from `vagrant ssh-config` or an Ansible inventory.
+    #[command(subcommand)]
+    Inventory(inventory::InventoryCmd),
 }
 
 #[derive(clap::Args, Debug)]
 struct ScanArgs {
-    /// Inventory file (TOML) listing the nodes.
+    /// Inventory file listing the nodes: TOML, or an Ansible inventory (INI or
+    /// YAML, kubespray's groups), recognised as the README describes.
     #[arg(long, short)]
     inventory: Option<PathBuf>,
     /// Ad hoc node: NAME=[USER@]ADDRESS[:PORT]. Repeatable.
@@ -281,6 +286,7 @@ enum Plan {
         json: PathBuf,
     },
     Benchmarks,
+    Inventory(inventory::Plan),
 }
 
 fn load_benchmark(arg: &BenchArg) -> Result<Benchmark> {
@@ -336,6 +342,7 @@ fn plan(cli: Cli) -> Result<Plan> {
         },
         Command::Benchmarks => Plan::Benchmarks,
         Command::Demo { install, json } => Plan::Demo { install, json },
+        Command::Inventory(cmd) => Plan::Inventory(inventory::plan(cmd)?),
     })
 }
 
@@ -451,6 +458,10 @@ fn run(plan: Plan) -> Result<bool> {
                 "demo: JSON report written to {}. The lab's fault nodes and misconfigured nodes fail on purpose.",
                 json.display()
             );
+            Ok(false)
+        }
+        Plan::Inventory(plan) => {
+            inventory::run(plan)?;
             Ok(false)
         }
         Plan::Benchmarks => {

@@ -17,6 +17,10 @@
 //! Like benchmark files, an inventory is validated in one pass and every
 //! problem is reported with its file and line. Ad hoc nodes from the command
 //! line (`--node cp1=root@10.0.0.11`) produce the same [`NodeSpec`]s.
+//!
+//! [`load`] also reads Ansible inventories (INI or YAML, kubespray's groups
+//! give the roles) when [`ansible::detect`] recognises one; TOML is the
+//! default. [`vagrant`] turns `vagrant ssh-config` output into nodes.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -28,7 +32,10 @@ use toml::de::{DeTable, DeValue};
 use crate::bench::Problem;
 use crate::facts::Role;
 
+pub mod ansible;
+pub mod imported;
 pub mod ssh_config;
+pub mod vagrant;
 
 pub use ssh_config::SshConfig;
 
@@ -363,7 +370,8 @@ pub fn parse(file: &str, text: &str, ssh: &SshConfig) -> Result<Vec<NodeSpec>, I
     }
 }
 
-/// Reads and parses an inventory file.
+/// Reads and parses an inventory file: TOML, or an Ansible inventory when
+/// [`ansible::detect`] says so (hosts it skips are noted on stderr).
 pub fn load(path: &Path, ssh: &SshConfig) -> Result<Vec<NodeSpec>, InventoryError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| InventoryError {
@@ -373,7 +381,16 @@ pub fn load(path: &Path, ssh: &SshConfig) -> Result<Vec<NodeSpec>, InventoryErro
             message: format!("cannot read: {e}"),
         }],
     })?;
-    parse(&shown, &text, ssh)
+    match ansible::detect(path, &text) {
+        None => parse(&shown, &text, ssh),
+        Some(kind) => {
+            let (nodes, notes) = ansible::parse(&shown, &text, kind, ssh)?;
+            for n in notes {
+                eprintln!("kubeharden: note: {n}");
+            }
+            Ok(nodes)
+        }
+    }
 }
 
 /// Parses `--node NAME=[USER@]ADDRESS[:PORT]`; the address may be an alias
