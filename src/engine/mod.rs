@@ -17,6 +17,7 @@ pub mod effective;
 pub mod files;
 pub mod known;
 pub mod network;
+pub mod platform;
 pub mod value;
 
 #[cfg(test)]
@@ -204,7 +205,7 @@ fn evaluate_node_full(
                 .rules
                 .iter()
                 .filter(|r| r.scope == Scope::Node)
-                .map(|r| evaluate_rule(&ctx, r)),
+                .map(|r| platform::adjust_node(&ctx, r, evaluate_rule(&ctx, r))),
         );
         results.extend(drift_findings(facts));
         let (findings, certs) = certs::cert_findings(&ctx, opts.cert());
