@@ -102,6 +102,16 @@ struct ScanArgs {
     /// 'docker exec -i {node} sh'.
     #[arg(long, value_name = "TEMPLATE")]
     exec: Option<String>,
+    /// Scan the node containers of a kind cluster (default name: kind)
+    /// through `docker exec`, or podman's with KIND_EXPERIMENTAL_PROVIDER=podman.
+    #[arg(
+        long,
+        value_name = "CLUSTER",
+        num_args = 0..=1,
+        default_missing_value = kubeharden::kind::DEFAULT_CLUSTER,
+        conflicts_with_all = ["inventory", "nodes", "local", "exec"]
+    )]
+    kind: Option<String>,
     /// Default SSH user for ad hoc nodes.
     #[arg(long)]
     user: Option<String>,
@@ -353,8 +363,12 @@ fn write_out(output: Option<&PathBuf>, text: &[u8]) -> Result<()> {
     }
 }
 
-fn scan_plan(a: ScanArgs) -> Result<Plan> {
+fn scan_plan(mut a: ScanArgs) -> Result<Plan> {
     let scan = scan::build(&a)?;
+    if let (Some(cluster), None) = (&a.kind, &a.report.cluster_name) {
+        // The name kind gives the cluster in the kubeconfig.
+        a.report.cluster_name = Some(format!("kind-{cluster}"));
+    }
     let bench = load_benchmark(&a.bench)?;
     Ok(Plan::Scan {
         out: output::plan(a.report, &bench)?,
