@@ -564,7 +564,7 @@ mod tests {
 
     #[test]
     fn an_ha_cluster_is_sorted_and_its_load_balancer_left_out() {
-        let text = "/ha-worker10\tworker\t172.18.0.9 \n/ha-external-load-balancer\texternal-load-balancer\t172.18.0.2 \n/ha-worker2\tworker\t172.18.0.6 fc00:f853::6 \n/ha-control-plane2\tcontrol-plane\t172.18.0.4 \n/ha-worker\tworker\t172.18.0.5 \n/ha-control-plane\tcontrol-plane\t172.18.0.3 \n/ha-stopped\tworker\t\n";
+        let text = "/ha-worker10\tworker\t172.18.0.9 \n/ha-external-load-balancer\texternal-load-balancer\t172.18.0.2 \n/ha-worker2\tworker\t172.18.0.6 fc00:f853::6 \n/ha-control-plane2\tcontrol-plane\t172.18.0.4 \n/ha-worker\tworker\t172.18.0.5 \n/ha-control-plane\tcontrol-plane\t172.18.0.3 \n/ha-worker3\tworker\t\n";
         let inspected = parse_inspect(text);
         let names: Vec<String> = inspected.iter().map(|(n, _, _)| n.clone()).collect();
         let c = assemble("ha", Provider::Docker, &names, &inspected).unwrap();
@@ -580,7 +580,7 @@ mod tests {
                 ("ha-control-plane2", "control-plane", "172.18.0.4"),
                 ("ha-worker", "worker", "172.18.0.5"),
                 ("ha-worker2", "worker", "172.18.0.6"),
-                ("ha-stopped", "worker", ""),
+                ("ha-worker3", "worker", ""),
                 ("ha-worker10", "worker", "172.18.0.9"),
             ]
         );
