@@ -189,7 +189,10 @@ pub fn render(report: &Report, color: Color) -> String {
         .filter(|(_, f)| f.status == Status::Warn)
         .collect();
     if !warns.is_empty() {
-        let _ = writeln!(out, "\nWARNINGS (not scored)");
+        let _ = writeln!(
+            out,
+            "\nWARNINGS (not scored, or a platform limitation: see its reason)"
+        );
         for (node, f) in warns {
             let _ = writeln!(
                 out,
@@ -200,6 +203,10 @@ pub fn render(report: &Report, color: Color) -> String {
                 f.title,
                 clean(&f.actual)
             );
+            // A warn with a reason is one the platform decided (kind).
+            if let Some(r) = &f.reason {
+                let _ = writeln!(out, "    reason    {}", clean(r));
+            }
         }
     }
 
