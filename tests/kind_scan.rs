@@ -366,6 +366,10 @@ fn kind_scan_of_the_lab() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}\n{stderr}");
+    // The README's sample output comes from here.
+    if let Some(sample) = std::env::var_os("KH_KIND_SAMPLE") {
+        std::fs::write(sample, format!("{stderr}{stdout}")).unwrap();
+    }
     // kubeadm defaults fail some checks (4.1.1...), so the run fails.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

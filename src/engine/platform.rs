@@ -21,7 +21,7 @@ use crate::facts::{ComponentKind, NodeFacts, Platform, ScanStatus};
 use crate::report::{Finding, Status, cap};
 
 /// Why a root-owned etcd data directory is a warn on kind.
-pub const KIND_ETCD_DATA_DIR: &str = "kind: the kind node image has no etcd user, and kind runs etcd as root inside the node container (its etcd static pod sets no runAsUser), so a root-owned data directory is how kind is built and cannot be changed from inside the cluster; a warn, not a fail. Only root in the node container, that is whoever controls the container engine on the host, can read it. On a production cluster this is a fail: see the remediation.";
+pub const KIND_ETCD_DATA_DIR: &str = "kind: the kind node image has no etcd user, and kind runs etcd as root inside the node container (its etcd static pod sets no runAsUser), so a root-owned data directory is how kind is built and cannot be changed from inside the cluster; a warn, not a fail. Who else may read it is check 1.1.11 (mode 700). On a production cluster root ownership is a fail: see the remediation.";
 
 /// Why `net.etcd-firewall` is a warn on kind.
 pub const KIND_ETCD_FIREWALL: &str = "kind cannot isolate etcd: every node container of a kind cluster is attached to the same container-engine bridge network (the `kind` network), with no firewall between containers, so any worker container can open a connection to etcd on a control-plane container's address. This is how kind is built, not a setting of this cluster; a warn, not a fail. Inside kind, etcd is protected only by its client-certificate authentication (check 2.2); a production cluster must also firewall it.";
