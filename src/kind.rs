@@ -282,9 +282,7 @@ fn run(
                 program: program.display().to_string(),
                 hint: match provider {
                     _ if program != Path::new(provider.binary()) => String::new(),
-                    Provider::Docker => format!(
-                        ": kind's node containers are reached with `docker exec`; install Docker, or set KIND_EXPERIMENTAL_PROVIDER=podman for a podman cluster"
-                    ),
+                    Provider::Docker => ": kind's node containers are reached with `docker exec`; install Docker, or set KIND_EXPERIMENTAL_PROVIDER=podman for a podman cluster".to_string(),
                     p => format!(
                         ": KIND_EXPERIMENTAL_PROVIDER={0} asks for {0}, which reaches kind's node containers with `{0} exec`",
                         p.binary()

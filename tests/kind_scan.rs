@@ -257,7 +257,8 @@ impl Fakes {
         });
         let rest = std::env::var_os("PATH").unwrap_or_default();
         let rest = std::env::split_paths(&rest).filter(|d| {
-            !d.join("kind").exists() && !(matches!(which, Which::Bare) && d.join("docker").exists())
+            let engine = matches!(which, Which::Bare) && d.join("docker").exists();
+            !d.join("kind").exists() && !engine
         });
         std::env::join_paths(std::iter::once(first).chain(rest)).unwrap()
     }

@@ -145,9 +145,11 @@ mod tests {
     use crate::report::NodeReport;
 
     fn cp(platform: Option<Platform>, uid: u32) -> NodeFacts {
-        let mut n = NodeFacts::default();
-        n.schema_version = 1;
-        n.platform = platform;
+        let mut n = NodeFacts {
+            schema_version: 1,
+            platform,
+            ..Default::default()
+        };
         n.node.name = "kind-control-plane".into();
         n.node.roles = vec![Role::ControlPlane, Role::Etcd];
         n.components.insert(
@@ -209,8 +211,10 @@ mod tests {
     }
 
     fn worker(platform: Option<Platform>, tries: &[ReachOutcome]) -> NodeFacts {
-        let mut n = NodeFacts::default();
-        n.platform = platform;
+        let mut n = NodeFacts {
+            platform,
+            ..Default::default()
+        };
         n.node.name = "kind-worker".into();
         n.node.roles = vec![Role::Worker];
         n.reachability = tries
