@@ -189,10 +189,7 @@ pub fn render(report: &Report, color: Color) -> String {
         .filter(|(_, f)| f.status == Status::Warn)
         .collect();
     if !warns.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nWARNINGS (not scored, or a platform limitation: see its reason)"
-        );
+        let _ = writeln!(out, "\nWARNINGS (not scored)");
         for (node, f) in warns {
             let _ = writeln!(
                 out,
@@ -203,7 +200,7 @@ pub fn render(report: &Report, color: Color) -> String {
                 f.title,
                 clean(&f.actual)
             );
-            // A warn with a reason is one the platform decided (kind).
+            // Some warns say why they are not fails (kind's, for one).
             if let Some(r) = &f.reason {
                 let _ = writeln!(out, "    reason    {}", clean(r));
             }
