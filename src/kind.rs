@@ -298,8 +298,10 @@ fn run(
     let reader = |r: Option<Box<dyn Read + Send>>| {
         thread::spawn(move || {
             let mut buf = Vec::new();
-            if let Some(r) = r {
-                let _ = r.take(OUTPUT_CAP as u64).read_to_end(&mut buf);
+            if let Some(mut r) = r {
+                let _ = r.by_ref().take(OUTPUT_CAP as u64).read_to_end(&mut buf);
+                // Drain the rest, so the command is never blocked on a full pipe.
+                let _ = std::io::copy(&mut r, &mut std::io::sink());
             }
             buf
         })
@@ -362,7 +364,12 @@ pub fn role_of(cluster: &str, container: &str, label: &str) -> Result<Option<Kin
     };
     let label = label.trim();
     if !label.is_empty() {
-        return from(label).ok_or_else(|| format!("unknown {ROLE_LABEL} label {label:?}"));
+        return from(label).ok_or_else(|| {
+            format!(
+                "unknown {ROLE_LABEL} label {:?}",
+                crate::report::cap(label, 100)
+            )
+        });
     }
     let base = container
         .strip_prefix(cluster)

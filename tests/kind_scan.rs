@@ -112,7 +112,8 @@ struct Route<'a> {
     w_address: String,
 }
 
-/// The fake docker: docker 28's answers for kind clusters
+/// The fake docker (also installed as podman, which answers the same):
+/// docker 28's answers for kind clusters
 /// - `kind`: kind-control-plane and kind-worker, which are lab nodes;
 /// - `half`: half-control-plane (the lab's control plane) and half-worker,
 ///   a stopped container;
@@ -141,8 +142,8 @@ fn docker_script(log: &Path, route: Option<&Route<'_>>) -> String {
 # Fake docker for tests/kind_scan.rs.
 LAB_SH='{lab_sh}'
 STATE='{state}'
-printf 'docker %s\n' "$*" >> '{log}'
-unexpected() {{ echo "fake docker: unexpected arguments: $*" >&2; exit 125; }}
+printf '%s %s\n' "${{0##*/}}" "$*" >> '{log}'
+unexpected() {{ echo "fake ${{0##*/}}: unexpected arguments: $*" >&2; exit 125; }}
 if [ -n "$KH_FAKE_DOCKER_DOWN" ]; then
   echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2
   exit 1
@@ -229,14 +230,14 @@ impl Fakes {
         let log = dir.path().join("calls.log");
         for (sub, files) in [
             ("with_kind", &["docker", "kind"][..]),
-            ("no_kind", &["docker"][..]),
+            ("no_kind", &["docker", "podman"][..]),
         ] {
             let d = dir.path().join(sub);
             std::fs::create_dir(&d).unwrap();
             for f in files {
                 let text = match *f {
-                    "docker" => docker_script(&log, route),
-                    _ => kind_script(&log),
+                    "kind" => kind_script(&log),
+                    _ => docker_script(&log, route),
                 };
                 let p = d.join(f);
                 std::fs::write(&p, text).unwrap();
@@ -654,6 +655,36 @@ fn kind_discovery_errors_are_clear_and_scan_nothing() {
     let calls = fakes.calls();
     assert!(
         !calls.iter().any(|c| c.starts_with("docker exec")),
+        "{calls:?}"
+    );
+
+    // KIND_EXPERIMENTAL_PROVIDER=podman: podman finds the nodes and execs.
+    // (Its exec has no lab behind it here, so both nodes are unreachable.)
+    fakes.clear_calls();
+    let out = kubeharden(
+        &fakes.path(Which::NoKind),
+        &["scan", "--kind"],
+        &[("KIND_EXPERIMENTAL_PROVIDER", "podman")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("through `podman exec -i {node} sh`")
+            && err.contains("kind-worker              unreachable"),
+        "{err}"
+    );
+    let mut calls = fakes.calls();
+    calls.sort();
+    assert!(
+        calls.len() == 4
+            && calls[..2]
+                == [
+                    "podman exec -i kind-control-plane sh",
+                    "podman exec -i kind-worker sh",
+                ]
+            && calls[2].starts_with("podman inspect --type container --format ")
+            && calls[3]
+                == "podman ps -a --filter label=io.x-k8s.kind.cluster=kind --format {{.Names}}",
         "{calls:?}"
     );
 }
