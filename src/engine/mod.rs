@@ -125,9 +125,10 @@ pub fn evaluate_with(
         .filter(|r| r.scope == Scope::Cluster)
         .map(manual_finding)
         .collect();
-    let etcd_rows = etcd.map(|(rows, finding)| {
+    // No attempts (kind's explanation without probes): not collected.
+    let etcd_rows = etcd.and_then(|(rows, finding)| {
         cluster_results.push(finding);
-        rows
+        (!rows.is_empty()).then_some(rows)
     });
     let cluster = ClusterReport {
         name: None,
