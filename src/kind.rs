@@ -29,7 +29,7 @@ pub const CLUSTER_LABEL: &str = "io.x-k8s.kind.cluster";
 /// The label kind puts on every container: `control-plane`, `worker` or
 /// `external-load-balancer`.
 pub const ROLE_LABEL: &str = "io.x-k8s.kind.role";
-/// kind's default cluster name.
+/// kind's default cluster name, when `KIND_CLUSTER_NAME` is not set.
 pub const DEFAULT_CLUSTER: &str = "kind";
 /// How long one discovery command may take.
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -148,6 +148,15 @@ impl KindEnv {
             timeout: DISCOVERY_TIMEOUT,
         })
     }
+}
+
+/// The cluster kind itself uses when given no `--name`: `KIND_CLUSTER_NAME`,
+/// else `kind`.
+pub fn default_cluster() -> String {
+    std::env::var("KIND_CLUSTER_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| DEFAULT_CLUSTER.to_string())
 }
 
 /// The first executable file named `name` in `PATH`.

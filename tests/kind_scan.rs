@@ -289,6 +289,7 @@ fn kubeharden(path: &OsString, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.args(args)
         .env("PATH", path)
         .env_remove("KIND_EXPERIMENTAL_PROVIDER")
+        .env_remove("KIND_CLUSTER_NAME")
         .env_remove("KH_FAKE_DOCKER_DOWN");
     for (k, v) in env {
         c.env(k, v);
@@ -580,9 +581,13 @@ fn kind_scan_of_the_lab() {
 }
 
 /// Runs `kubeharden scan --kind CLUSTER` through the fakes; returns the
-/// exit code and stderr.
+/// exit code and stderr. An empty `cluster` gives a bare `--kind`.
 fn discover(fakes: &Fakes, which: Which, cluster: &str, env: &[(&str, &str)]) -> (i32, String) {
-    let out = kubeharden(&fakes.path(which), &["scan", "--kind", cluster], env);
+    let mut args = vec!["scan", "--kind"];
+    if !cluster.is_empty() {
+        args.push(cluster);
+    }
+    let out = kubeharden(&fakes.path(which), &args, env);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).trim().to_string(),
@@ -650,7 +655,16 @@ fn kind_discovery_errors_are_clear_and_scan_nothing() {
                 .to_string()
         )
     );
-    assert_eq!(discover(&fakes, Which::NoKind, "a;b", &[]).0, 2,);
+    let (code, err) = discover(&fakes, Which::NoKind, "a;b", &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\"a;b\" is not a kind cluster name"), "{err}");
+    // A bare --kind means kind's own default cluster.
+    let (code, err) = discover(&fakes, Which::WithKind, "", &[("KIND_CLUSTER_NAME", "dev")]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("kubeharden: no kind cluster named \"dev\""),
+        "{err}"
+    );
     // Nothing was ever executed in a container.
     let calls = fakes.calls();
     assert!(

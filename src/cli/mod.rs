@@ -102,13 +102,14 @@ struct ScanArgs {
     /// 'docker exec -i {node} sh'.
     #[arg(long, value_name = "TEMPLATE")]
     exec: Option<String>,
-    /// Scan the node containers of a kind cluster (default name: kind)
-    /// through `docker exec`, or podman's with KIND_EXPERIMENTAL_PROVIDER=podman.
+    /// Scan the node containers of a kind cluster (default: $KIND_CLUSTER_NAME,
+    /// else kind) through `docker exec`, or podman's with
+    /// KIND_EXPERIMENTAL_PROVIDER=podman.
     #[arg(
         long,
         value_name = "CLUSTER",
         num_args = 0..=1,
-        default_missing_value = kubeharden::kind::DEFAULT_CLUSTER,
+        default_missing_value = "",
         conflicts_with_all = ["inventory", "nodes", "local", "exec"]
     )]
     kind: Option<String>,
@@ -364,6 +365,9 @@ fn write_out(output: Option<&PathBuf>, text: &[u8]) -> Result<()> {
 }
 
 fn scan_plan(mut a: ScanArgs) -> Result<Plan> {
+    if let Some(cluster) = a.kind.as_mut().filter(|c| c.is_empty()) {
+        *cluster = kubeharden::kind::default_cluster();
+    }
     let scan = scan::build(&a)?;
     if let (Some(cluster), None) = (&a.kind, &a.report.cluster_name) {
         // The name kind gives the cluster in the kubeconfig.
