@@ -227,6 +227,7 @@ fn main() {
             concurrency: n.min(64),
             collect: CollectOptions::default(),
             probes,
+            platform: None,
         };
         let (cpu0, _) = rusage();
         let started = Instant::now();

@@ -11,6 +11,7 @@ pub mod collect;
 pub mod engine;
 pub mod facts;
 pub mod inventory;
+pub mod kind;
 pub mod probe;
 pub mod report;
 pub mod scan;

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::collect::{CollectOptions, collect};
-use crate::facts::{ComponentKind, NodeFacts, NodeIdentity, ReachFacts, Role, ScanStatus};
+use crate::facts::{
+    ComponentKind, NodeFacts, NodeIdentity, Platform, ReachFacts, Role, ScanStatus,
+};
 use crate::inventory::NodeSpec;
 use crate::transport::process::{ExecTransport, LocalTransport};
 use crate::transport::ssh::{SshOptions, SshTransport};
@@ -41,6 +43,9 @@ pub struct ScanPlan {
     /// the node (exec transports, sshd without forwarding), or directly
     /// (`--local`).
     pub probes: bool,
+    /// What the nodes are (kind node containers...), recorded in each
+    /// node's facts; `None` for ordinary hosts.
+    pub platform: Option<Platform>,
 }
 
 /// One node's result.
@@ -91,7 +96,7 @@ fn transport(spec: &NodeSpec, via: &Via) -> Box<dyn Transport> {
 
 /// Scans one node.
 pub fn scan_node(spec: &NodeSpec, via: &Via, opts: CollectOptions) -> NodeOutcome {
-    scan_node_keep(spec, via, opts).0
+    scan_node_keep(spec, via, opts, None).0
 }
 
 /// Scans one node and keeps its transport (its SSH session) for the
@@ -100,6 +105,7 @@ fn scan_node_keep(
     spec: &NodeSpec,
     via: &Via,
     opts: CollectOptions,
+    platform: Option<Platform>,
 ) -> (NodeOutcome, Box<dyn Transport>) {
     let started = Instant::now();
     let identity = NodeIdentity {
@@ -110,6 +116,7 @@ fn scan_node_keep(
     };
     let mut t = transport(spec, via);
     let mut facts = collect(t.as_mut(), identity, opts);
+    facts.platform = platform;
     if spec.roles.is_empty() && facts.scan_status == ScanStatus::Ok {
         facts.node.roles = detect_roles(&facts);
     }
@@ -309,7 +316,7 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
             .par_iter()
             .map(|spec| {
                 let started = Instant::now();
-                let (mut o, mut t) = scan_node_keep(spec, &plan.via, plan.collect);
+                let (mut o, mut t) = scan_node_keep(spec, &plan.via, plan.collect, plan.platform);
                 if plan.probes {
                     // A node's own ports need nothing from the others:
                     // probe them while other nodes are still collecting.

@@ -107,6 +107,17 @@ struct ScanArgs {
     /// 'docker exec -i {node} sh'.
     #[arg(long, value_name = "TEMPLATE")]
     exec: Option<String>,
+    /// Scan the node containers of a kind cluster (default: $KIND_CLUSTER_NAME,
+    /// else kind) through `docker exec`, or podman's with
+    /// KIND_EXPERIMENTAL_PROVIDER=podman.
+    #[arg(
+        long,
+        value_name = "CLUSTER",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with_all = ["inventory", "nodes", "local", "exec"]
+    )]
+    kind: Option<String>,
     /// Default SSH user for ad hoc nodes.
     #[arg(long)]
     user: Option<String>,
@@ -360,8 +371,15 @@ fn write_out(output: Option<&PathBuf>, text: &[u8]) -> Result<()> {
     }
 }
 
-fn scan_plan(a: ScanArgs) -> Result<Plan> {
+fn scan_plan(mut a: ScanArgs) -> Result<Plan> {
+    if let Some(cluster) = a.kind.as_mut().filter(|c| c.is_empty()) {
+        *cluster = kubeharden::kind::default_cluster();
+    }
     let scan = scan::build(&a)?;
+    if let (Some(cluster), None) = (&a.kind, &a.report.cluster_name) {
+        // The name kind gives the cluster in the kubeconfig.
+        a.report.cluster_name = Some(format!("kind-{cluster}"));
+    }
     let bench = load_benchmark(&a.bench)?;
     Ok(Plan::Scan {
         out: output::plan(a.report, &bench)?,

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kubeharden::collect::CollectOptions;
 use kubeharden::facts::{NodeFacts, ScanStatus};
 use kubeharden::inventory::{self, Defaults, NodeSpec};
+use kubeharden::kind;
 use kubeharden::scan::{NodeOutcome, ScanPlan, Via, scan};
 use kubeharden::transport::ssh::{HostKeyPolicy, SshOptions};
 
@@ -30,6 +31,31 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
         command_timeout: a.command_timeout.unwrap_or(base.command_timeout),
         ..base
     };
+    if let Some(cluster) = &a.kind {
+        let found = kind::discover(cluster, &kind::KindEnv::from_env()?)?;
+        eprintln!(
+            "kind cluster {:?}: {} through `{}`{}",
+            found.name,
+            found
+                .nodes
+                .iter()
+                .map(|n| format!("{} ({})", n.name, n.role.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            found.exec_template(),
+            if found.skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; not a node: {}", found.skipped.join(", "))
+            }
+        );
+        let concurrency = a
+            .concurrency
+            .unwrap_or_else(|| found.nodes.len().min(DEFAULT_CONCURRENCY));
+        let mut plan = found.scan_plan(&defaults, concurrency, !a.no_probes);
+        set_roles(&a.roles, &mut plan.nodes, false)?;
+        return Ok(plan);
+    }
     let ssh_config = inventory::SshConfig::load_default();
     let mut nodes: Vec<NodeSpec> = match &a.inventory {
         Some(p) => inventory::load(p, &ssh_config).map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -60,18 +86,11 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
             command_timeout: defaults.command_timeout,
         }];
     }
-    for r in &a.roles {
-        let (name, roles) = inventory::parse_role_arg(r).map_err(anyhow::Error::msg)?;
-        match nodes
-            .iter_mut()
-            .find(|n| n.name == name || (a.local && name == "local"))
-        {
-            Some(n) => n.roles = roles,
-            None => bail!("--role {r:?}: no node named {name:?}"),
-        }
-    }
+    set_roles(&a.roles, &mut nodes, a.local)?;
     if nodes.is_empty() {
-        bail!("nothing to scan: give --inventory FILE, --node NAME=[USER@]ADDRESS, or --local");
+        bail!(
+            "nothing to scan: give --inventory FILE, --node NAME=[USER@]ADDRESS, --kind [CLUSTER] or --local"
+        );
     }
     let via = if a.local {
         Via::Local { sudo: a.sudo }
@@ -110,7 +129,24 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
         via,
         concurrency,
         collect: CollectOptions::default(),
+        platform: None,
     })
+}
+
+/// Applies `--role NAME=ROLES` to the nodes (`local` names the one node of
+/// `--local`).
+fn set_roles(args: &[String], nodes: &mut [NodeSpec], local: bool) -> Result<()> {
+    for r in args {
+        let (name, roles) = inventory::parse_role_arg(r).map_err(anyhow::Error::msg)?;
+        match nodes
+            .iter_mut()
+            .find(|n| n.name == name || (local && name == "local"))
+        {
+            Some(n) => n.roles = roles,
+            None => bail!("--role {r:?}: no node named {name:?}"),
+        }
+    }
+    Ok(())
 }
 
 /// Runs the scan with a progress bar when stderr is a terminal, then prints

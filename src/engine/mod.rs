@@ -17,6 +17,7 @@ pub mod effective;
 pub mod files;
 pub mod known;
 pub mod network;
+pub mod platform;
 pub mod tls;
 pub mod value;
 
@@ -125,9 +126,10 @@ pub fn evaluate_with(
         .filter(|r| r.scope == Scope::Cluster)
         .map(manual_finding)
         .collect();
-    let etcd_rows = etcd.map(|(rows, finding)| {
+    // No attempts (kind's explanation without probes): not collected.
+    let etcd_rows = etcd.and_then(|(rows, finding)| {
         cluster_results.push(finding);
-        rows
+        (!rows.is_empty()).then_some(rows)
     });
     let cluster = ClusterReport {
         name: None,
@@ -205,7 +207,7 @@ fn evaluate_node_full(
                 .rules
                 .iter()
                 .filter(|r| r.scope == Scope::Node)
-                .map(|r| evaluate_rule(&ctx, r)),
+                .map(|r| platform::adjust_node(&ctx, r, evaluate_rule(&ctx, r))),
         );
         results.extend(drift_findings(facts));
         let (findings, certs) = certs::cert_findings(&ctx, opts.cert());

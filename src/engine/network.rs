@@ -23,7 +23,8 @@ fn outcome_name(o: ReachOutcome) -> &'static str {
 }
 
 /// The reachability matrix and its cluster finding; `None` when no node
-/// recorded an attempt (facts from `--local`/`--exec`, or no etcd member).
+/// recorded an attempt (facts from `--local`/`--exec`, or no etcd member),
+/// except on kind, whose finding [`super::platform`] explains.
 pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
     let mut rows = Vec::new();
     let mut leaks = Vec::new();
@@ -55,7 +56,7 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
             }
         }
     }
-    if tried == 0 {
+    if tried == 0 && !super::platform::is_kind(nodes) {
         return None;
     }
     let list = |v: &[String]| {
@@ -105,6 +106,7 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
         remediation: "Firewall etcd's client and peer ports (2379, 2380 by default) on every etcd member so that only control-plane addresses may connect (host firewall or security groups), and keep --client-cert-auth and --peer-client-cert-auth on as a second line.".into(),
         waiver: None,
     };
+    let finding = super::platform::etcd_firewall(nodes, finding, tried, &leaks);
     Some((rows, finding))
 }
 

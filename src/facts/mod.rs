@@ -65,6 +65,28 @@ pub struct NodeFacts {
     /// What the node's Kubernetes ports speak, probed from the node itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls: Vec<crate::probe::TlsProbe>,
+    /// What kind of machine the node is, when the scan knew (e.g. a kind
+    /// node container). Absent for ordinary hosts. The engine explains the
+    /// verdicts a platform decides, so saved facts keep the explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+}
+
+/// A platform whose nodes differ from ordinary hosts in ways the engine
+/// accounts for, each with a stated reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// A node container of a kind (Kubernetes in Docker) cluster.
+    Kind,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Kind => "kind",
+        }
+    }
 }
 
 /// The outcome of a TCP connection attempted from a node.

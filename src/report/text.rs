@@ -200,6 +200,10 @@ pub fn render(report: &Report, color: Color) -> String {
                 f.title,
                 clean(&f.actual)
             );
+            // Some warns say why they are not fails (kind's, for one).
+            if let Some(r) = &f.reason {
+                let _ = writeln!(out, "    reason    {}", clean(r));
+            }
         }
     }
 
