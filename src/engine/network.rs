@@ -117,6 +117,19 @@ fn is_loopback(address: &str) -> bool {
     super::value::is_loopback_address(address)
 }
 
+/// "issued by ..., expires ...", or "self-signed", for a served certificate.
+fn chain_summary(pem: &str) -> Option<String> {
+    let c = crate::certs::parse_pem(pem).into_iter().next()?.ok()?;
+    let expires = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(c.not_after.max(0) as u64),
+    );
+    Some(if c.self_issued {
+        format!("self-signed, expires {expires}")
+    } else {
+        format!("issued by {}, expires {expires}", c.issuer)
+    })
+}
+
 fn hello_text(what: &str, h: &crate::probe::HelloResult) -> String {
     use crate::probe::HelloOutcome;
     match h.outcome {
@@ -163,6 +176,7 @@ pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
                         _ => None,
                     },
                     p.subject.clone(),
+                    p.served_pem.as_deref().and_then(chain_summary),
                     p.legacy.as_ref().map(|h| hello_text("TLS 1.0/1.1", h)),
                     p.weak.as_ref().map(|h| hello_text("weak suites", h)),
                     p.http.as_ref().map(|h| {
