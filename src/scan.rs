@@ -157,18 +157,7 @@ pub fn etcd_members<'a>(
                 .value(flag)
                 .map(String::from)
                 .or_else(|| etcd.env.get(&env).cloned());
-            let found: Vec<u16> = urls
-                .iter()
-                .flat_map(|u| u.split(','))
-                .filter_map(|u| {
-                    u.trim()
-                        .rsplit(':')
-                        .next()?
-                        .trim_end_matches('/')
-                        .parse()
-                        .ok()
-                })
-                .collect();
+            let found = crate::probe::url_ports(urls.iter().map(String::as_str));
             if found.is_empty() {
                 ports.push(default);
             }

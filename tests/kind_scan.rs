@@ -20,82 +20,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::lab::{Lab, lab_sh};
 use kubeharden::bench::load_builtin;
 use kubeharden::facts::{NodeFacts, Platform, Role, ScanStatus};
 use kubeharden::report::{Finding, Report, Status};
 
-fn lab_sh() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
-}
-
 /// The two lab nodes a kind cluster is made of.
 const LAB_NODES: &str = "kubeadm-default-cp1,kubeadm-default-w1";
-
-/// The lab, torn down when dropped (also when a test assertion fails).
-struct Lab {
-    state: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn up() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("lab");
-        let out = Command::new("bash")
-            .arg(lab_sh())
-            .arg("up")
-            .arg(&state)
-            .args(["--nodes", LAB_NODES])
-            .output()
-            .expect("bash runs");
-        let lab = Lab { state, _dir: dir };
-        assert!(
-            out.status.success(),
-            "lab.sh up failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        lab
-    }
-
-    fn address(&self, node: &str) -> String {
-        let text = std::fs::read_to_string(self.state.join("nodes.json")).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["name"] == node)
-            .and_then(|n| n["address"].as_str())
-            .unwrap_or_else(|| panic!("{node} not in nodes.json"))
-            .to_string()
-    }
-
-    fn hash(&self, node: &str) -> String {
-        let out = Command::new("bash")
-            .arg(lab_sh())
-            .arg("hash")
-            .arg(&self.state)
-            .arg(node)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(lab_sh())
-            .arg("down")
-            .arg(&self.state)
-            .status();
-    }
-}
 
 /// The fake container engine and kind, in `with_kind/` (docker and kind)
 /// and `no_kind/` (docker only). Every call is logged, one line of
@@ -348,7 +279,7 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
 #[test]
 fn kind_scan_of_the_lab() {
     assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
-    let lab = Lab::up();
+    let lab = Lab::up(Some(LAB_NODES));
     let route = Route {
         state: &lab.state,
         cp_address: lab.address("kubeadm-default-cp1"),

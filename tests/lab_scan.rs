@@ -12,90 +12,27 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::lab::Lab;
 use kubeharden::bench::load_builtin;
 use kubeharden::facts::{NodeFacts, ScanStatus};
 use kubeharden::report::{Report, Status};
 
 const CANARY: &str = "KHCANARY0b5e7d2c9a";
 
-fn lab_sh() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
-}
-
-/// The lab, torn down when dropped (also when a test assertion fails).
-struct Lab {
-    state: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn up() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("lab");
-        let out = Command::new("bash")
-            .arg(lab_sh())
-            .arg("up")
-            .arg(&state)
-            .output()
-            .expect("bash runs");
-        let lab = Lab { state, _dir: dir };
-        assert!(
-            out.status.success(),
-            "lab.sh up failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        lab
-    }
-
-    fn nodes(&self) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.state.join("nodes.json")).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        v.as_array().cloned().unwrap_or_default()
-    }
-
-    fn hash(&self, node: &str) -> String {
-        let out = Command::new("bash")
-            .arg(lab_sh())
-            .arg("hash")
-            .arg(&self.state)
-            .arg(node)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Puts the canary where a careless collector would pick it up: inside
-    /// a private key, and as an encryption-config secret.
-    fn plant_canaries(&self) {
-        let root = self.state.join("nodes/hardened-cp1/root");
-        let key = root.join("etc/kubernetes/pki/apiserver.key");
-        let mut text = std::fs::read_to_string(&key).unwrap();
-        text.push_str(&format!("# {CANARY}\n"));
-        std::fs::write(&key, text).unwrap();
-        let enc = root.join("etc/kubernetes/enc/encryption.yaml");
-        let text = std::fs::read_to_string(&enc).unwrap();
-        std::fs::write(&enc, text.replace("secret: ", &format!("secret: {CANARY}"))).unwrap();
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(lab_sh())
-            .arg("down")
-            .arg(&self.state)
-            .status();
-    }
+/// Puts the canary where a careless collector would pick it up: inside
+/// a private key, and as an encryption-config secret.
+fn plant_canaries(lab: &Lab) {
+    let root = lab.state.join("nodes/hardened-cp1/root");
+    let key = root.join("etc/kubernetes/pki/apiserver.key");
+    let mut text = std::fs::read_to_string(&key).unwrap();
+    text.push_str(&format!("# {CANARY}\n"));
+    std::fs::write(&key, text).unwrap();
+    let enc = root.join("etc/kubernetes/enc/encryption.yaml");
+    let text = std::fs::read_to_string(&enc).unwrap();
+    std::fs::write(&enc, text.replace("secret: ", &format!("secret: {CANARY}"))).unwrap();
 }
 
 /// Lab nodes whose verdicts differ from their fixture, and why.
@@ -175,8 +112,8 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
 #[test]
 fn scan_of_the_lab() {
     assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
-    let lab = Lab::up();
-    lab.plant_canaries();
+    let lab = Lab::up(None);
+    plant_canaries(&lab);
     let nodes = lab.nodes();
     let scenario_nodes: Vec<(String, String, String)> = nodes
         .iter()

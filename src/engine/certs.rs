@@ -79,17 +79,7 @@ fn finding(
 }
 
 fn listing(items: &[String]) -> String {
-    const MAX: usize = 8;
-    let mut s = items
-        .iter()
-        .take(MAX)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if items.len() > MAX {
-        s.push_str(&format!("; and {} more", items.len() - MAX));
-    }
-    s
+    super::listing(items, 8)
 }
 
 /// The certificate findings of one node, and the certificates they judged.

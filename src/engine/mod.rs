@@ -37,6 +37,21 @@ use effective::{NodeCtx, Unresolved};
 /// Cap on any text taken from a node into a finding.
 pub const EVIDENCE_CAP: usize = 2048;
 
+/// Joins evidence items with "; ", at most `max` of them, then says how
+/// many more there were.
+pub(crate) fn listing(items: &[String], max: usize) -> String {
+    let mut s = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if items.len() > max {
+        s.push_str(&format!("; and {} more", items.len() - max));
+    }
+    s
+}
+
 /// Section id used for drift findings.
 pub const DRIFT_SECTION: &str = "drift";
 

@@ -59,13 +59,7 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
     if tried == 0 && !super::platform::is_kind(nodes) {
         return None;
     }
-    let list = |v: &[String]| {
-        let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join("; ");
-        if v.len() > 10 {
-            s.push_str(&format!("; and {} more", v.len() - 10));
-        }
-        s
-    };
+    let list = |v: &[String]| super::listing(v, 10);
     let (status, actual) = if !leaks.is_empty() {
         (
             Status::Fail,

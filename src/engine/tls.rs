@@ -178,17 +178,7 @@ fn label(p: &TlsProbe, s: Option<Server>) -> String {
 }
 
 fn listing(items: &[String]) -> String {
-    const MAX: usize = 10;
-    let mut s = items
-        .iter()
-        .take(MAX)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if items.len() > MAX {
-        s.push_str(&format!("; and {} more", items.len() - MAX));
-    }
-    s
+    super::listing(items, 10)
 }
 
 /// What a check found, port by port, before it becomes a finding.

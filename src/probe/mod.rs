@@ -252,24 +252,48 @@ fn der_to_pem(der: &[u8]) -> String {
     pem
 }
 
+impl TlsProbe {
+    /// A probe of `address:port` that found `state` and nothing more yet.
+    pub fn new(address: &str, port: u16, state: PortState) -> TlsProbe {
+        TlsProbe {
+            address: address.to_string(),
+            port,
+            state,
+            version: None,
+            cipher: None,
+            client_cert_requested: false,
+            client_cert_required: None,
+            subject: None,
+            not_after: None,
+            served_pem: None,
+            legacy: None,
+            weak: None,
+            http: None,
+            detail: None,
+        }
+    }
+}
+
+/// Ports named by URLs such as etcd's `--listen-client-urls`
+/// (`https://10.0.0.1:2379,https://127.0.0.1:2379`).
+pub fn url_ports<'a>(urls: impl IntoIterator<Item = &'a str>) -> Vec<u16> {
+    let mut ports = Vec::new();
+    for u in urls.into_iter().flat_map(|u| u.split(',')) {
+        let port = u
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok());
+        if let Some(p) = port.filter(|p| !ports.contains(p)) {
+            ports.push(p);
+        }
+    }
+    ports
+}
+
 /// What the jobs of [`port_jobs`] found, as one probe result.
 pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
-    let mut out = TlsProbe {
-        address: host.to_string(),
-        port,
-        state: PortState::Error,
-        version: None,
-        cipher: None,
-        client_cert_requested: false,
-        client_cert_required: None,
-        subject: None,
-        not_after: None,
-        served_pem: None,
-        legacy: None,
-        weak: None,
-        http: None,
-        detail: None,
-    };
+    let mut out = TlsProbe::new(host, port, PortState::Error);
     for job in jobs {
         match job {
             Job::Tls(t) => {

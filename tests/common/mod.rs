@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+#[allow(dead_code)]
+pub mod lab;
 pub mod sshd;
 
 use std::collections::BTreeMap;
