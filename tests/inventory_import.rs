@@ -369,8 +369,18 @@ fn from_ansible_ini_matches_kubespray_semantics_and_round_trips() {
     let out = kh(&["inventory", "from-ansible", ini.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("skipped bastion"), "{err}");
+    // kubespray's [bastion] group: every node is reached through it.
+    assert!(
+        err.contains("node1, node2, node3, node4, node5 reached through the bastion bastion (jump@203.0.113.7)"),
+        "{err}"
+    );
     let nodes = load_toml(&text(&out.stdout));
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n.proxy_jump.as_deref() == Some("jump@203.0.113.7")),
+        "{nodes:?}"
+    );
     assert_eq!(
         nodes.iter().map(summary).collect::<Vec<_>>(),
         ansible_expected_ini()
@@ -471,7 +481,7 @@ fn scan_takes_an_ansible_inventory_directly() {
         json.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("skipped bastion"));
+    assert!(text(&out.stderr).contains("reached through the bastion bastion"));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let nodes: Vec<(String, String, Vec<String>)> = report["nodes"]

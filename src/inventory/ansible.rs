@@ -15,6 +15,8 @@
 //! kubeharden needs the variable. A jump host in `ansible_ssh_common_args`
 //! or `ansible_ssh_extra_args` (`-J HOST`, `-o ProxyJump=HOST`) becomes the
 //! node's `proxy_jump`; their other arguments are ignored, with a note.
+//! As in kubespray, a host in the `bastion` group is the jump host of
+//! every node that names none of its own.
 //!
 //! # Which files are Ansible inventories
 //!
@@ -680,6 +682,9 @@ fn resolve(
     let mut nodes = Vec::new();
     let mut skipped = Vec::new();
     let mut notes = Vec::new();
+    // kubespray's [bastion] group: every node is reached through it.
+    let bastions = members(&inv, "bastion");
+    let mut bastion: Option<(String, String)> = None;
     let hosts = inv.hosts.clone();
     for (host, line) in &hosts {
         let roles: Vec<Role> = Role::ALL
@@ -691,7 +696,8 @@ fn resolve(
             })
             .collect();
         let overridden = overrides.iter().any(|(n, _)| n == host);
-        if roles.is_empty() && !overridden {
+        let is_bastion = bastions.contains(host);
+        if roles.is_empty() && !overridden && !is_bastion {
             skipped.push(host.clone());
             continue;
         }
@@ -775,6 +781,19 @@ fn resolve(
         for (l, m) in problems {
             inv.err(l, m);
         }
+        if is_bastion && bastion.is_none() {
+            let mut jump = address.clone().unwrap_or_else(|| host.clone());
+            if let Some(u) = &user {
+                jump = format!("{u}@{jump}");
+            }
+            if let Some(p) = port {
+                jump = format!("{jump}:{p}");
+            }
+            bastion = Some((host.clone(), jump));
+        }
+        if roles.is_empty() && !overridden {
+            continue;
+        }
         nodes.push(ImportedNode {
             name: host.clone(),
             address: address.unwrap_or_else(|| host.clone()),
@@ -809,6 +828,22 @@ fn resolve(
                 ),
             }],
         });
+    }
+    if let Some((name, jump)) = &bastion {
+        let mut through = Vec::new();
+        for n in nodes
+            .iter_mut()
+            .filter(|n| n.proxy_jump.is_none() && &n.name != name)
+        {
+            n.proxy_jump = Some(jump.clone());
+            through.push(n.name.clone());
+        }
+        if !through.is_empty() {
+            notes.push(format!(
+                "{file}: {} reached through the bastion {name} ({jump}), as kubespray does",
+                through.join(", ")
+            ));
+        }
     }
     if !skipped.is_empty() {
         notes.push(format!(
