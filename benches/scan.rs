@@ -183,11 +183,17 @@ fn main() {
         })
         .collect();
 
-    for (label, delay, probes) in [
-        ("no added latency, no probes", None, false),
-        ("no added latency, with probes", None, true),
-        ("+20 ms RTT, no probes", Some(DELAY), false),
-        ("+20 ms RTT, with probes", Some(DELAY), true),
+    for (label, delay, probes, probe_sessions) in [
+        ("no added latency, no probes", None, false, 0),
+        ("no added latency, with probes", None, true, 0),
+        ("+20 ms RTT, no probes", Some(DELAY), false, 0),
+        ("+20 ms RTT, with probes", Some(DELAY), true, 0),
+        (
+            "+20 ms RTT, with probes over 2 extra sessions",
+            Some(DELAY),
+            true,
+            2,
+        ),
     ] {
         let mut specs: Vec<NodeSpec> = Vec::new();
         let mut targets = Vec::new();
@@ -227,11 +233,15 @@ fn main() {
             concurrency: n.min(64),
             collect: CollectOptions::default(),
             probes,
+            probe_sessions,
             platform: None,
         };
         let (cpu0, _) = rusage();
         let started = Instant::now();
         let outcomes = scan(&plan, &|_| {});
+        let mut node_times: Vec<Duration> = outcomes.iter().map(|o| o.elapsed).collect();
+        node_times.sort();
+        let median_node = node_times[node_times.len() / 2];
         let facts: Vec<_> = outcomes.into_iter().map(|o| o.facts).collect();
         let report = kubeharden::engine::evaluate(&bench, &facts, "bench");
         let wall = started.elapsed();
@@ -250,7 +260,7 @@ fn main() {
                 .collect::<Vec<_>>()
         );
         println!(
-            "{label}: kubeharden scan+eval {wall:.2?} vs OpenSSH `true` floor {floor:.2?} (ratio {:.2}); {} findings; CPU {:.1} ms/node; peak RSS {} MiB",
+            "{label}: kubeharden scan+eval {wall:.2?} vs OpenSSH `true` floor {floor:.2?} (ratio {:.2}); median node {median_node:.2?} (collection and its own ports' probes); {} findings; CPU {:.1} ms/node; peak RSS {} MiB",
             wall.as_secs_f64() / floor.as_secs_f64(),
             report.summary.counts.total,
             (cpu1 - cpu0).as_secs_f64() * 1000.0 / n as f64,

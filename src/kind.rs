@@ -255,6 +255,8 @@ impl KindCluster {
             concurrency: concurrency.max(1),
             collect: CollectOptions::default(),
             probes,
+            // Exec transports have no SSH sessions to add.
+            probe_sessions: 0,
             platform: Some(Platform::Kind),
         }
     }

@@ -43,6 +43,9 @@ pub struct ScanPlan {
     /// the node (exec transports, sshd without forwarding), or directly
     /// (`--local`).
     pub probes: bool,
+    /// Extra SSH sessions per node over which the probes' channels are
+    /// spread (see `SshTransport::with_probe_sessions`).
+    pub probe_sessions: usize,
     /// What the nodes are (kind node containers...), recorded in each
     /// node's facts; `None` for ordinary hosts.
     pub platform: Option<Platform>,
@@ -74,13 +77,16 @@ pub fn detect_roles(facts: &NodeFacts) -> Vec<Role> {
     roles
 }
 
-fn transport(spec: &NodeSpec, via: &Via) -> Box<dyn Transport> {
+/// `probe_sessions`: extra SSH sessions for the probes (0 when no probes).
+fn transport(spec: &NodeSpec, via: &Via, probe_sessions: usize) -> Box<dyn Transport> {
     let limits = Limits {
         command_timeout: spec.command_timeout,
         ..Limits::default()
     };
     match via {
-        Via::Ssh(opts) => Box::new(SshTransport::new(spec.clone(), opts.clone())),
+        Via::Ssh(opts) => Box::new(
+            SshTransport::new(spec.clone(), opts.clone()).with_probe_sessions(probe_sessions),
+        ),
         Via::Local { sudo } => Box::new(LocalTransport {
             name: spec.name.clone(),
             sudo: *sudo,
@@ -96,7 +102,7 @@ fn transport(spec: &NodeSpec, via: &Via) -> Box<dyn Transport> {
 
 /// Scans one node.
 pub fn scan_node(spec: &NodeSpec, via: &Via, opts: CollectOptions) -> NodeOutcome {
-    scan_node_keep(spec, via, opts, None).0
+    scan_node_keep(spec, via, opts, None, 0).0
 }
 
 /// Scans one node and keeps its transport (its SSH session) for the
@@ -106,6 +112,7 @@ fn scan_node_keep(
     via: &Via,
     opts: CollectOptions,
     platform: Option<Platform>,
+    probe_sessions: usize,
 ) -> (NodeOutcome, Box<dyn Transport>) {
     let started = Instant::now();
     let identity = NodeIdentity {
@@ -114,7 +121,7 @@ fn scan_node_keep(
         roles: spec.roles.clone(),
         ..Default::default()
     };
-    let mut t = transport(spec, via);
+    let mut t = transport(spec, via, probe_sessions);
     let mut facts = collect(t.as_mut(), identity, opts);
     facts.platform = platform;
     if spec.roles.is_empty() && facts.scan_status == ScanStatus::Ok {
@@ -243,19 +250,29 @@ fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
     if o.facts.scan_status != ScanStatus::Ok {
         return;
     }
-    let targets = probe_targets(&o.facts);
+    let mut targets = probe_targets(&o.facts);
+    // Ports that usually speak TLS first: their conversations are the
+    // longest, and by the time the others' hellos come up, those ports are
+    // known to be plaintext and the hellos are dropped unopened.
+    targets.sort_by_key(|(_, port)| crate::probe::USUALLY_PLAINTEXT.contains(port));
+    let etcd_ports: Vec<u16> = etcd_members(std::iter::once(&o.facts))
+        .into_iter()
+        .flat_map(|(_, _, ports)| ports)
+        .collect();
     // Every port's TLS job first, then its hand-built hellos, which are
     // not sent to a port already found not to speak TLS.
     let mut tls = Vec::new();
     let mut hellos = Vec::new();
     for (address, port) in &targets {
         let first = tls.len();
-        for job in crate::probe::port_jobs(address, *port) {
+        let etcd = etcd_ports.contains(port);
+        for job in crate::probe::port_jobs(address, *port, etcd) {
             let task = crate::transport::ProbeTask {
                 host: address.clone(),
                 port: *port,
                 job,
                 needs_tls_of: None,
+                eager: !crate::probe::USUALLY_PLAINTEXT.contains(port),
             };
             if matches!(task.job, crate::probe::job::Job::Tls(_)) {
                 tls.push(task);
@@ -305,7 +322,13 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
             .par_iter()
             .map(|spec| {
                 let started = Instant::now();
-                let (mut o, mut t) = scan_node_keep(spec, &plan.via, plan.collect, plan.platform);
+                let (mut o, mut t) = scan_node_keep(
+                    spec,
+                    &plan.via,
+                    plan.collect,
+                    plan.platform,
+                    if plan.probes { plan.probe_sessions } else { 0 },
+                );
                 if plan.probes {
                     // A node's own ports need nothing from the others:
                     // probe them while other nodes are still collecting.

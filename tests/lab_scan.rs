@@ -136,7 +136,7 @@ fn scan_of_the_lab() {
         .arg("scan")
         .arg("--inventory")
         .arg(lab.state.join("inventory.toml"))
-        .args(["--format", "json", "--output"])
+        .args(["--format", "text", "--color", "never", "--json"])
         .arg(&report_path)
         .arg("--save-facts")
         .arg(&facts_dir)
@@ -144,6 +144,7 @@ fn scan_of_the_lab() {
         .unwrap();
     let elapsed = started.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let report: Report =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
@@ -362,6 +363,22 @@ fn scan_of_the_lab() {
     );
     let weak = finding("kubeadm-default-w1", "tls.weak-ciphers");
     assert!(weak.actual.contains("_CBC_SHA"), "{}", weak.actual);
+    // The text report says the same, with the evidence.
+    for line in [
+        "[FAIL] misconfigured-w1 tls.min-version",
+        "[FAIL] misconfigured-w1 tls.kubelet-anonymous",
+        "[FAIL] misconfigured-cp1 tls.served-cert",
+        "[FAIL] misconfigured-cp1 cert.expiry",
+        "[FAIL] misconfigured-w1 cert.expiry",
+        "[FAIL] cluster net.etcd-firewall",
+        "[WARN] kubeadm-default-w1 tls.weak-ciphers",
+    ] {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+    assert!(
+        text.contains("accepts VersionTLS11") && text.contains("GET /pods answered 200"),
+        "{text}"
+    );
     // The certificates served went into the cluster table too.
     let certs = report.certificates.as_ref().expect("certificate table");
     assert!(

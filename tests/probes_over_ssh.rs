@@ -58,13 +58,14 @@ fn tls_server(dir: &std::path::Path) -> (Kill, u16) {
 }
 
 fn probe(t: &mut SshTransport, port: u16) -> TlsProbe {
-    let mut tasks: Vec<ProbeTask> = port_jobs("127.0.0.1", port)
+    let mut tasks: Vec<ProbeTask> = port_jobs("127.0.0.1", port, true)
         .into_iter()
         .map(|job| ProbeTask {
             host: "127.0.0.1".into(),
             port,
             job,
             needs_tls_of: None,
+            eager: true,
         })
         .collect();
     assert!(t.run_probes(&mut tasks, Duration::from_secs(5)));
@@ -79,8 +80,17 @@ fn check(extra: &str, via_shell: bool) {
     let sshd = Sshd::start_with(extra);
     let dir = tempfile::tempdir().unwrap();
     let (_srv, port) = tls_server(dir.path());
-    let mut t = SshTransport::new(sshd.spec(), SshOptions::default());
+    // Two more sessions for the probes, opened once the main one is up
+    // (as a scan does: its collection opens the main session).
+    let mut t = SshTransport::new(sshd.spec(), SshOptions::default()).with_probe_sessions(2);
+    drop(t.open().expect("a shell on the node"));
     let p = probe(&mut t, port);
+    let log = std::fs::read_to_string(sshd.path("sshd.log")).unwrap();
+    assert_eq!(
+        log.matches("Accepted publickey").count(),
+        3,
+        "one main and two probe sessions: {log}"
+    );
     assert_eq!(p.state, PortState::Tls, "{p:?}");
     assert_eq!(p.version.as_deref(), Some("TLSv1_3"), "{p:?}");
     assert_eq!(p.client_cert_required, Some(true), "{p:?}");
@@ -152,13 +162,14 @@ fn exec_transports_probe_through_relays() {
     let mut hellos = Vec::new();
     for p in [port, plain_port] {
         let first = tasks.len();
-        for job in port_jobs("127.0.0.1", p) {
+        for job in port_jobs("127.0.0.1", p, true) {
             let is_tls = matches!(job, kubeharden::probe::job::Job::Tls(_));
             let task = ProbeTask {
                 host: "127.0.0.1".into(),
                 port: p,
                 job,
                 needs_tls_of: (!is_tls).then_some(first),
+                eager: true,
             };
             if is_tls {
                 tasks.push(task);

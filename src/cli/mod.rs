@@ -150,6 +150,12 @@ struct ScanArgs {
     /// every Kubernetes port); collection and the checks on it still run.
     #[arg(long)]
     no_probes: bool,
+    /// Extra SSH sessions per node for the probes (0-4). libssh2 opens one
+    /// channel at a time per session, a round trip each; on high-latency
+    /// links more sessions open the probes' connections side by side, at
+    /// the cost of that many more SSH handshakes per node.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=4))]
+    probe_sessions: u8,
     /// Also write each node's facts (redacted) to DIR, for `kubeharden eval DIR`.
     #[arg(long, value_name = "DIR")]
     save_facts: Option<PathBuf>,

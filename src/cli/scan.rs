@@ -125,6 +125,7 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
         .max(1);
     Ok(ScanPlan {
         probes: !a.no_probes,
+        probe_sessions: a.probe_sessions as usize,
         nodes,
         via,
         concurrency,

@@ -56,10 +56,16 @@ pub struct TlsJob {
     pub(crate) http: Option<HttpResult>,
     version: Option<String>,
     cipher: Option<String>,
+    cert_verdict: bool,
 }
 
 impl TlsJob {
-    pub fn new(host: &str, http_get: Option<&str>) -> TlsJob {
+    /// `http_get`: the one request to make after the handshake (the
+    /// kubelet's anonymous check). `cert_verdict`: under TLS 1.3, when the
+    /// server asks for a client certificate, wait for its verdict on the
+    /// empty one we send (needed for etcd; elsewhere it is not waited for,
+    /// and `cert_required` stays unknown).
+    pub fn new(host: &str, http_get: Option<&str>, cert_verdict: bool) -> TlsJob {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let observer = Arc::new(Observer {
             chain: Mutex::new(Vec::new()),
@@ -85,6 +91,7 @@ impl TlsJob {
             http: None,
             version: None,
             cipher: None,
+            cert_verdict,
         };
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -182,12 +189,12 @@ impl TlsJob {
                     self.cert_required = Some(false);
                 }
                 self.state = TlsState::AwaitHttp;
-            } else if asked && tls13 {
+            } else if asked && tls13 && self.cert_verdict {
                 let rtt = self.started.map(|s| now - s).unwrap_or_default();
                 let wait = (rtt * 4).clamp(ALERT_WAIT_MIN, ALERT_WAIT_MAX);
                 self.state = TlsState::AwaitAlert(now + wait);
             } else {
-                if asked {
+                if asked && !tls13 {
                     // TLS 1.2: the server saw our empty certificate before
                     // its Finished, and went on anyway.
                     self.cert_required = Some(false);

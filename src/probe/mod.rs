@@ -214,14 +214,21 @@ impl ResolvesClientCert for AskedForCert {
 /// The jobs that probe one port: a rustls handshake (with `GET /pods` on
 /// the kubelet's port, the anonymous-access check), and two hand-built
 /// ClientHellos: TLS 1.0/1.1, and weak suites under TLS 1.2.
-pub fn port_jobs(host: &str, port: u16) -> Vec<Job> {
+/// `etcd`: the port is etcd's, whose insistence on client certificates
+/// is judged (under TLS 1.3 that means waiting for its verdict).
+pub fn port_jobs(host: &str, port: u16, etcd: bool) -> Vec<Job> {
     let get = (port == KUBELET_PORT).then_some(KUBELET_ANONYMOUS_PATH);
     vec![
-        Job::Tls(Box::new(TlsJob::new(host, get))),
+        Job::Tls(Box::new(TlsJob::new(host, get, etcd))),
         Job::Hello(HelloJob::new(HelloKind::Legacy, host)),
         Job::Hello(HelloJob::new(HelloKind::WeakSuites, host)),
     ]
 }
+
+/// Ports that speak plain HTTP unless someone changed them: health checks,
+/// metrics, the kubelet's read-only port, the insecure API port. Only used
+/// to order the probes (the verdicts come from what the ports answer).
+pub const USUALLY_PLAINTEXT: [u16; 6] = [10248, 10256, 10249, 2381, 10255, 8080];
 
 /// The kubelet's port, where the anonymous `GET /pods` is made.
 pub const KUBELET_PORT: u16 = 10250;
@@ -361,7 +368,7 @@ pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
 /// Completes (or attempts) a TLS handshake over a blocking `stream` and
 /// says what the port speaks (no hand-built hellos, no request).
 pub fn probe_tls<S: Read + Write>(stream: S, host: &str, port: u16) -> TlsProbe {
-    let mut job = Job::Tls(Box::new(TlsJob::new(host, None)));
+    let mut job = Job::Tls(Box::new(TlsJob::new(host, None, true)));
     job::run_blocking(&mut job, stream, std::time::Duration::from_secs(10));
     assemble(host, port, vec![job])
 }
@@ -374,7 +381,7 @@ pub fn probe_port_blocking<S: Read + Write>(
     timeout: std::time::Duration,
     mut connect: impl FnMut() -> Result<S, String>,
 ) -> TlsProbe {
-    let mut jobs = port_jobs(host, port);
+    let mut jobs = port_jobs(host, port, true);
     for job in jobs.iter_mut() {
         match connect() {
             Ok(s) => job::run_blocking(job, s, timeout),
@@ -596,6 +603,7 @@ mod tests {
         let mut job = job::Job::Tls(Box::new(job::TlsJob::new(
             "127.0.0.1",
             Some(KUBELET_ANONYMOUS_PATH),
+            false,
         )));
         job::run_blocking(&mut job, connect(port), Duration::from_secs(5));
         let p = assemble("127.0.0.1", KUBELET_PORT, vec![job]);

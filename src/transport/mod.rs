@@ -172,6 +172,9 @@ pub struct ProbeTask {
     /// it has already found that it does not, this task is not run (a
     /// ClientHello to a plaintext port tells nothing).
     pub needs_tls_of: Option<usize>,
+    /// With `needs_tls_of`: the connection may be opened before the port
+    /// is known to speak TLS (the hello is only sent once it is).
+    pub eager: bool,
 }
 
 /// Whether `tasks[i]` need not run: the port it depends on is known not to

@@ -14,6 +14,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,16 @@ pub struct SshTransport {
     /// The node's sshd refused a `direct-tcpip` channel: probes go through
     /// a shell on the node instead (see `relay`).
     no_forwarding: bool,
+    /// Extra sessions to open for the network probes (see `run_probes`).
+    probe_sessions: usize,
+    /// Those sessions, connecting in the background while the collector
+    /// runs on the main one.
+    extra: Vec<std::thread::JoinHandle<Result<Session, TransportError>>>,
+    /// Probe channels whose close was sent but not yet confirmed; dropped
+    /// (freed) with the transport, before `spare`.
+    lingering: Vec<ssh2::Channel>,
+    /// The extra probe sessions, once used.
+    spare: Vec<Session>,
 }
 
 impl SshTransport {
@@ -82,6 +93,32 @@ impl SshTransport {
             opts,
             session: None,
             no_forwarding: false,
+            probe_sessions: 0,
+            extra: Vec::new(),
+            lingering: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Opens `n` more sessions for the network probes, in the background,
+    /// once the main session is up (so a host key accepted with
+    /// `accept-new` is recorded once, by the main session). libssh2 opens
+    /// one channel at a time per session, one round trip each; spreading
+    /// the probes' channels over several sessions opens them side by side.
+    pub fn with_probe_sessions(mut self, n: usize) -> SshTransport {
+        self.probe_sessions = n;
+        self
+    }
+
+    fn start_probe_sessions(&mut self) {
+        if self.probe_sessions == 0 || !self.extra.is_empty() {
+            return;
+        }
+        for _ in 0..self.probe_sessions {
+            let (spec, opts) = (self.spec.clone(), self.opts.clone());
+            self.extra.push(std::thread::spawn(move || {
+                SshTransport::new(spec, opts).connect()
+            }));
         }
     }
 
@@ -453,6 +490,8 @@ struct Open {
     pending: Vec<u8>,
     since: Instant,
     closing: bool,
+    /// Our close has gone out; the peer's is awaited.
+    close_sent: bool,
     /// A relay's output until its ready line (`None`: a direct channel).
     ready: Option<Vec<u8>>,
 }
@@ -465,11 +504,62 @@ fn would_block(e: &ssh2::Error) -> bool {
 /// Drives `tasks` over `sess` in non-blocking mode until every job is done
 /// and its channel closed, or time is up. False when a channel open had to
 /// be abandoned (the session's open state is then unknown).
+/// What is known of a port's TLS, by its TLS task's index, shared by the
+/// sessions' threads of `run_probes`.
+const UNKNOWN: u8 = 0;
+const TLS: u8 = 1;
+const NOT_TLS: u8 = 2;
+
+/// Notes what the TLS tasks among `tasks` have learnt.
+fn share(tasks: &[&mut super::ProbeTask], globals: &[usize], status: &[AtomicU8]) {
+    for (t, g) in tasks.iter().zip(globals) {
+        if t.needs_tls_of.is_none() {
+            match t.job.speaks_tls() {
+                Some(true) => status[*g].store(TLS, Ordering::Relaxed),
+                Some(false) => status[*g].store(NOT_TLS, Ordering::Relaxed),
+                None => {}
+            }
+        }
+    }
+}
+
+/// The next task to open, in queue order (TLS jobs come first). Hellos
+/// for ports known not to speak TLS are dropped; a hello for a port not
+/// known yet is opened all the same when it is `eager` (opening costs a
+/// round trip) and waits to be sent (see `multiplex`), else it waits in
+/// the queue.
+fn pick(
+    tasks: &mut [&mut super::ProbeTask],
+    status: &[AtomicU8],
+    queue: &mut std::collections::VecDeque<usize>,
+) -> Option<usize> {
+    let mut k = 0;
+    while k < queue.len() {
+        let t = &mut tasks[queue[k]];
+        let state = t
+            .needs_tls_of
+            .map(|j| status.get(j).map_or(NOT_TLS, |s| s.load(Ordering::Relaxed)));
+        match state {
+            Some(NOT_TLS) => {
+                t.job.fail("not asked: the port does not speak TLS".into());
+                queue.remove(k);
+            }
+            // A port that usually speaks plaintext: wait for its TLS job.
+            Some(UNKNOWN) if !t.eager => k += 1,
+            _ => return queue.remove(k),
+        }
+    }
+    None
+}
+
 fn multiplex(
     sess: &Session,
-    tasks: &mut [super::ProbeTask],
+    tasks: &mut [&mut super::ProbeTask],
+    globals: &[usize],
+    status: &[AtomicU8],
     timeout: Duration,
     mut relay: bool,
+    lingering: &mut Vec<ssh2::Channel>,
 ) -> (bool, bool) {
     use std::io::ErrorKind;
     sess.set_blocking(false);
@@ -477,7 +567,9 @@ fn multiplex(
     // A bound on the whole run, whatever happens: every open may take a
     // timeout, then every conversation one more.
     let hard_stop = started + timeout * (tasks.len() as u32 + 1);
-    let mut next = 0;
+    // Tasks not opened yet, in order; `current` is being opened.
+    let mut queue: std::collections::VecDeque<usize> = (0..tasks.len()).collect();
+    let mut current: Option<usize> = None;
     let mut opening_since: Option<Instant> = None;
     let mut open: Vec<Open> = Vec::new();
     let mut clean = true;
@@ -487,11 +579,21 @@ fn multiplex(
     loop {
         let now = Instant::now();
         let mut progress = false;
-        while next < tasks.len() && opening_since.is_none() && super::skip_if_not_tls(tasks, next) {
-            next += 1;
+        share(tasks, globals, status);
+        if current.is_none() {
+            current = pick(tasks, status, &mut queue);
         }
-        if next < tasks.len() && relay {
-            let t = &mut tasks[next];
+        // Gives up on `current` and everything queued.
+        let abandon = |tasks: &mut [&mut super::ProbeTask],
+                       current: &mut Option<usize>,
+                       queue: &mut std::collections::VecDeque<usize>,
+                       why: String| {
+            for i in current.take().into_iter().chain(queue.drain(..)) {
+                tasks[i].job.fail(why.clone());
+            }
+        };
+        if let Some(i) = current.filter(|_| relay) {
+            let t = &mut tasks[i];
             let since = *opening_since.get_or_insert(now);
             if exec_pending.is_none() {
                 match sess.channel_session() {
@@ -502,7 +604,7 @@ fn multiplex(
                             "sshd forbids forwarding, and no shell channel either: {}",
                             e.message()
                         ));
-                        next += 1;
+                        current = None;
                         opening_since = None;
                     }
                 }
@@ -512,14 +614,15 @@ fn multiplex(
                 match ch.exec(&script) {
                     Ok(()) => {
                         open.push(Open {
-                            idx: next,
+                            idx: i,
                             ch: exec_pending.take().expect("just matched"),
                             pending: Vec::new(),
                             since: now,
                             closing: false,
+                            close_sent: false,
                             ready: Some(Vec::new()),
                         });
-                        next += 1;
+                        current = None;
                         opening_since = None;
                         progress = true;
                     }
@@ -530,50 +633,53 @@ fn multiplex(
                             e.message()
                         ));
                         exec_pending = None;
-                        next += 1;
+                        current = None;
                         opening_since = None;
                     }
                 }
             }
-            if next < tasks.len() && opening_since.is_some_and(|s| now.duration_since(s) >= timeout)
-            {
+            if current.is_some() && now.duration_since(since) >= timeout {
                 clean = false;
-                for t in &mut tasks[next..] {
-                    t.job.fail(format!(
+                abandon(
+                    tasks,
+                    &mut current,
+                    &mut queue,
+                    format!(
                         "the node's sshd did not start a relay within {} ms",
                         timeout.as_millis()
-                    ));
-                }
-                next = tasks.len();
+                    ),
+                );
             }
-            let _ = since;
-        } else if next < tasks.len() {
-            let t = &mut tasks[next];
+        } else if let Some(i) = current {
+            let t = &mut tasks[i];
             let since = *opening_since.get_or_insert(now);
             match sess.channel_direct_tcpip(&t.host, t.port, None) {
                 Ok(ch) => {
                     open.push(Open {
-                        idx: next,
+                        idx: i,
                         ch,
                         pending: Vec::new(),
                         since: now,
                         closing: false,
+                        close_sent: false,
                         ready: None,
                     });
-                    next += 1;
+                    current = None;
                     opening_since = None;
                     progress = true;
                 }
                 Err(e) if would_block(&e) => {
                     if now.duration_since(since) >= timeout || now >= hard_stop {
                         clean = false;
-                        for t in &mut tasks[next..] {
-                            t.job.fail(format!(
+                        abandon(
+                            tasks,
+                            &mut current,
+                            &mut queue,
+                            format!(
                                 "the node's sshd did not open a connection within {} ms",
                                 timeout.as_millis()
-                            ));
-                        }
-                        next = tasks.len();
+                            ),
+                        );
                     }
                 }
                 Err(e) => {
@@ -585,7 +691,7 @@ fn multiplex(
                     } else {
                         t.job
                             .fail(format!("could not connect from the node: {msg}"));
-                        next += 1;
+                        current = None;
                     }
                     opening_since = None;
                     progress = true;
@@ -593,8 +699,15 @@ fn multiplex(
             }
         }
         for o in open.iter_mut() {
+            // A hello waits, its channel open, until its port is known to
+            // speak TLS; it is never sent to a port that does not.
+            let gate = (!o.closing && o.idx != usize::MAX)
+                .then(|| tasks[o.idx].needs_tls_of)
+                .flatten()
+                .map(|j| status.get(j).map_or(NOT_TLS, |s| s.load(Ordering::Relaxed)));
             let job = &mut tasks[o.idx].job;
             if o.closing {
+                o.close_sent = true;
                 match o.ch.close() {
                     Err(e) if would_block(&e) && now < hard_stop => {}
                     _ => {
@@ -608,7 +721,13 @@ fn multiplex(
             if o.idx == usize::MAX {
                 continue;
             }
-            if let Some(pre) = o.ready.as_mut() {
+            match gate {
+                Some(NOT_TLS) => job.fail("not asked: the port does not speak TLS".into()),
+                Some(UNKNOWN) if now.duration_since(o.since) < timeout => continue,
+                Some(UNKNOWN) => job.fail("its port's TLS probe never finished".into()),
+                _ => {}
+            }
+            if let Some(pre) = o.ready.as_mut().filter(|_| !job.done()) {
                 // A relay: nothing goes to the job before the ready line.
                 match o.ch.read(&mut buf) {
                     Ok(0) if o.ch.eof() => job.fail("the relay ended before it started".into()),
@@ -676,14 +795,21 @@ fn multiplex(
             }
         }
         open.retain(|o| o.idx != usize::MAX || o.closing);
-        if next >= tasks.len() && open.is_empty() {
+        if current.is_none() && queue.is_empty() && open.iter().all(|o| o.close_sent) {
+            // Every job is done and every close sent: the peers' answers to
+            // the closes are not waited for (the channels linger with the
+            // transport; see `run_probes`).
             break;
         }
+
         if now >= hard_stop {
             for o in &open {
                 if o.idx != usize::MAX {
                     tasks[o.idx].job.fail("the probes ran out of time".into());
                 }
+            }
+            for i in current.take().into_iter().chain(queue.drain(..)) {
+                tasks[i].job.fail("the probes ran out of time".into());
             }
             clean = false;
             break;
@@ -692,6 +818,9 @@ fn multiplex(
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+    // The other sessions may be waiting on what this one's TLS jobs found.
+    share(tasks, globals, status);
+    lingering.extend(open.into_iter().map(|o| o.ch));
     (clean, relay)
 }
 
@@ -935,10 +1064,58 @@ impl Transport for SshTransport {
                 return true;
             }
         };
-        let (clean, no_forwarding) = multiplex(&sess, tasks, timeout, self.no_forwarding);
-        self.no_forwarding |= no_forwarding;
-        sess.set_blocking(true);
-        if !clean {
+        let mut sessions = vec![sess];
+        for h in self.extra.drain(..) {
+            // A session that could not be had leaves its share to the others.
+            if let Ok(Ok(s)) = h.join() {
+                sessions.push(s);
+            }
+        }
+        let status: Vec<AtomicU8> = (0..tasks.len()).map(|_| AtomicU8::new(UNKNOWN)).collect();
+        let n = sessions.len();
+        let mut parts: Vec<(Vec<usize>, Vec<&mut super::ProbeTask>)> =
+            (0..n).map(|_| (Vec::new(), Vec::new())).collect();
+        // Tasks come TLS jobs first, then hellos: dealt round-robin, every
+        // session gets its share of both.
+        for (i, t) in tasks.iter_mut().enumerate() {
+            parts[i % n].0.push(i);
+            parts[i % n].1.push(t);
+        }
+        let relay = self.no_forwarding;
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = sessions
+                .iter()
+                .zip(parts)
+                .map(|(sess, (globals, mut part))| {
+                    let status = &status;
+                    scope.spawn(move || {
+                        let mut left = Vec::new();
+                        let r =
+                            multiplex(sess, &mut part, &globals, status, timeout, relay, &mut left);
+                        sess.set_blocking(true);
+                        // Dropping a channel waits for the peer's close,
+                        // which is on its way: a short wait at most.
+                        sess.set_timeout(2000);
+                        (r, left)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(((false, relay), Vec::new())))
+                .collect::<Vec<_>>()
+        });
+        let results: Vec<(bool, bool)> = results
+            .into_iter()
+            .map(|(r, left)| {
+                self.lingering.extend(left);
+                r
+            })
+            .collect();
+        // The extra sessions go with the transport, after their channels.
+        self.spare.extend(sessions.drain(1..));
+        self.no_forwarding |= results.iter().any(|(_, nf)| *nf);
+        if !results.first().is_none_or(|(clean, _)| *clean) {
             // An open was abandoned half-way: do not reuse the session.
             self.session = None;
         }
@@ -948,6 +1125,7 @@ impl Transport for SshTransport {
     fn open(&mut self) -> Result<Box<dyn Conversation + '_>, TransportError> {
         let limits = self.limits();
         self.session()?;
+        self.start_probe_sessions();
         let this: &SshTransport = self;
         let sess = this.session.as_ref().expect("connected above");
         let fail = |e: ssh2::Error| {

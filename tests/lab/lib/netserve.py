@@ -109,6 +109,8 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         # The TLS handshake runs in the connection's own thread, so a client
         # that connects and says nothing (a port scan) blocks no one.
         request.settimeout(CONN_TIMEOUT)
+        # Go servers (the components stood in for) turn Nagle off.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = request
         try:
             if self.ctx is not None:
