@@ -234,6 +234,7 @@ fn main() {
             collect: CollectOptions::default(),
             probes,
             probe_sessions,
+            probe_from_here: false,
             platform: None,
         };
         let (cpu0, _) = rusage();

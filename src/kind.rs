@@ -257,6 +257,7 @@ impl KindCluster {
             probes,
             // Exec transports have no SSH sessions to add.
             probe_sessions: 0,
+            probe_from_here: false,
             platform: Some(Platform::Kind),
         }
     }

@@ -46,6 +46,9 @@ pub struct ScanPlan {
     /// Extra SSH sessions per node over which the probes' channels are
     /// spread (see `SshTransport::with_probe_sessions`).
     pub probe_sessions: usize,
+    /// Also try every etcd member's ports from this machine, to see
+    /// whether etcd is reachable from outside the cluster.
+    pub probe_from_here: bool,
     /// What the nodes are (kind node containers...), recorded in each
     /// node's facts; `None` for ordinary hosts.
     pub platform: Option<Platform>,
@@ -211,6 +214,42 @@ fn probe_etcd_reachability(pairs: &mut [(NodeOutcome, Box<dyn Transport>)]) {
     });
 }
 
+/// Tries every etcd member's ports from this machine (plain TCP, nothing
+/// sent); the outcomes go into the member's facts.
+fn probe_etcd_from_here(pairs: &mut [(NodeOutcome, Box<dyn Transport>)]) {
+    let members = etcd_members(pairs.iter().map(|(o, _)| &o.facts));
+    let tries: Vec<(String, String, u16)> = members
+        .into_iter()
+        .flat_map(|(name, address, ports)| {
+            ports
+                .into_iter()
+                .map(move |p| (name.clone(), address.clone(), p))
+        })
+        .collect();
+    let results: Vec<(String, ReachFacts)> = tries
+        .par_iter()
+        .map(|(name, address, port)| {
+            let (outcome, detail) =
+                crate::transport::process::tcp_reach(address, *port, REACH_TIMEOUT);
+            (
+                name.clone(),
+                ReachFacts {
+                    target: name.clone(),
+                    address: address.clone(),
+                    port: *port,
+                    outcome,
+                    detail,
+                },
+            )
+        })
+        .collect();
+    for (name, r) in results {
+        if let Some((o, _)) = pairs.iter_mut().find(|(o, _)| o.facts.node.name == name) {
+            o.facts.reachability_from_scanner.push(r);
+        }
+    }
+}
+
 /// How long a port probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -342,6 +381,9 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
         if plan.probes {
             // etcd reachability needs every member's listen URLs first.
             probe_etcd_reachability(&mut pairs);
+            if plan.probe_from_here {
+                probe_etcd_from_here(&mut pairs);
+            }
         }
         pairs.into_iter().map(|(o, _)| o).collect()
     };

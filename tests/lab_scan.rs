@@ -136,6 +136,7 @@ fn scan_of_the_lab() {
         .arg("scan")
         .arg("--inventory")
         .arg(lab.state.join("inventory.toml"))
+        .arg("--probe-from-here")
         .args(["--format", "text", "--color", "never", "--json"])
         .arg(&report_path)
         .arg("--save-facts")
@@ -255,6 +256,15 @@ fn scan_of_the_lab() {
                 assert_eq!(row.reachable, reachable, "{row:?}");
             }
         }
+    }
+    // From the scanning machine (the lab host, which every firewall lets
+    // in, as an admin host would be), etcd is reachable on every member.
+    for member in ["hardened-cp1", "kubeadm-default-cp1", "misconfigured-cp1"] {
+        let row = rows
+            .iter()
+            .find(|r| r.from == "(scanning machine)" && r.to.starts_with(member))
+            .unwrap_or_else(|| panic!("no probe from the scanner to {member}: {rows:?}"));
+        assert!(row.reachable, "{row:?}");
     }
     let firewall = report
         .cluster

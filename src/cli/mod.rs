@@ -156,6 +156,10 @@ struct ScanArgs {
     /// the cost of that many more SSH handshakes per node.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=4))]
     probe_sessions: u8,
+    /// Also try every etcd member's client and peer ports from this machine:
+    /// etcd reachable from outside the cluster warns (`net.etcd-firewall`).
+    #[arg(long)]
+    probe_from_here: bool,
     /// Also write each node's facts (redacted) to DIR, for `kubeharden eval DIR`.
     #[arg(long, value_name = "DIR")]
     save_facts: Option<PathBuf>,

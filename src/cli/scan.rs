@@ -126,6 +126,7 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
     Ok(ScanPlan {
         probes: !a.no_probes,
         probe_sessions: a.probe_sessions as usize,
+        probe_from_here: a.probe_from_here,
         nodes,
         via,
         concurrency,

@@ -56,6 +56,32 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
             }
         }
     }
+    // From the scanning machine (`--probe-from-here`): outside the
+    // cluster, so it should get nowhere either.
+    let mut outside = Vec::new();
+    let mut outside_notes = Vec::new();
+    for n in nodes.iter().filter(|n| n.scan_status == ScanStatus::Ok) {
+        for r in &n.reachability_from_scanner {
+            tried += 1;
+            let to = format!("{} {}:{}", r.target, r.address, r.port);
+            let detail = match &r.detail {
+                Some(d) => format!("{} ({d})", outcome_name(r.outcome)),
+                None => outcome_name(r.outcome).to_string(),
+            };
+            rows.push(EtcdReach {
+                from: SCANNER.into(),
+                to: to.clone(),
+                reachable: r.outcome == ReachOutcome::Reachable,
+                expected: Some(false),
+                detail: Some(cap(&detail, 300)),
+            });
+            match r.outcome {
+                ReachOutcome::Reachable => outside.push(to),
+                ReachOutcome::Error => outside_notes.push(format!("{to}: {detail}")),
+                _ => {}
+            }
+        }
+    }
     if tried == 0 && !super::platform::is_kind(nodes) {
         return None;
     }
@@ -70,14 +96,21 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
             Status::Error,
             format!("could not be tested: {}", list(&unproven)),
         )
-    } else if !cut_off.is_empty() {
-        (
-            Status::Warn,
-            format!(
+    } else if !cut_off.is_empty() || !outside.is_empty() {
+        let mut text = Vec::new();
+        if !outside.is_empty() {
+            text.push(format!(
+                "no worker gets through, but the scanning machine, outside the cluster, does: {}",
+                list(&outside)
+            ));
+        }
+        if !cut_off.is_empty() {
+            text.push(format!(
                 "no worker gets through, but some control-plane nodes cannot reach etcd either: {}",
                 list(&cut_off)
-            ),
-        )
+            ));
+        }
+        (Status::Warn, text.join("; "))
     } else {
         (
             Status::Pass,
@@ -100,9 +133,23 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
         remediation: "Firewall etcd's client and peer ports (2379, 2380 by default) on every etcd member so that only control-plane addresses may connect (host firewall or security groups), and keep --client-cert-auth and --peer-client-cert-auth on as a second line.".into(),
         waiver: None,
     };
+    let mut finding = finding;
+    if !outside_notes.is_empty() {
+        finding.actual = cap(
+            &format!(
+                "{}; not tried from the scanning machine: {}",
+                finding.actual,
+                list(&outside_notes)
+            ),
+            super::EVIDENCE_CAP,
+        );
+    }
     let finding = super::platform::etcd_firewall(nodes, finding, tried, &leaks);
     Some((rows, finding))
 }
+
+/// How the report names the scanning machine in the reachability matrix.
+pub const SCANNER: &str = "(scanning machine)";
 
 /// Ports that speak plain HTTP by design: kubelet and kube-proxy health checks.
 pub const PLAINTEXT_BY_DESIGN: [u16; 2] = [10248, 10256];
@@ -369,6 +416,30 @@ mod tests {
             (rows[0].state.as_str(), rows[0].component.as_deref()),
             ("plaintext", Some("kubelet read-only port"))
         );
+    }
+
+    #[test]
+    fn etcd_reachable_from_the_scanning_machine_warns() {
+        let mut cp = node("cp1", Role::ControlPlane, &[]);
+        cp.reachability_from_scanner = vec![ReachFacts {
+            target: "cp1".into(),
+            address: "10.0.0.11".into(),
+            port: 2379,
+            outcome: ReachOutcome::Reachable,
+            detail: None,
+        }];
+        let w = node("w1", Role::Worker, &[("cp1", ReachOutcome::Filtered)]);
+        let (rows, f) = etcd_firewall(&[cp.clone(), w.clone()]).unwrap();
+        assert_eq!(f.status, Status::Warn, "{}", f.actual);
+        assert!(
+            f.actual
+                .contains("the scanning machine, outside the cluster, does: cp1 10.0.0.11:2379"),
+            "{}",
+            f.actual
+        );
+        assert!(rows.iter().any(|r| r.from == SCANNER && r.reachable));
+        cp.reachability_from_scanner[0].outcome = ReachOutcome::Filtered;
+        assert_eq!(etcd_firewall(&[cp, w]).unwrap().1.status, Status::Pass);
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub struct NodeFacts {
     /// TCP connections tried from this node to other nodes' etcd ports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reachability: Vec<ReachFacts>,
+    /// TCP connections tried from the scanning machine to this node's etcd
+    /// ports (`scan --probe-from-here`); `target` is this node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reachability_from_scanner: Vec<ReachFacts>,
     /// What the node's Kubernetes ports speak, probed from the node itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls: Vec<crate::probe::TlsProbe>,

@@ -64,19 +64,7 @@ impl Transport for LocalTransport {
         port: u16,
         timeout: Duration,
     ) -> Option<(crate::facts::ReachOutcome, Option<String>)> {
-        use crate::facts::ReachOutcome;
-        use std::io::ErrorKind;
-        Some(match tcp(host, port, timeout) {
-            Ok(_) => (ReachOutcome::Reachable, None),
-            Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                (ReachOutcome::Refused, Some(e.to_string()))
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => (
-                ReachOutcome::Filtered,
-                Some(format!("no answer within {} ms", timeout.as_millis())),
-            ),
-            Err(e) => (ReachOutcome::Error, Some(e.to_string())),
-        })
+        Some(tcp_reach(host, port, timeout))
     }
 
     fn connect(
@@ -93,6 +81,36 @@ impl Transport for LocalTransport {
                 })
                 .map_err(|e| e.to_string()),
         )
+    }
+}
+
+/// A TCP connection from this machine to `host:port`, closed at once.
+pub fn tcp_reach(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> (crate::facts::ReachOutcome, Option<String>) {
+    use crate::facts::ReachOutcome;
+    use std::io::ErrorKind;
+    match tcp(host, port, timeout) {
+        Ok(_) => (ReachOutcome::Reachable, None),
+        Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+            (ReachOutcome::Refused, Some(e.to_string()))
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => (
+            ReachOutcome::Filtered,
+            Some(format!("no answer within {} ms", timeout.as_millis())),
+        ),
+        // No route there: as good as filtered, for a firewall check.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable
+            ) =>
+        {
+            (ReachOutcome::Filtered, Some(e.to_string()))
+        }
+        Err(e) => (ReachOutcome::Error, Some(e.to_string())),
     }
 }
 
