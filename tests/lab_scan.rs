@@ -305,6 +305,15 @@ fn scan_of_the_lab() {
         "{etcd:?}"
     );
     assert_eq!(port("misconfigured-w1", 10255).state, "plaintext");
+    // Each port's own verdict: TLS 1.1 and anonymous /pods on the
+    // misconfigured kubelet, only strong suites on the hardened one, the
+    // health check plaintext by design.
+    assert_eq!(
+        port("misconfigured-w1", 10250).verdict.as_deref(),
+        Some("fail")
+    );
+    assert_eq!(port("hardened-w1", 10250).verdict.as_deref(), Some("pass"));
+    assert_eq!(port("hardened-w1", 10248).verdict.as_deref(), Some("pass"));
     assert_eq!(port("hardened-w1", 10250).state, "tls");
     let w1 = report
         .nodes

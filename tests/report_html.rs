@@ -165,6 +165,7 @@ fn hostile_report() -> Report {
         days_left: -3,
     }]);
     report.tls_ports = Some(vec![TlsPort {
+        verdict: None,
         node: node.clone(),
         port: 10250,
         component: Some(HOSTILE.into()),
@@ -234,6 +235,7 @@ fn certificates_ports_and_etcd_render_when_the_report_has_them() {
     ]);
     report.tls_ports = Some(vec![
         TlsPort {
+            verdict: None,
             node: "cp1".into(),
             port: 6443,
             component: Some("kube-apiserver".into()),
@@ -241,6 +243,7 @@ fn certificates_ports_and_etcd_render_when_the_report_has_them() {
             detail: Some("TLS 1.3".into()),
         },
         TlsPort {
+            verdict: None,
             node: "w1".into(),
             port: 10255,
             component: Some("kubelet".into()),
@@ -335,7 +338,7 @@ fn nodes_not_scanned_are_listed_with_their_reason() {
     assert!(errors.contains("w2, w3"), "same reason, one row");
     assert_eq!(
         errors
-            .matches("<td><span class=\"badge st-error\">unreachable")
+            .matches("<td><span class=\"badge wide st-error\">unreachable")
             .count(),
         1
     );

@@ -187,6 +187,42 @@ fn hello_text(what: &str, h: &crate::probe::HelloResult) -> String {
     }
 }
 
+/// How one port fares on its own, for the matrix's colours (the findings
+/// judge the node as a whole): plaintext on the network, TLS below 1.2, a
+/// broken suite or an anonymous `/pods` fail; plaintext on loopback or a
+/// suite outside the recommended ones warns; plaintext health checks pass.
+fn port_verdict(p: &crate::probe::TlsProbe) -> Option<Status> {
+    use crate::probe::hello::{Tier, suite_tier};
+    use crate::probe::{HelloOutcome, PortState};
+    let accepted = |h: &Option<crate::probe::HelloResult>| {
+        h.as_ref()
+            .filter(|h| h.outcome == HelloOutcome::Accepted)
+            .map(|h| h.suite.clone().unwrap_or_default())
+    };
+    Some(match p.state {
+        PortState::Error => return None,
+        PortState::Plaintext if PLAINTEXT_BY_DESIGN.contains(&p.port) => Status::Pass,
+        PortState::Plaintext if is_loopback(&p.address) => Status::Warn,
+        PortState::Plaintext => Status::Fail,
+        PortState::Tls => {
+            let weak = accepted(&p.weak);
+            if accepted(&p.legacy).is_some()
+                || weak.as_deref().and_then(suite_tier) == Some(Tier::Insecure)
+                || p.http
+                    .as_ref()
+                    .and_then(|h| h.status)
+                    .is_some_and(|c| c != 401 && c != 403)
+            {
+                Status::Fail
+            } else if weak.is_some() {
+                Status::Warn
+            } else {
+                Status::Pass
+            }
+        }
+    })
+}
+
 /// What each probed port of a node speaks, as report rows.
 pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
     use crate::probe::PortState;
@@ -206,6 +242,7 @@ pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
                 PortState::Error => "error",
             }
             .into(),
+            verdict: port_verdict(p).map(|s| s.as_str().to_string()),
             detail: Some(cap(
                 &[
                     Some(p.address.clone()),
@@ -411,10 +448,21 @@ mod tests {
         );
         assert_eq!(f(&[("10.0.0.5", 10250, Error)]).status, Status::Error);
         assert!(plaintext_finding(&probed(&[])).is_none());
-        let rows = tls_rows(&probed(&[("10.0.0.5", 10255, Plaintext)]));
+        let rows = tls_rows(&probed(&[
+            ("10.0.0.5", 10255, Plaintext),
+            ("127.0.0.1", 10249, Plaintext),
+            ("10.0.0.5", 10256, Plaintext),
+            ("10.0.0.5", 10250, Tls),
+        ]));
         assert_eq!(
             (rows[0].state.as_str(), rows[0].component.as_deref()),
             ("plaintext", Some("kubelet read-only port"))
+        );
+        // Each port coloured by what it means on its own.
+        let verdicts: Vec<_> = rows.iter().map(|r| r.verdict.as_deref()).collect();
+        assert_eq!(
+            verdicts,
+            [Some("fail"), Some("warn"), Some("pass"), Some("pass")]
         );
     }
 

@@ -747,8 +747,11 @@ fn tls(report: &Report, idx: &NodeIndex<'_>) -> Option<Matrix> {
                 "closed" => "closed",
                 _ => "error",
             };
-            let class = match p.state.as_str() {
-                "tls" | "plaintext" | "closed" => p.state.clone(),
+            // Coloured by what it means: plaintext health checks are fine,
+            // a TLS port that accepts TLS 1.1 is not.
+            let class = match (p.verdict.as_deref(), p.state.as_str()) {
+                (Some(v @ ("pass" | "warn" | "fail")), _) => format!("v-{v}"),
+                (_, "tls" | "plaintext" | "closed") => p.state.clone(),
                 _ => "error".into(),
             };
             let title = [

@@ -326,6 +326,10 @@ pub struct TlsPort {
     pub component: Option<String>,
     /// `tls`, `plaintext`, `closed` or `error`.
     pub state: String,
+    /// How the port fares on its own: `pass`, `warn` or `fail` (absent
+    /// when it could not be probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
     /// Protocol version or error text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
