@@ -254,8 +254,9 @@ fn probe_etcd_from_here(pairs: &mut [(NodeOutcome, Box<dyn Transport>)]) {
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The `(address, port)` pairs to probe on a node: every listening socket
-/// on a Kubernetes port (or the API server's `--secure-port`), with
-/// wildcard addresses replaced by the node's address.
+/// on a Kubernetes port (or the API server's `--secure-port`), and every
+/// other one a component listens on, with wildcard addresses replaced by
+/// the node's address.
 pub fn probe_targets(facts: &NodeFacts) -> Vec<(String, u16)> {
     let mut ports: Vec<u16> = crate::probe::COMPONENT_PORTS
         .iter()
@@ -270,8 +271,27 @@ pub fn probe_targets(facts: &NodeFacts) -> Vec<(String, u16)> {
             ports.push(p);
         }
     }
+    // Any other port a component listens on (its pid, or its name as `ss`
+    // shows it, cut to 15 characters): the kubelet's streaming port, a
+    // moved metrics port...
+    let component_pids: Vec<u32> = facts
+        .components
+        .values()
+        .filter(|c| c.running)
+        .filter_map(|c| c.pid)
+        .collect();
+    let is_component = |s: &crate::facts::SocketFacts| {
+        s.pid.is_some_and(|p| component_pids.contains(&p))
+            || s.process
+                .as_deref()
+                .is_some_and(|p| p == "kubelet" || p == "etcd" || p.starts_with("kube-"))
+    };
     let mut out: Vec<(String, u16)> = Vec::new();
-    for s in facts.sockets.iter().filter(|s| ports.contains(&s.port)) {
+    for s in facts
+        .sockets
+        .iter()
+        .filter(|s| ports.contains(&s.port) || is_component(s))
+    {
         let address = match s.address.as_str() {
             "*" | "0.0.0.0" | "::" | "[::]" => facts.node.address.clone(),
             a => a.to_string(),
@@ -397,6 +417,44 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
 mod tests {
     use super::*;
     use crate::facts::ComponentFacts;
+
+    #[test]
+    fn probe_targets_are_kubernetes_ports_and_any_port_a_component_holds() {
+        use crate::facts::SocketFacts;
+        let mut n = NodeFacts::default();
+        n.node.address = "10.0.0.5".into();
+        n.components.insert(
+            ComponentKind::Kubelet,
+            ComponentFacts {
+                running: true,
+                pid: Some(700),
+                ..Default::default()
+            },
+        );
+        let sock = |address: &str, port: u16, pid: u32, process: &str| SocketFacts {
+            protocol: "tcp".into(),
+            address: address.into(),
+            port,
+            pid: Some(pid),
+            process: Some(process.into()),
+        };
+        n.sockets = vec![
+            sock("*", 10250, 700, "kubelet"),
+            sock("127.0.0.1", 37001, 700, "kubelet"),
+            sock("0.0.0.0", 22, 80, "sshd"),
+            sock("127.0.0.1", 10249, 81, "kube-proxy"),
+            sock("127.0.0.1", 9099, 82, "kube-controller"),
+        ];
+        assert_eq!(
+            probe_targets(&n),
+            vec![
+                ("10.0.0.5".to_string(), 10250),
+                ("127.0.0.1".to_string(), 37001),
+                ("127.0.0.1".to_string(), 10249),
+                ("127.0.0.1".to_string(), 9099),
+            ]
+        );
+    }
 
     #[test]
     fn etcd_members_and_their_ports_come_from_the_listen_urls() {
