@@ -160,14 +160,19 @@ fn is_loopback(address: &str) -> bool {
 
 /// "issued by ..., expires ...", or "self-signed", for a served certificate.
 fn chain_summary(pem: &str) -> Option<String> {
-    let c = crate::certs::parse_pem(pem).into_iter().next()?.ok()?;
+    let certs = crate::certs::parse_pem(pem);
+    let c = certs.first()?.as_ref().ok()?;
     let expires = humantime::format_rfc3339_seconds(
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(c.not_after.max(0) as u64),
     );
+    let more = match certs.len() {
+        1 => String::new(),
+        n => format!(", with {} more in the chain", n - 1),
+    };
     Some(if c.self_issued {
-        format!("self-signed, expires {expires}")
+        format!("self-signed, expires {expires}{more}")
     } else {
-        format!("issued by {}, expires {expires}", c.issuer)
+        format!("issued by {}, expires {expires}{more}", c.issuer)
     })
 }
 

@@ -556,14 +556,20 @@ pub fn served_only(
     let mut out: Vec<(String, CertInfo)> = Vec::new();
     for p in &facts.tls {
         let Some(pem) = &p.served_pem else { continue };
-        let Some(c) = parse_pem(pem).into_iter().next().and_then(|r| r.ok()) else {
-            continue;
-        };
-        let same = |o: &CertInfo| o.serial == c.serial && o.issuer == c.issuer;
-        if files.iter().any(|(_, f)| same(f)) || out.iter().any(|(_, f)| same(f)) {
-            continue;
+        // The leaf, and any chain sent with it.
+        for (i, c) in parse_pem(pem).into_iter().enumerate() {
+            let Ok(c) = c else { continue };
+            let same = |o: &CertInfo| o.serial == c.serial && o.issuer == c.issuer;
+            if files.iter().any(|(_, f)| same(f)) || out.iter().any(|(_, f)| same(f)) {
+                continue;
+            }
+            let label = if i == 0 {
+                format!("served on {}:{}", p.address, p.port)
+            } else {
+                format!("served on {}:{} (chain #{})", p.address, p.port, i + 1)
+            };
+            out.push((label, c));
         }
-        out.push((format!("served on {}:{}", p.address, p.port), c));
     }
     out
 }

@@ -322,12 +322,13 @@ impl TlsJob {
     }
 
     /// The leaf certificate served, DER.
-    pub(crate) fn served(&self) -> Option<Vec<u8>> {
+    /// The certificates served, DER, the leaf first.
+    pub(crate) fn served(&self) -> Vec<Vec<u8>> {
         self.observer
             .chain
             .lock()
-            .ok()
-            .and_then(|c| c.first().cloned())
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn asked(&self) -> bool {

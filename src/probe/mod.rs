@@ -80,7 +80,8 @@ pub struct TlsProbe {
     /// Its end of validity, in seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_after: Option<i64>,
-    /// The certificate served (the leaf), PEM: public material.
+    /// The certificates served, PEM, the leaf first, then any chain the
+    /// server sent with it: public material.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub served_pem: Option<String>,
     /// What a ClientHello offering only TLS 1.0 and 1.1 got.
@@ -158,13 +159,17 @@ impl ServerCertVerifier for Observer {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
+        intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if let Ok(mut c) = self.chain.lock() {
+            // Leaf first, then what the server sent with it (at most a
+            // few: a hostile server could send hundreds).
+            c.clear();
             c.push(end_entity.as_ref().to_vec());
+            c.extend(intermediates.iter().take(8).map(|i| i.as_ref().to_vec()));
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -305,12 +310,13 @@ pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
         match job {
             Job::Tls(t) => {
                 out.client_cert_requested = t.asked();
-                if let Some(der) = t.served() {
-                    if let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) {
+                let chain = t.served();
+                if let Some(der) = chain.first() {
+                    if let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) {
                         out.subject = Some(cert.subject().to_string());
                         out.not_after = Some(cert.validity().not_after.timestamp());
                     }
-                    out.served_pem = Some(der_to_pem(&der));
+                    out.served_pem = Some(chain.iter().map(|d| der_to_pem(d)).collect());
                 }
                 let (version, cipher) = t.negotiated();
                 out.version = version;
@@ -610,5 +616,77 @@ mod tests {
         let http = p.http.unwrap();
         assert_eq!(http.path, "/pods");
         assert_eq!(http.status, Some(200), "{http:?}");
+    }
+
+    #[test]
+    fn the_chain_served_is_kept_leaf_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let run = |args: &[&str]| {
+            let ok = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .unwrap();
+            assert!(
+                ok.status.success(),
+                "{}",
+                String::from_utf8_lossy(&ok.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        run(&[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem"],
+            &["-days", "30", "-subj", "/CN=chain-ca"],
+        ]
+        .concat());
+        run(&[
+            &["req"][..],
+            &ec,
+            &["-keyout", "k.pem", "-out", "leaf.csr"],
+            &["-subj", "/CN=chain-leaf"],
+        ]
+        .concat());
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "20",
+            "-out",
+            "c.pem",
+        ]);
+        let port = free_port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-cert", "c.pem", "-key", "k.pem"])
+            .args(["-cert_chain", "ca.pem", "-accept"])
+            .arg(port.to_string())
+            .current_dir(d)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let _srv = Kill(child);
+        let p = probe_tls(connect(port), "127.0.0.1", port);
+        let pem = p.served_pem.unwrap();
+        let certs = crate::certs::parse_pem(&pem);
+        assert_eq!(certs.len(), 2, "{pem}");
+        assert_eq!(certs[0].as_ref().unwrap().subject, "CN=chain-leaf");
+        assert_eq!(certs[1].as_ref().unwrap().subject, "CN=chain-ca");
     }
 }
