@@ -18,6 +18,8 @@ pub mod files;
 pub mod known;
 pub mod network;
 pub mod platform;
+#[cfg(test)]
+mod test_pki;
 pub mod tls;
 pub mod value;
 

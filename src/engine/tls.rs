@@ -495,8 +495,20 @@ fn served_cert(ctx: &NodeCtx<'_>) -> Option<Finding> {
             }
             continue;
         }
+        // An intermediate sent with the leaf may stand between it and the CA.
+        let intermediates: Vec<CertInfo> = parse_pem(pem)
+            .into_iter()
+            .skip(1)
+            .filter_map(|r| r.ok())
+            .collect();
+        let chains_to = |ca: &CertInfo| {
+            served.issued_by(ca)
+                || intermediates
+                    .iter()
+                    .any(|i| served.issued_by(i) && i.issued_by(ca))
+        };
         match first_cert(ctx, &ca_path) {
-            Some(ca) if served.issued_by(&ca) => t.pass.push(format!(
+            Some(ca) if chains_to(&ca) => t.pass.push(format!(
                 "{at} serves \"{}\"{}, issued by {ca_path}",
                 served.subject,
                 if named.is_some() {
@@ -764,5 +776,73 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn the_certificate_served_must_be_the_flags_file_and_chain_to_its_ca() {
+        use crate::engine::test_pki::Pki;
+        use crate::facts::CertificateFacts;
+        let pki = Pki::new();
+        let leaf = |name: &str, ca: &str| pki.leaf(name, ca, "rsa:2048", "30", "-sha256", "DNS:x");
+        let apiserver = leaf("apiserver", "ca");
+        let rogue = leaf("rogue", "other");
+        let inter = leaf("inter", "ca");
+        let via_inter = leaf("via", "inter");
+        let ca = pki.pem("ca");
+        let served = |argv: &[&str], port: u16, pem: String| {
+            let mut p = probe(port);
+            p.served_pem = Some(pem);
+            let mut n = node(argv, vec![p]);
+            n.certificates = vec![
+                CertificateFacts {
+                    path: "/etc/kubernetes/pki/ca.crt".into(),
+                    pem: ca.clone(),
+                },
+                CertificateFacts {
+                    path: "/etc/kubernetes/pki/apiserver.crt".into(),
+                    pem: apiserver.clone(),
+                },
+            ];
+            n.components.insert(
+                ComponentKind::Kubelet,
+                ComponentFacts {
+                    running: true,
+                    argv: vec!["kubelet".into()],
+                    ..Default::default()
+                },
+            );
+            status(&n, "tls.served-cert").unwrap()
+        };
+        let flags = [
+            "kube-apiserver",
+            "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
+            "--client-ca-file=/etc/kubernetes/pki/ca.crt",
+        ];
+        assert_eq!(served(&flags, 6443, apiserver.clone()).0, Status::Pass);
+        let (s, actual) = served(&flags, 6443, rogue.clone());
+        assert_eq!(s, Status::Fail);
+        assert!(
+            actual.contains("not the certificate in /etc/kubernetes/pki/apiserver.crt"),
+            "{actual}"
+        );
+        // No file named: judged by its issuer, through an intermediate too.
+        let bare = ["kube-apiserver"];
+        assert_eq!(
+            served(&bare, 6443, format!("{via_inter}{inter}")).0,
+            Status::Pass
+        );
+        let (s, actual) = served(&bare, 6443, rogue);
+        assert_eq!(s, Status::Fail);
+        assert!(
+            actual.contains("but not by /etc/kubernetes/pki/ca.crt"),
+            "{actual}"
+        );
+        // A self-signed kubelet warns; a self-signed API server fails.
+        let self_signed = pki.pem("other");
+        assert_eq!(
+            served(&bare, KUBELET_PORT, self_signed.clone()).0,
+            Status::Warn
+        );
+        assert_eq!(served(&bare, 6443, self_signed).0, Status::Fail);
     }
 }
