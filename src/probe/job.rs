@@ -134,7 +134,7 @@ impl TlsJob {
         self.state = TlsState::Done;
     }
 
-    fn on_error(&mut self, e: rustls::Error, now: Instant) {
+    fn on_error(&mut self, e: rustls::Error) {
         let alert = match &e {
             rustls::Error::AlertReceived(a) => Some(*a),
             _ => None,
@@ -162,7 +162,6 @@ impl TlsJob {
             }
             TlsState::Done => {}
         }
-        let _ = now;
         self.conn = None;
         self.state = TlsState::Done;
     }
@@ -275,7 +274,7 @@ impl TlsJob {
                     .map(|s| format!("{:?}", s.suite()));
             }
             if let Err(e) = result {
-                self.on_error(e, now);
+                self.on_error(e);
                 return;
             }
             self.advance(now);
