@@ -407,22 +407,7 @@ mod tests {
         n.node.name = "n1".into();
         n.tls = ports
             .iter()
-            .map(|(a, p, s)| crate::probe::TlsProbe {
-                address: a.to_string(),
-                port: *p,
-                state: *s,
-                version: None,
-                cipher: None,
-                client_cert_requested: false,
-                client_cert_required: None,
-                subject: None,
-                not_after: None,
-                served_pem: None,
-                legacy: None,
-                weak: None,
-                http: None,
-                detail: None,
-            })
+            .map(|(a, p, s)| crate::probe::TlsProbe::new(a, *p, *s))
             .collect();
         n
     }
