@@ -231,6 +231,26 @@ impl Transport for ExecTransport {
     }
 }
 
+/// Reads `r` on a thread of its own until it ends, chunk by chunk, so
+/// that the reader can wait on it with a timeout.
+pub(super) fn read_in_background(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(chunk[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
 fn read_capped(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
@@ -250,7 +270,7 @@ fn read_capped(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
     (buf, truncated)
 }
 
-fn kill_group(child: &Child) {
+pub(super) fn kill_group(child: &Child) {
     let pid = child.id() as libc::pid_t;
     // SAFETY: kill(2) with a negative pid signals the process group we
     // created for this child; no memory is shared with the callee.
@@ -289,22 +309,9 @@ impl ChildConversation {
             reason: format!("cannot start the transport command: {e}"),
         })?;
         let stdin = child.stdin.take();
-        let mut stdout = child.stdout.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
-        let (tx, out) = channel();
-        thread::spawn(move || {
-            let mut chunk = [0u8; 64 * 1024];
-            loop {
-                match stdout.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if tx.send(chunk[..n].to_vec()).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
+        let out = read_in_background(stdout);
         let err = Arc::new(Mutex::new(Vec::new()));
         let err2 = err.clone();
         thread::spawn(move || {

@@ -171,22 +171,9 @@ impl RelayStream {
             .spawn()
             .map_err(|e| format!("cannot start the relay command: {e}"))?;
         let mut stdin = child.stdin.take();
-        let mut stdout = child.stdout.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
-        let (tx, out) = channel();
-        thread::spawn(move || {
-            let mut chunk = [0u8; 32 * 1024];
-            loop {
-                match stdout.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if tx.send(chunk[..n].to_vec()).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
+        let out = super::process::read_in_background(stdout);
         let (etx, erx) = channel();
         thread::spawn(move || {
             let mut e = Vec::new();
@@ -270,11 +257,7 @@ impl Write for RelayStream {
 impl Drop for RelayStream {
     fn drop(&mut self) {
         self.stdin.take();
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: signals the process group created for this child only.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
+        super::process::kill_group(&self.child);
         let _ = self.child.wait();
     }
 }
@@ -312,11 +295,7 @@ pub fn reach_via(
         let _ = tx.send(s);
     });
     let answer = rx.recv_timeout(timeout + Duration::from_secs(10));
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: signals the process group created for this child only.
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
-    }
+    super::process::kill_group(&child);
     let _ = child.wait();
     match answer {
         Ok(out) => parse_reach(&String::from_utf8_lossy(&out)),
