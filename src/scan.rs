@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::collect::{CollectOptions, collect};
+use crate::engine::effective::NodeCtx;
 use crate::facts::{
     ComponentKind, NodeFacts, NodeIdentity, Platform, ReachFacts, Role, ScanStatus,
 };
@@ -143,8 +144,11 @@ fn scan_node_keep(
 pub const REACH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The etcd members among the scanned nodes: name, address and the client
-/// and peer ports they listen on (from `--listen-client-urls` and
-/// `--listen-peer-urls`, or etcd's defaults).
+/// and peer ports they listen on, as the engine resolves etcd's listen URLs
+/// ([`NodeCtx::etcd_listen`]: the `--config-file` alone when etcd has one,
+/// else flags, `ETCD_*` and etcd's defaults). When they cannot be resolved
+/// (an unreadable config file), the ports etcd's process is seen listening
+/// on outside loopback are tried instead, so the member is not left out.
 pub fn etcd_members<'a>(
     nodes: impl IntoIterator<Item = &'a NodeFacts>,
 ) -> Vec<(String, String, Vec<u16>)> {
@@ -156,27 +160,21 @@ pub fn etcd_members<'a>(
         let Some(etcd) = n.component(ComponentKind::Etcd).filter(|c| c.running) else {
             continue;
         };
-        let args = crate::engine::argv::parse_argv(ComponentKind::Etcd, &etcd.argv);
-        let mut ports = Vec::new();
-        for (flag, default) in [
-            ("--listen-client-urls", 2379u16),
-            ("--listen-peer-urls", 2380),
-        ] {
-            let env = crate::engine::known::etcd_env_name(flag);
-            let urls = args
-                .value(flag)
-                .map(String::from)
-                .or_else(|| etcd.env.get(&env).cloned());
-            let found = crate::probe::url_ports(urls.iter().map(String::as_str));
-            if found.is_empty() {
-                ports.push(default);
-            }
-            for p in found {
-                if !ports.contains(&p) {
-                    ports.push(p);
+        let ports = match NodeCtx::new(n).etcd_listen() {
+            Ok(listen) => listen.member_ports(),
+            Err(_) => {
+                let mut ports = Vec::new();
+                for s in n.sockets.iter().filter(|s| {
+                    (s.pid.is_some() && s.pid == etcd.pid || s.process.as_deref() == Some("etcd"))
+                        && !crate::engine::value::is_loopback_address(&s.address)
+                }) {
+                    if !ports.contains(&s.port) {
+                        ports.push(s.port);
+                    }
                 }
+                ports
             }
-        }
+        };
         out.push((n.node.name.clone(), n.node.address.clone(), ports));
     }
     out
@@ -314,6 +312,8 @@ fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
     // longest, and by the time the others' hellos come up, those ports are
     // known to be plaintext and the hellos are dropped unopened.
     targets.sort_by_key(|(_, port)| crate::probe::USUALLY_PLAINTEXT.contains(port));
+    // etcd's own ports (client and peer, where it insists on client
+    // certificates), from the same resolution as everything else.
     let etcd_ports: Vec<u16> = etcd_members(std::iter::once(&o.facts))
         .into_iter()
         .flat_map(|(_, _, ports)| ports)
@@ -483,7 +483,72 @@ mod tests {
             "ETCD_LISTEN_CLIENT_URLS".into(),
             "https://0.0.0.0:12379".into(),
         );
-        let m = etcd_members(&[cp, w, env_only]);
+        // etcd with --config-file reads only the file: its flags are ignored.
+        let mut file_only = cp.clone();
+        file_only.node.name = "cp3".into();
+        file_only.node.address = "10.0.0.13".into();
+        let e = file_only.components.get_mut(&ComponentKind::Etcd).unwrap();
+        e.argv = vec![
+            "etcd".into(),
+            "--config-file=/var/lib/etcd/config".into(),
+            "--listen-client-urls=https://10.0.0.13:2379".into(),
+        ];
+        file_only.files.insert(
+            "/var/lib/etcd/config".into(),
+            crate::facts::FileFacts {
+                exists: true,
+                content: Some(
+                    "listen-client-urls: https://127.0.0.1:12379,https://10.0.0.13:12379\nlisten-peer-urls: https://10.0.0.13:12380\n"
+                        .into(),
+                ),
+                ..Default::default()
+            },
+        );
+        // ... and ETCD_CONFIG_FILE is --config-file too; this file sets
+        // nothing, so etcd's defaults apply, not the flags.
+        let mut env_file = file_only.clone();
+        env_file.node.name = "cp4".into();
+        let e = env_file.components.get_mut(&ComponentKind::Etcd).unwrap();
+        e.argv = vec![
+            "etcd".into(),
+            "--listen-peer-urls=https://10.0.0.13:2390".into(),
+        ];
+        e.env
+            .insert("ETCD_CONFIG_FILE".into(), "/etc/etcd/empty.yaml".into());
+        env_file.files.insert(
+            "/etc/etcd/empty.yaml".into(),
+            crate::facts::FileFacts {
+                exists: true,
+                content: Some("name: cp4\n".into()),
+                ..Default::default()
+            },
+        );
+        // An unreadable config file: the non-loopback ports etcd listens on.
+        let mut unreadable = file_only.clone();
+        unreadable.node.name = "cp5".into();
+        unreadable.files.clear();
+        unreadable
+            .components
+            .get_mut(&ComponentKind::Etcd)
+            .unwrap()
+            .pid = Some(77);
+        unreadable.sockets = vec![
+            crate::facts::SocketFacts {
+                protocol: "tcp".into(),
+                address: "10.0.0.13".into(),
+                port: 22379,
+                pid: Some(77),
+                process: Some("etcd".into()),
+            },
+            crate::facts::SocketFacts {
+                protocol: "tcp".into(),
+                address: "127.0.0.1".into(),
+                port: 22381,
+                pid: Some(77),
+                process: Some("etcd".into()),
+            },
+        ];
+        let m = etcd_members(&[cp, w, env_only, file_only, env_file, unreadable]);
         assert_eq!(
             m,
             vec![
@@ -493,6 +558,13 @@ mod tests {
                     "10.0.0.11".to_string(),
                     vec![12379, 2380]
                 ),
+                (
+                    "cp3".to_string(),
+                    "10.0.0.13".to_string(),
+                    vec![12379, 12380]
+                ),
+                ("cp4".to_string(), "10.0.0.13".to_string(), vec![2379, 2380]),
+                ("cp5".to_string(), "10.0.0.13".to_string(), vec![22379]),
             ]
         );
     }

@@ -7,7 +7,8 @@
 use std::fmt;
 
 use crate::engine::known::{
-    self, FlagSpec, GateSpec, SettingSpec, ValueKind, find_flag, find_gate, find_setting,
+    self, AdmissionSpec, FlagSpec, GateSpec, SettingSpec, ValueKind, find_admission_plugin,
+    find_flag, find_gate, find_setting,
 };
 use crate::facts::ComponentKind;
 
@@ -27,6 +28,14 @@ pub enum Fact {
     },
     /// `encryption:secrets-provider`.
     EncryptionSecretsProvider,
+    /// `admission:<Plugin>`: whether a kube-apiserver admission plugin is
+    /// enabled, from `--enable-admission-plugins`, `--disable-admission-plugins`
+    /// or the deprecated `--admission-control`, else its default.
+    AdmissionPlugin(&'static AdmissionSpec),
+    /// `authentication:anonymous`: where the API server lets anonymous
+    /// requests in (`disabled`, `health endpoints only`, `enabled`), from
+    /// `--anonymous-auth` or the AuthenticationConfiguration file.
+    AnonymousAuth,
     /// `file:<ref>:<attr>`.
     File { file: FileRef, attr: FileAttr },
 }
@@ -94,6 +103,14 @@ impl Fact {
                 Ok(Fact::FeatureGate { component, gate })
             }
             "encryption" if rest == "secrets-provider" => Ok(Fact::EncryptionSecretsProvider),
+            "authentication" if rest == "anonymous" => Ok(Fact::AnonymousAuth),
+            "admission" => find_admission_plugin(rest)
+                .map(Fact::AdmissionPlugin)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown fact {name:?}: {rest:?} is not a kube-apiserver 1.32-1.34 admission plugin"
+                    )
+                }),
             "file" => {
                 let (r, attr) = rest
                     .rsplit_once(':')
@@ -122,6 +139,8 @@ impl Fact {
             Fact::Setting { spec, .. } => spec.kind,
             Fact::FeatureGate { .. } => ValueKind::Bool,
             Fact::EncryptionSecretsProvider => ValueKind::Str,
+            Fact::AdmissionPlugin(_) => ValueKind::Bool,
+            Fact::AnonymousAuth => ValueKind::Str,
             Fact::File { .. } => ValueKind::Str,
         }
     }
@@ -133,7 +152,9 @@ impl Fact {
             Fact::Setting { component, .. } | Fact::FeatureGate { component, .. } => {
                 Some(*component)
             }
-            Fact::EncryptionSecretsProvider => Some(ComponentKind::ApiServer),
+            Fact::EncryptionSecretsProvider | Fact::AdmissionPlugin(_) | Fact::AnonymousAuth => {
+                Some(ComponentKind::ApiServer)
+            }
             Fact::File { .. } => None,
         }
     }
@@ -147,6 +168,10 @@ impl Fact {
                 format!("{} feature gate {}", component.binary(), gate.name)
             }
             Fact::EncryptionSecretsProvider => "first encryption provider for secrets".to_string(),
+            Fact::AdmissionPlugin(p) => {
+                format!("kube-apiserver admission plugin {} enabled", p.name)
+            }
+            Fact::AnonymousAuth => "kube-apiserver anonymous access".to_string(),
             Fact::File { file, .. } => file.describe().to_string(),
         }
     }
@@ -161,6 +186,8 @@ impl fmt::Display for Fact {
                 write!(f, "feature-gate:{component}:{}", gate.name)
             }
             Fact::EncryptionSecretsProvider => f.write_str("encryption:secrets-provider"),
+            Fact::AdmissionPlugin(p) => write!(f, "admission:{}", p.name),
+            Fact::AnonymousAuth => f.write_str("authentication:anonymous"),
             Fact::File { file, attr } => write!(
                 f,
                 "file:{}:{}",
@@ -289,6 +316,8 @@ mod tests {
             "kube-proxy:metricsBindAddress",
             "feature-gate:kubelet:RotateKubeletServerCertificate",
             "encryption:secrets-provider",
+            "admission:NodeRestriction",
+            "authentication:anonymous",
             "file:pki.key:mode",
             "file:etcd.data-dir:owner",
         ] {
@@ -308,6 +337,8 @@ mod tests {
         assert!(Fact::parse("kubelet:readOnlyPorts").is_err());
         assert!(Fact::parse("file:pki:size").is_err());
         assert!(Fact::parse("shell:cat /etc/passwd").is_err());
+        let e = Fact::parse("admission:NodeRestrictions").unwrap_err();
+        assert!(e.contains("not a kube-apiserver"), "{e}");
         assert!(Fact::parse("profiling").is_err());
     }
 }

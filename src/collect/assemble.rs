@@ -7,8 +7,8 @@ use serde_json::Value as Json;
 
 use super::frames::Frame;
 use crate::facts::{
-    CertificateFacts, CollectionError, ComponentFacts, ComponentKind, FileFacts, FileKind,
-    ManifestFacts, Mode, NodeFacts, SocketFacts,
+    CertificateFacts, CollectionError, ComponentFacts, ComponentKind, ContainerRoot, FileFacts,
+    FileKind, ManifestFacts, Mode, NodeFacts, SocketFacts,
 };
 use crate::yaml;
 
@@ -113,14 +113,60 @@ fn embedded_certificates(facts: &mut NodeFacts, path: &str, content: &str) {
 
 /// Records a stat answer, keeping what an earlier frame learnt (a
 /// directory's entries).
+///
+/// A file read inside a container (`inside` set) and the host's file at the
+/// same path may both be answered, in any order. When they are one file (a
+/// hostPath mount: same device and inode) it is the host's, and nothing
+/// says "inside". When they differ, the container's is kept, since the
+/// component reads that one, and the clash is a collection error.
 fn insert_stat(facts: &mut NodeFacts, path: String, mut new: FileFacts) {
     if let Some(old) = facts.files.get(&path) {
+        let same_file = old.dev_ino.is_some() && old.dev_ino == new.dev_ino;
+        match (old.inside, new.inside) {
+            (None, Some(_)) | (Some(_), None) if same_file => new.inside = None,
+            (None, Some(c)) | (Some(c), None) if old.exists && new.exists => {
+                facts.errors.push(CollectionError {
+                    item: path.clone(),
+                    message: format!(
+                        "the host and the {} container (pid {}) hold different files at this path; the container's is recorded",
+                        c.component.binary(),
+                        c.pid
+                    ),
+                });
+                if new.inside.is_none() {
+                    return;
+                }
+            }
+            // The host has nothing there: the container's file, as read.
+            (Some(_), None) if !new.exists => return,
+            _ => {}
+        }
         new.entries = old.entries.clone();
         new.content = old.content.clone();
         new.redacted = old.redacted;
         new.truncated = old.truncated;
     }
     facts.files.insert(path, new);
+}
+
+/// The container a path was read in: `/proc/<pid>/root/...` of a component
+/// whose root is its own. `None` for host paths and for processes that
+/// share the host's root (their files are the host's).
+fn container_of(facts: &NodeFacts, raw: &str) -> Option<ContainerRoot> {
+    let rest = raw.strip_prefix("/proc/")?;
+    let (pid, tail) = rest.split_once("/root")?;
+    if !(tail.is_empty() || tail.starts_with('/')) {
+        return None;
+    }
+    let pid: u32 = pid.parse().ok()?;
+    facts
+        .components
+        .iter()
+        .find(|(_, c)| c.running && c.pid == Some(pid) && c.own_root == Some(true))
+        .map(|(kind, _)| ContainerRoot {
+            component: *kind,
+            pid,
+        })
 }
 
 /// `root <dir>` lines name the directories listed; the other lines are
@@ -145,17 +191,18 @@ fn apply_lists(facts: &mut NodeFacts, payload: &str) {
     }
 }
 
-/// One line of a batch stat: `mode|uid|gid|user|group|size|type|path`.
+/// One line of a batch stat: `mode|uid|gid|user|group|size|type|dev:ino|path`.
 fn parse_stat_line(line: &str) -> Option<(&str, FileFacts)> {
-    let parts: Vec<&str> = line.splitn(8, '|').collect();
-    if parts.len() != 8 || parts[7].is_empty() {
+    let parts: Vec<&str> = line.splitn(9, '|').collect();
+    if parts.len() != 9 || parts[8].is_empty() {
         return None;
     }
-    let f = parse_stat(&format!("ok {}", parts[..7].join("|")));
-    Some((parts[7], f))
+    let f = parse_stat(&format!("ok {}", parts[..8].join("|")));
+    Some((parts[8], f))
 }
 
-/// `ok 600|0|0|root|root|5|regular file` and friends.
+/// `ok 600|0|0|root|root|5|regular file|2049:131` and friends (the
+/// device:inode field is optional).
 fn parse_stat(payload: &str) -> FileFacts {
     let mut lines = payload.lines();
     let first = lines.next().unwrap_or("");
@@ -172,8 +219,8 @@ fn parse_stat(payload: &str) -> FileFacts {
         f.error = Some(format!("unexpected stat answer {first:?}"));
         return f;
     };
-    let parts: Vec<&str> = body.splitn(7, '|').collect();
-    if parts.len() != 7 {
+    let parts: Vec<&str> = body.splitn(8, '|').collect();
+    if parts.len() < 7 {
         f.exists = true;
         f.error = Some(format!("unexpected stat answer {first:?}"));
         return f;
@@ -191,6 +238,10 @@ fn parse_stat(payload: &str) -> FileFacts {
         "regular file" | "regular empty file" => FileKind::File,
         "symbolic link" => FileKind::Symlink,
         _ => FileKind::Other,
+    });
+    f.dev_ino = parts.get(7).and_then(|d| {
+        let (dev, ino) = d.split_once(':')?;
+        (dev.parse::<u64>().is_ok() && ino.parse::<u64>().is_ok()).then(|| d.to_string())
     });
     if f.mode.is_none() {
         f.error = Some(format!("unexpected mode {:?}", parts[0]));
@@ -349,10 +400,15 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 }
             }
             "proc" => apply_proc(facts, &fr.key, &fr.payload),
-            "stat" => insert_stat(facts, path, parse_stat(&fr.payload)),
+            "stat" => {
+                let mut f = parse_stat(&fr.payload);
+                f.inside = container_of(facts, &fr.key);
+                insert_stat(facts, path, f)
+            }
             "stats" => {
                 for line in fr.payload.lines() {
-                    if let Some((p, f)) = parse_stat_line(line) {
+                    if let Some((p, mut f)) = parse_stat_line(line) {
+                        f.inside = container_of(facts, p);
                         insert_stat(facts, record_path(p), f);
                     }
                 }
@@ -431,11 +487,19 @@ fn apply_proc(facts: &mut NodeFacts, comm: &str, payload: &str) {
     let mut pid = None;
     let mut argv = None;
     let mut env = Vec::new();
+    let mut own_root = None;
     for line in payload.lines() {
         let (k, v) = line.split_once(' ').unwrap_or((line, ""));
         match k {
             "pid" => pid = v.trim().parse::<u32>().ok(),
             "cmd" => argv = decode_cmdline(v),
+            "root" => {
+                own_root = match v.trim() {
+                    "own" => Some(true),
+                    "host" => Some(false),
+                    _ => None,
+                }
+            }
             "env" => {
                 if let Some((name, value)) = v.split_once('=') {
                     if name.starts_with("ETCD_") {
@@ -479,6 +543,7 @@ fn apply_proc(facts: &mut NodeFacts, comm: &str, payload: &str) {
     c.pid = pid;
     c.argv = argv.unwrap_or_default();
     c.env = env.into_iter().collect();
+    c.own_root = own_root;
 }
 
 /// The component facts for a component, if running.
@@ -568,6 +633,103 @@ mod tests {
     }
 
     #[test]
+    fn files_read_in_a_container_say_so_unless_they_are_the_hosts() {
+        let frame = |kind: &str, key: &str, payload: &str| Frame {
+            kind: kind.into(),
+            key: key.into(),
+            payload: payload.into(),
+        };
+        let hex = |argv: &str| -> String {
+            argv.bytes()
+                .map(|b| if b == b' ' { 0 } else { b })
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let mut facts = NodeFacts::default();
+        apply(
+            &mut facts,
+            &[
+                frame(
+                    "proc",
+                    "kube-proxy",
+                    &format!(
+                        "pid 77\ncmd {}\nroot own\n",
+                        hex("/usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf")
+                    ),
+                ),
+                frame(
+                    "proc",
+                    "kube-apiserver",
+                    &format!("pid 9\ncmd {}\nroot own\n", hex("kube-apiserver")),
+                ),
+                frame(
+                    "proc",
+                    "kubelet",
+                    &format!("pid 5\ncmd {}\nroot host\n", hex("/usr/bin/kubelet")),
+                ),
+                // The host's PKI, then the same file through the API
+                // server's root (a hostPath mount: same device and inode).
+                frame(
+                    "stats",
+                    "batch",
+                    "644|0|0|root|root|9|regular file|2049:10|/etc/kubernetes/pki/ca.crt\n\
+                     644|0|0|root|root|9|regular file|2049:10|/proc/9/root/etc/kubernetes/pki/ca.crt\n\
+                     644|0|0|root|root|9|regular file|52:7|/proc/77/root/var/lib/kube-proxy/config.conf\n\
+                     600|0|0|root|root|9|regular file|2049:11|/proc/5/root/var/lib/kubelet/config.yaml\n\
+                     600|0|0|root|root|9|regular file|60:1|/proc/9/root/etc/kubernetes/authn.yaml\n\
+                     600|0|0|root|root|9|regular file|2049:12|/etc/kubernetes/authn.yaml",
+                ),
+                frame(
+                    "stat",
+                    "/proc/77/root/var/lib/kube-proxy/kubeconfig.conf",
+                    "missing",
+                ),
+            ],
+            100,
+        );
+        let kp = facts.component(ComponentKind::KubeProxy).unwrap();
+        assert_eq!(kp.own_root, Some(true));
+        assert_eq!(
+            facts.component(ComponentKind::Kubelet).unwrap().own_root,
+            Some(false)
+        );
+        let inside = |p: &str| facts.files[p].inside.map(|c| (c.component, c.pid));
+        assert_eq!(
+            inside("/var/lib/kube-proxy/config.conf"),
+            Some((ComponentKind::KubeProxy, 77))
+        );
+        assert_eq!(
+            facts.files["/var/lib/kube-proxy/config.conf"]
+                .located("/var/lib/kube-proxy/config.conf"),
+            "/var/lib/kube-proxy/config.conf inside the kube-proxy container (pid 77)"
+        );
+        assert!(!facts.files["/var/lib/kube-proxy/kubeconfig.conf"].exists);
+        assert_eq!(
+            inside("/var/lib/kube-proxy/kubeconfig.conf"),
+            Some((ComponentKind::KubeProxy, 77))
+        );
+        // The host's file by another path, and a process in the host's root.
+        assert_eq!(inside("/etc/kubernetes/pki/ca.crt"), None);
+        assert_eq!(
+            facts.files["/etc/kubernetes/pki/ca.crt"].dev_ino.as_deref(),
+            Some("2049:10")
+        );
+        assert_eq!(inside("/var/lib/kubelet/config.yaml"), None);
+        // Two different files at one path: the container's, and an error.
+        assert_eq!(
+            inside("/etc/kubernetes/authn.yaml"),
+            Some((ComponentKind::ApiServer, 9))
+        );
+        assert!(
+            facts
+                .error_for("/etc/kubernetes/authn.yaml")
+                .is_some_and(|e| e.contains("hold different files")),
+            "{:?}",
+            facts.errors
+        );
+    }
+
+    #[test]
     fn stat_answers_parse() {
         let f = parse_stat("ok 600|0|0|root|root|5|regular file\nlink ..data/x");
         assert_eq!(
@@ -582,6 +744,16 @@ mod tests {
         assert_eq!(
             (u.user, u.uid, u.kind),
             (None, Some(1001), Some(FileKind::Dir))
+        );
+        let (p, l) =
+            parse_stat_line("644|0|0|root|root|5|regular file|64768:2621503|/lib/a|b").unwrap();
+        assert_eq!(
+            (p, l.dev_ino.as_deref()),
+            ("/lib/a|b", Some("64768:2621503"))
+        );
+        assert_eq!(
+            parse_stat("ok 644|0|0|root|root|5|regular file|x:y").dev_ino,
+            None
         );
     }
 

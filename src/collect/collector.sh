@@ -58,6 +58,13 @@ kh_procs() {
     printf 'pid %s\ncmd ' "${d#/proc/}"
     od -An -v -tx1 < "$d/cmdline" 2>/dev/null | tr -d ' \n'
     printf '\n'
+    # Its root directory: the host's / (same device and inode), or a
+    # container's. Nothing when /proc/PID/root cannot be followed.
+    if [ "$d/root/" -ef / ]; then
+      printf 'root host\n'
+    elif [ -d "$d/root/" ]; then
+      printf 'root own\n'
+    fi
     if [ "$comm" = etcd ]; then
       tr '\0' '\n' < "$d/environ" 2>/dev/null | sed -n 's/^\(ETCD_[A-Z0-9_]*=\)/env \1/p'
     fi
@@ -81,7 +88,8 @@ kh_add() { eval "$1=\${$1}\$2\$KH_NL"; }
 
 # One stat for every path in $kh_stats. Paths that do not exist (or cannot be
 # reached) are answered from shell tests; the rest in one `stats` frame of
-# `mode|uid|gid|user|group|size|type|path` lines.
+# `mode|uid|gid|user|group|size|type|dev:ino|path` lines (device and inode
+# tell two paths to one file apart from two files).
 kh_stat_all() {
   set --
   while IFS= read -r p; do
@@ -102,7 +110,7 @@ $kh_stats
 KH_STATS
   [ $# -gt 0 ] || return 0
   kh_b stats batch
-  stat -L -c '%a|%u|%g|%U|%G|%s|%F|%n' -- "$@" 2>/dev/null
+  stat -L -c '%a|%u|%g|%U|%G|%s|%F|%d:%i|%n' -- "$@" 2>/dev/null
   kh_e
 }
 

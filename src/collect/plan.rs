@@ -1,7 +1,8 @@
 //! What to ask a node for, round trip by round trip.
 //!
 //! 1. Discovery: processes, static-pod manifests, and the fixed paths CIS
-//!    names (PKI, CNI, admin kubeconfigs, kubelet units).
+//!    names (PKI, CNI, admin kubeconfigs, the kubelet's systemd unit and
+//!    drop-in directories in every unit directory).
 //! 2. Files named on the running command lines (`--config`, `--kubeconfig`,
 //!    `--encryption-provider-config`, certificates...), read through
 //!    `/proc/<pid>/root` so a containerised component's own view is used.
@@ -17,7 +18,10 @@ use std::collections::BTreeSet;
 use super::frames::Request;
 use crate::engine::argv::{Args, parse_argv};
 use crate::engine::effective::NodeCtx;
-use crate::engine::files::{ADMIN_CONFS, CNI_DIRS, KUBELET_UNITS, PKI_DIR, default_manifest_path};
+use crate::engine::files::{
+    ADMIN_CONFS, CNI_DIRS, PKI_DIR, SYSTEMD_UNIT_DIRS, default_manifest_path, kubelet_dropin_dir,
+    kubelet_unit,
+};
 use crate::engine::known::{etcd_env_name, find_flag, find_setting};
 use crate::facts::{ComponentKind, NodeFacts};
 
@@ -48,7 +52,11 @@ pub fn discovery() -> Vec<Request> {
         .map(|k| Request::Stat(default_manifest_path(k))),
     );
     r.extend(ADMIN_CONFS.iter().map(|p| Request::Stat(p.to_string())));
-    r.extend(KUBELET_UNITS.iter().map(|p| Request::Stat(p.to_string())));
+    // The kubelet's unit and its drop-in directory, wherever systemd looks.
+    for dir in SYSTEMD_UNIT_DIRS {
+        r.push(Request::Stat(kubelet_unit(dir)));
+        r.push(Request::Tree(kubelet_dropin_dir(dir)));
+    }
     r
 }
 
@@ -268,14 +276,9 @@ pub fn from_config_files(facts: &NodeFacts) -> Vec<Request> {
             through_root(pid(ComponentKind::KubeProxy), &p),
         ));
     }
-    // etcd with --config-file: its files come from the config file.
-    let etcd_has_config = facts.component(ComponentKind::Etcd).is_some_and(|c| {
-        c.running
-            && parse_argv(ComponentKind::Etcd, &c.argv)
-                .get("--config-file")
-                .is_some()
-    });
-    if etcd_has_config {
+    // etcd with --config-file (or ETCD_CONFIG_FILE): its files come from
+    // the config file.
+    if matches!(ctx.etcd_config_file(), Ok(Some(_))) {
         for (flag, act) in [
             ("--data-dir", Stat),
             ("--cert-file", Certs),

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::argv::{Args, FlagValue, parse_argv};
-use super::known::{FlagSpec, GateSpec, SettingSpec, ValueKind, etcd_env_name};
+use super::known::{AdmissionSpec, FlagSpec, GateSpec, SettingSpec, ValueKind, etcd_env_name};
 use super::value::{Observed, Value, parse_go_duration};
 use crate::facts::{ComponentFacts, ComponentKind, FileFacts, NodeFacts};
 use crate::yaml;
@@ -41,6 +41,8 @@ pub type Resolution<T> = Result<T, Unresolved>;
 #[derive(Clone, Debug)]
 struct Layer {
     path: String,
+    /// The path as reports name it (`... inside the kube-proxy container`).
+    shown: String,
     doc: Json,
     drop_in: bool,
 }
@@ -121,26 +123,45 @@ impl<'a> NodeCtx<'a> {
         }
     }
 
+    /// A path as reports name it: with "inside the X container (pid N)"
+    /// when the file was read in a container, not on the host.
+    pub fn shown_path(&self, path: &str) -> String {
+        match self.facts.files.get(path) {
+            Some(f) => f.located(path),
+            None => path.to_string(),
+        }
+    }
+
+    fn layer(&self, path: &str, doc: Json, drop_in: bool) -> Layer {
+        Layer {
+            path: path.to_string(),
+            shown: self.shown_path(path),
+            doc,
+            drop_in,
+        }
+    }
+
     /// The parsed content of a config file that must exist.
     fn config_doc(&self, path: &str, what: &str) -> Resolution<Json> {
         let f = self.file(path)?;
+        let shown = f.located(path);
         if !f.exists {
             return Err(Unresolved::Unreadable(format!(
-                "{what} {path} does not exist"
+                "{what} {shown} does not exist"
             )));
         }
         let Some(text) = &f.content else {
             return Err(Unresolved::Unreadable(format!(
-                "{what} {path} exists but its content was not collected"
+                "{what} {shown} exists but its content was not collected"
             )));
         };
         if f.truncated {
             return Err(Unresolved::Unreadable(format!(
-                "{what} {path} is larger than the collection cap; it was not parsed"
+                "{what} {shown} is larger than the collection cap; it was not parsed"
             )));
         }
         yaml::parse(text)
-            .map_err(|e| Unresolved::Unreadable(format!("{what} {path} is not valid YAML: {e}")))
+            .map_err(|e| Unresolved::Unreadable(format!("{what} {shown} is not valid YAML: {e}")))
     }
 
     /// An effective command-line setting of a control-plane component or etcd
@@ -222,7 +243,10 @@ impl<'a> NodeCtx<'a> {
         Ok(Observed {
             value: Some(Value::List(types)),
             explicit: true,
-            source: format!("authorizers[].type in {path} (--authorization-config)"),
+            source: format!(
+                "authorizers[].type in {} (--authorization-config)",
+                self.shown_path(path)
+            ),
             kind: ValueKind::List,
         })
     }
@@ -236,16 +260,19 @@ impl<'a> NodeCtx<'a> {
         what: &str,
     ) -> Resolution<Option<&'s Layer>> {
         cell.get_or_init(|| {
-            let (_, args) = self.running(kind)?;
-            let Some(path) = args.value(flag) else {
+            let (comp, args) = self.running(kind)?;
+            // etcd also takes --config-file from ETCD_CONFIG_FILE (etcdmain's
+            // config.parse), and then reads nothing else.
+            let path = args.value(flag).map(String::from).or_else(|| {
+                (kind == ComponentKind::Etcd)
+                    .then(|| comp.env.get(&etcd_env_name(flag)).cloned())
+                    .flatten()
+            });
+            let Some(path) = path.filter(|p| !p.is_empty()) else {
                 return Ok(None);
             };
-            let doc = self.config_doc(path, what)?;
-            Ok(Some(Layer {
-                path: path.to_string(),
-                doc,
-                drop_in: false,
-            }))
+            let doc = self.config_doc(&path, what)?;
+            Ok(Some(self.layer(&path, doc, false)))
         })
         .as_ref()
         .map(Option::as_ref)
@@ -261,6 +288,28 @@ impl<'a> NodeCtx<'a> {
         )
     }
 
+    /// The file etcd reads its whole configuration from, when it has one
+    /// (`--config-file`, or `ETCD_CONFIG_FILE`).
+    pub fn etcd_config_file(&self) -> Resolution<Option<String>> {
+        Ok(self.etcd_config()?.map(|l| l.path.clone()))
+    }
+
+    /// Where etcd listens: its client, peer and metrics URLs as etcd itself
+    /// works them out (the `--config-file` alone when it has one; else the
+    /// flags, then `ETCD_*`, then etcd's defaults), with where each came
+    /// from. Collection, the probes and the checks all use this one answer.
+    pub fn etcd_listen(&self) -> Resolution<EtcdListen> {
+        let get = |name: &str| -> Resolution<Observed> {
+            let spec = super::known::find_flag(ComponentKind::Etcd, name).expect("known flag");
+            self.flag(spec)
+        };
+        Ok(EtcdListen {
+            client: get("--listen-client-urls")?,
+            peer: get("--listen-peer-urls")?,
+            metrics: get("--listen-metrics-urls")?,
+        })
+    }
+
     fn kubelet_layers(&self) -> Resolution<&[Layer]> {
         self.kubelet_layers
             .get_or_init(|| {
@@ -268,11 +317,7 @@ impl<'a> NodeCtx<'a> {
                 let mut layers = Vec::new();
                 if let Some(path) = args.value("--config") {
                     let doc = self.config_doc(path, "kubelet config file")?;
-                    layers.push(Layer {
-                        path: path.to_string(),
-                        doc,
-                        drop_in: false,
-                    });
+                    layers.push(self.layer(path, doc, false));
                 }
                 if let Some(dir) = args.value("--config-dir") {
                     let d = self.file(dir)?;
@@ -293,11 +338,7 @@ impl<'a> NodeCtx<'a> {
                         names.sort();
                         for p in names {
                             let doc = self.config_doc(p, "kubelet drop-in")?;
-                            layers.push(Layer {
-                                path: p.clone(),
-                                doc,
-                                drop_in: true,
-                            });
+                            layers.push(self.layer(p, doc, true));
                         }
                     }
                 }
@@ -338,7 +379,7 @@ impl<'a> NodeCtx<'a> {
                     None => default_of(
                         spec.kind,
                         spec.config_default,
-                        format!("{} not set in {}{ignored}", spec.path, layer.path),
+                        format!("{} not set in {}{ignored}", spec.path, layer.shown),
                     ),
                 });
             }
@@ -375,13 +416,13 @@ impl<'a> NodeCtx<'a> {
                 format!("{binary} has no --config file; {flag_text}"),
             ))
         } else {
-            let files: Vec<&str> = layers.iter().map(|l| l.path.as_str()).collect();
+            let files: Vec<&str> = layers.iter().map(|l| l.shown.as_str()).collect();
             let zero = layers.iter().rev().find_map(|l| {
                 let v = yaml::lookup(&l.doc, spec.path)?;
                 let t = yaml::scalar_text(v)?;
                 Some(format!(
                     "{}: {} is {t:?}, which the kubelet replaces with the default",
-                    l.path, spec.path
+                    l.shown, spec.path
                 ))
             });
             let why = match zero {
@@ -445,6 +486,256 @@ impl<'a> NodeCtx<'a> {
         })
     }
 
+    /// Whether a kube-apiserver admission plugin is enabled, the way
+    /// kube-apiserver works it out (`pkg/kubeapiserver/options/admission.go`
+    /// and the generic `enabledPluginNames`): with the deprecated
+    /// `--admission-control`, exactly the plugins it lists; otherwise a
+    /// plugin in `--enable-admission-plugins` is on, one in
+    /// `--disable-admission-plugins` is off, and any other keeps its
+    /// default. kube-apiserver refuses to start with `--admission-control`
+    /// beside either of the others, or with a plugin in both lists, so a
+    /// running server with such a command line is an error: what runs is
+    /// not what the command line says.
+    pub fn admission_plugin(&self, plugin: &AdmissionSpec) -> Resolution<Observed> {
+        let (comp, args) = self.running(ComponentKind::ApiServer)?;
+        let pid = pid_text(comp);
+        let legacy = args.get("--admission-control");
+        let enable = args.get("--enable-admission-plugins");
+        let disable = args.get("--disable-admission-plugins");
+        let names = |fv: Option<&FlagValue>| -> Vec<String> {
+            fv.map(|f| match as_value(ValueKind::List, &f.value) {
+                Value::List(l) => l,
+                Value::Scalar(s) => vec![s],
+            })
+            .unwrap_or_default()
+        };
+        let bool_obs = |on: bool, explicit: bool, source: String| Observed {
+            value: Some(Value::Scalar(on.to_string())),
+            explicit,
+            source,
+            kind: ValueKind::Bool,
+        };
+        if let Some(l) = legacy {
+            let others: Vec<String> = [
+                ("--enable-admission-plugins", enable),
+                ("--disable-admission-plugins", disable),
+            ]
+            .into_iter()
+            .filter_map(|(n, fv)| fv.map(|f| shown(n, f)))
+            .collect();
+            if !others.is_empty() {
+                return Err(Unresolved::Unreadable(format!(
+                    "the kube-apiserver command line{pid} has both {} and {}: kube-apiserver refuses to start with --admission-control beside --enable-admission-plugins or --disable-admission-plugins (they are mutually exclusive), so the running server cannot have this configuration; find out what really runs",
+                    shown("--admission-control", l),
+                    others.join(" and ")
+                )));
+            }
+            let on = names(Some(l)).iter().any(|n| n == plugin.name);
+            return Ok(bool_obs(
+                on,
+                true,
+                format!(
+                    "kube-apiserver command line{pid}: {} (deprecated flag: the plugins it lists are enabled and every other plugin is disabled{})",
+                    shown("--admission-control", l),
+                    if on { "" } else { ", so this one is off" }
+                ),
+            ));
+        }
+        let (en, dis) = (names(enable), names(disable));
+        let in_en = en.iter().any(|n| n == plugin.name);
+        let in_dis = dis.iter().any(|n| n == plugin.name);
+        match (in_en, in_dis) {
+            (true, true) => Err(Unresolved::Unreadable(format!(
+                "{} is in both --enable-admission-plugins and --disable-admission-plugins on the kube-apiserver command line{pid}: kube-apiserver refuses to start with a plugin in both, so the running server cannot have this configuration",
+                plugin.name
+            ))),
+            (true, false) => Ok(bool_obs(
+                true,
+                true,
+                format!(
+                    "kube-apiserver command line{pid}: {}",
+                    shown("--enable-admission-plugins", enable.expect("named in it"))
+                ),
+            )),
+            (false, true) => Ok(bool_obs(
+                false,
+                true,
+                format!(
+                    "kube-apiserver command line{pid}: {}",
+                    shown("--disable-admission-plugins", disable.expect("named in it"))
+                ),
+            )),
+            (false, false) => {
+                let given: Vec<String> = [
+                    ("--enable-admission-plugins", enable),
+                    ("--disable-admission-plugins", disable),
+                ]
+                .into_iter()
+                .filter_map(|(n, fv)| fv.map(|f| shown(n, f)))
+                .collect();
+                Ok(bool_obs(
+                    plugin.default_on,
+                    false,
+                    format!(
+                        "{} is not named on the kube-apiserver command line{pid} ({}); kube-apiserver 1.32-1.34 {} by default",
+                        plugin.name,
+                        if given.is_empty() {
+                            "no admission plugin flags".to_string()
+                        } else {
+                            given.join(", ")
+                        },
+                        if plugin.default_on {
+                            "enables it"
+                        } else {
+                            "leaves it off"
+                        }
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Whether the API server lets anonymous requests in, and where:
+    /// `disabled`, `health endpoints only` (anonymous requests authenticate
+    /// only on `/livez`, `/readyz` and `/healthz`) or `enabled`.
+    ///
+    /// Since Kubernetes 1.32 (AnonymousAuthConfigurableEndpoints) the
+    /// `anonymous` section of the AuthenticationConfiguration named by
+    /// `--authentication-config` may set it instead of `--anonymous-auth`;
+    /// kube-apiserver refuses both at once (`authentication.go`: "cannot be
+    /// set when anonymous field is configured"), and a file without the
+    /// section leaves the flag, default true, in charge. With conditions,
+    /// only requests whose path is exactly one of theirs are anonymous
+    /// (`request/anonymous`); conditions with `enabled: false` are refused.
+    pub fn anonymous_auth(&self) -> Resolution<Observed> {
+        let (comp, args) = self.running(ComponentKind::ApiServer)?;
+        let pid = pid_text(comp);
+        let flag = args.get("--anonymous-auth");
+        let file = args
+            .value("--authentication-config")
+            .filter(|p| !p.is_empty());
+        let section = match file {
+            Some(path) => {
+                let doc = self.config_doc(path, "authentication config")?;
+                doc.get("anonymous")
+                    .filter(|a| !a.is_null())
+                    .cloned()
+                    .map(|a| (self.shown_path(path), a))
+            }
+            None => None,
+        };
+        let obs = |value: &str, explicit: bool, source: String| Observed {
+            value: Some(Value::Scalar(value.to_string())),
+            explicit,
+            source,
+            kind: ValueKind::Str,
+        };
+        if let Some((shown_file, anon)) = section {
+            if let Some(fv) = flag {
+                return Err(Unresolved::Unreadable(format!(
+                    "the kube-apiserver command line{pid} sets {} and its AuthenticationConfiguration {shown_file} (--authentication-config) has an anonymous section: kube-apiserver refuses to start with both, so the running server cannot have this configuration",
+                    shown("--anonymous-auth", fv)
+                )));
+            }
+            let where_ =
+                format!("AuthenticationConfiguration {shown_file}, --authentication-config");
+            let enabled = match anon.get("enabled") {
+                None | Some(Json::Null) => false,
+                Some(v) => {
+                    let t = yaml::scalar_text(v).unwrap_or_default();
+                    match t.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => {
+                            return Err(Unresolved::Unreadable(format!(
+                                "anonymous.enabled in {shown_file} is {t:?}, not a boolean"
+                            )));
+                        }
+                    }
+                }
+            };
+            let paths: Vec<String> = anon
+                .get("conditions")
+                .and_then(Json::as_array)
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|x| x.get("path").and_then(yaml::scalar_text))
+                        .collect()
+                })
+                .unwrap_or_default();
+            return match (enabled, paths.is_empty()) {
+                (false, true) => Ok(obs(
+                    "disabled",
+                    true,
+                    format!("disabled by anonymous.enabled: false ({where_})"),
+                )),
+                (false, false) => Err(Unresolved::Unreadable(format!(
+                    "{shown_file} sets anonymous.enabled: false with conditions ({}), which kube-apiserver rejects (\"enabled should be set to true when conditions are defined\"), so the running server cannot have this configuration",
+                    paths.join(", ")
+                ))),
+                (true, true) => Ok(obs(
+                    "enabled",
+                    true,
+                    format!(
+                        "enabled for every path by anonymous.enabled: true without conditions ({where_})"
+                    ),
+                )),
+                (true, false) => {
+                    let health = paths.iter().all(|p| HEALTH_PATHS.contains(&p.as_str()));
+                    Ok(obs(
+                        if health { HEALTH_ONLY } else { "enabled" },
+                        true,
+                        format!(
+                            "enabled only for {} (anonymous.conditions in {where_}){}",
+                            paths.join(", "),
+                            if health {
+                                ""
+                            } else {
+                                "; not only health endpoints"
+                            }
+                        ),
+                    ))
+                }
+            };
+        }
+        let no_section = file
+            .map(|p| {
+                format!(
+                    "; AuthenticationConfiguration {} (--authentication-config) has no anonymous section",
+                    self.shown_path(p)
+                )
+            })
+            .unwrap_or_default();
+        match flag {
+            Some(fv) => match super::value::parse_go_bool(&fv.value) {
+                Some(on) => Ok(obs(
+                    if on { "enabled" } else { "disabled" },
+                    true,
+                    format!(
+                        "{} by {} (kube-apiserver command line{pid}){no_section}",
+                        if on {
+                            "enabled for every path"
+                        } else {
+                            "disabled"
+                        },
+                        shown("--anonymous-auth", fv)
+                    ),
+                )),
+                None => Err(Unresolved::Unreadable(format!(
+                    "{} on the kube-apiserver command line{pid} is not a boolean",
+                    shown("--anonymous-auth", fv)
+                ))),
+            },
+            None => Ok(obs(
+                "enabled",
+                false,
+                format!(
+                    "enabled for every path: --anonymous-auth not set on the kube-apiserver command line{pid}{no_section}; documented default is true"
+                ),
+            )),
+        }
+    }
+
     /// The first provider that encrypts `secrets`, from the API server's
     /// `--encryption-provider-config` (redacted on the node; keys are never here).
     pub fn secrets_provider(&self) -> Resolution<Observed> {
@@ -461,10 +752,11 @@ impl<'a> NodeCtx<'a> {
             });
         };
         let doc = self.config_doc(path, "encryption provider config")?;
+        let shown = self.shown_path(path);
         let resources = doc
             .get("resources")
             .and_then(Json::as_array)
-            .ok_or_else(|| Unresolved::Unreadable(format!("{path} has no resources list")))?;
+            .ok_or_else(|| Unresolved::Unreadable(format!("{shown} has no resources list")))?;
         for (i, r) in resources.iter().enumerate() {
             let covers = r
                 .get("resources")
@@ -487,16 +779,70 @@ impl<'a> NodeCtx<'a> {
             return Ok(Observed {
                 value: first.map(Value::Scalar),
                 explicit: true,
-                source: format!("{path}: resources[{i}].providers[0]"),
+                source: format!("{shown}: resources[{i}].providers[0]"),
                 kind: ValueKind::Str,
             });
         }
         Ok(Observed {
             value: None,
             explicit: false,
-            source: format!("{path}: no resources entry covers secrets"),
+            source: format!("{shown}: no resources entry covers secrets"),
             kind: ValueKind::Str,
         })
+    }
+}
+
+/// The only paths anonymous requests may reach on a hardened API server.
+pub const HEALTH_PATHS: [&str; 3] = ["/livez", "/readyz", "/healthz"];
+/// `authentication:anonymous` when anonymous requests reach only those.
+pub const HEALTH_ONLY: &str = "health endpoints only";
+
+/// etcd's listen URLs, as [`NodeCtx::etcd_listen`] resolves them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EtcdListen {
+    pub client: Observed,
+    pub peer: Observed,
+    /// `--listen-metrics-urls`: unset (no separate metrics listener) by default.
+    pub metrics: Observed,
+}
+
+impl EtcdListen {
+    fn ports(o: &Observed) -> Vec<u16> {
+        let items = o.value.as_ref().map(Value::items).unwrap_or_default();
+        crate::probe::url_ports(items.iter().map(String::as_str))
+    }
+
+    pub fn client_ports(&self) -> Vec<u16> {
+        Self::ports(&self.client)
+    }
+
+    pub fn peer_ports(&self) -> Vec<u16> {
+        Self::ports(&self.peer)
+    }
+
+    pub fn metrics_ports(&self) -> Vec<u16> {
+        Self::ports(&self.metrics)
+    }
+
+    /// The client and peer ports, each once: what a firewall must guard.
+    pub fn member_ports(&self) -> Vec<u16> {
+        let mut out = self.client_ports();
+        for p in self.peer_ports() {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// `URLS` as set, or `URLS (etcd's default)`.
+    pub fn describe(o: &Observed) -> String {
+        let text = o.value.as_ref().map(Value::text).unwrap_or_default();
+        if o.explicit {
+            text
+        } else {
+            format!("{text} (etcd's default)")
+        }
     }
 }
 
@@ -539,9 +885,9 @@ fn json_value(kind: ValueKind, v: &Json) -> Option<Value> {
 
 fn layer_source(layer: &Layer, key: &str) -> String {
     if layer.drop_in {
-        format!("drop-in {}: {key}", layer.path)
+        format!("drop-in {}: {key}", layer.shown)
     } else {
-        format!("{}: {key}", layer.path)
+        format!("{}: {key}", layer.shown)
     }
 }
 
@@ -622,14 +968,14 @@ fn etcd_from_config(spec: &FlagSpec, layer: &Layer) -> Observed {
             explicit: true,
             source: format!(
                 "{}: {key} (etcd reads only --config-file; flags and ETCD_* are ignored)",
-                layer.path
+                layer.shown
             ),
             kind: spec.kind,
         },
         _ => default_of(
             spec.kind,
             spec.default,
-            format!("{key} not set in etcd --config-file {}", layer.path),
+            format!("{key} not set in etcd --config-file {}", layer.shown),
         ),
     }
 }

@@ -7,6 +7,15 @@
 //! on a joined control-plane node, scheduler.conf with an external scheduler,
 //! kubelet unit files in an unusual place) makes the check a skip, naming the
 //! path looked for: kube-bench fails such checks, which is a false result.
+//!
+//! "The kubelet service file" of CIS 4.1.1/4.1.2 is the drop-in that carries
+//! kubeadm's settings (`kubelet.service.d/10-kubeadm.conf`), so the drop-ins
+//! systemd loads for the kubelet are judged, from every unit directory, the
+//! way systemd picks them: one file per name, the highest-priority
+//! directory's. The package's `kubelet.service` is judged only when there is
+//! no drop-in; otherwise its mode is reported beside the verdict, not in it.
+//! A file reached by two paths (`/lib` is `/usr/lib` on merged-/usr
+//! systems) is counted once, by its device and inode.
 
 use super::effective::{NodeCtx, Resolution, Unresolved};
 use super::known::find_flag;
@@ -16,21 +25,52 @@ use crate::facts::{ComponentKind, FileFacts, FileKind, Mode};
 /// The files a ref resolved to on this node: `(path, facts)`, existing ones only.
 pub type FileSet<'a> = Vec<(String, &'a FileFacts)>;
 
+/// What a file ref resolved to: the files judged, files shown beside them
+/// but not judged (with why), and remarks on how they were chosen.
+#[derive(Debug, Default)]
+pub struct Selection<'a> {
+    pub files: FileSet<'a>,
+    pub context: Vec<(String, &'a FileFacts, String)>,
+    pub remarks: Vec<String>,
+}
+
+impl<'a> Selection<'a> {
+    fn of(files: FileSet<'a>) -> Selection<'a> {
+        Selection {
+            files,
+            ..Default::default()
+        }
+    }
+}
+
 pub const PKI_DIR: &str = "/etc/kubernetes/pki";
 pub const CNI_DIRS: [&str; 2] = ["/etc/cni/net.d", "/var/lib/cni/networks"];
 pub const ADMIN_CONFS: [&str; 2] = [
     "/etc/kubernetes/admin.conf",
     "/etc/kubernetes/super-admin.conf",
 ];
-/// Where distributions and kubeadm put the kubelet unit and its drop-in.
-pub const KUBELET_UNITS: [&str; 6] = [
-    "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
-    "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
-    "/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
-    "/etc/systemd/system/kubelet.service",
-    "/usr/lib/systemd/system/kubelet.service",
-    "/lib/systemd/system/kubelet.service",
+/// The system manager's unit directories that administrators and packages
+/// use, highest priority first (systemd.unit(5), "System Unit Search Path"):
+/// a unit or drop-in here overrides one of the same name further down.
+/// `/lib/systemd/system` is searched on split-/usr systems; on merged-/usr
+/// ones it is `/usr/lib/systemd/system` by another path.
+pub const SYSTEMD_UNIT_DIRS: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
 ];
+
+/// `kubelet.service` in a unit directory.
+pub fn kubelet_unit(dir: &str) -> String {
+    format!("{dir}/kubelet.service")
+}
+
+/// The kubelet's drop-in directory in a unit directory.
+pub fn kubelet_dropin_dir(dir: &str) -> String {
+    format!("{dir}/kubelet.service.d")
+}
 
 pub fn default_manifest_path(kind: ComponentKind) -> String {
     format!("/etc/kubernetes/manifests/{}.yaml", kind.binary())
@@ -39,6 +79,18 @@ pub fn default_manifest_path(kind: ComponentKind) -> String {
 impl<'a> NodeCtx<'a> {
     /// Resolves a file ref to the existing files it names on this node.
     pub fn file_set(&self, r: FileRef) -> Resolution<FileSet<'a>> {
+        self.select_files(r).map(|s| s.files)
+    }
+
+    /// Resolves a file ref, with the files reported beside it.
+    pub fn select_files(&self, r: FileRef) -> Resolution<Selection<'a>> {
+        if r == FileRef::KubeletService {
+            return self.kubelet_unit_files();
+        }
+        self.plain_files(r).map(Selection::of)
+    }
+
+    fn plain_files(&self, r: FileRef) -> Resolution<FileSet<'a>> {
         match r {
             FileRef::Manifest(kind) => {
                 let path = self
@@ -111,10 +163,7 @@ impl<'a> NodeCtx<'a> {
                     Ok(files)
                 }
             }
-            FileRef::KubeletService => self.existing(
-                &KUBELET_UNITS.map(String::from),
-                "no kubelet systemd unit in the usual places",
-            ),
+            FileRef::KubeletService => unreachable!("resolved by kubelet_unit_files"),
             FileRef::KubeProxyKubeconfig => {
                 let spec = crate::engine::known::find_setting(
                     ComponentKind::KubeProxy,
@@ -122,10 +171,24 @@ impl<'a> NodeCtx<'a> {
                 )
                 .expect("known setting");
                 let obs = self.setting(ComponentKind::KubeProxy, spec)?;
+                let inside = self
+                    .running(ComponentKind::KubeProxy)
+                    .ok()
+                    .filter(|(c, _)| c.own_root == Some(true))
+                    .map(|(c, _)| {
+                        format!(
+                            "inside the kube-proxy container{}",
+                            c.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+                        )
+                    });
                 match obs.value.map(|v| v.text()).filter(|p| !p.is_empty()) {
-                    Some(p) => {
-                        self.existing(&[p], "the kube-proxy kubeconfig does not exist on the node")
-                    }
+                    Some(p) => self.existing(
+                        &[p],
+                        &format!(
+                            "the kube-proxy kubeconfig does not exist {}",
+                            inside.as_deref().unwrap_or("on the node")
+                        ),
+                    ),
                     None => Err(Unresolved::NotApplicable(format!(
                         "kube-proxy names no kubeconfig file ({}); it uses in-cluster credentials",
                         obs.source
@@ -150,6 +213,115 @@ impl<'a> NodeCtx<'a> {
                 }
             }
         }
+    }
+
+    /// The drop-ins systemd loads for the kubelet, or its unit file when it
+    /// has none (see the module documentation).
+    fn kubelet_unit_files(&self) -> Resolution<Selection<'a>> {
+        // Drop-ins: one per file name, from the highest-priority directory;
+        // a file already seen by another path is not looked at again.
+        let mut chosen: Vec<(String, String, &'a FileFacts)> = Vec::new();
+        let mut seen: Vec<(String, &'a FileFacts)> = Vec::new();
+        let mut sel = Selection::default();
+        for dir in SYSTEMD_UNIT_DIRS {
+            let d = kubelet_dropin_dir(dir);
+            for (path, f) in self.dropins(&d)? {
+                if let Some((first, _)) = seen.iter().find(|(_, g)| same_file(f, g)) {
+                    sel.remarks
+                        .push(format!("{path} is {first} by another path, counted once"));
+                    continue;
+                }
+                seen.push((path.clone(), f));
+                let name = path.rsplit('/').next().unwrap_or("").to_string();
+                match chosen.iter().find(|(n, _, _)| *n == name) {
+                    Some((_, first, _)) => sel.remarks.push(format!(
+                        "{path} is overridden by {first} and not read by systemd"
+                    )),
+                    // A drop-in linked to /dev/null masks the name.
+                    None if f.kind == Some(FileKind::Other) => {
+                        sel.remarks
+                            .push(format!("{path} masks {name} (a link to /dev/null)"));
+                        chosen.push((name, path, f));
+                    }
+                    None => chosen.push((name, path, f)),
+                }
+            }
+        }
+        let dropins: FileSet<'a> = chosen
+            .into_iter()
+            .filter(|(_, _, f)| f.kind != Some(FileKind::Other))
+            .map(|(_, p, f)| (p, f))
+            .collect();
+        // The unit itself: the highest-priority kubelet.service.
+        let mut unit: Option<(String, &'a FileFacts)> = None;
+        for dir in SYSTEMD_UNIT_DIRS {
+            let path = kubelet_unit(dir);
+            let f = self.file(&path)?;
+            if !f.exists {
+                continue;
+            }
+            match &unit {
+                Some((first, g)) if same_file(f, g) => sel
+                    .remarks
+                    .push(format!("{path} is {first} by another path, counted once")),
+                Some((first, _)) => sel.remarks.push(format!(
+                    "{path} is overridden by {first} and not read by systemd"
+                )),
+                None => unit = Some((path, f)),
+            }
+        }
+        let looked = SYSTEMD_UNIT_DIRS.join(", ");
+        match (dropins.is_empty(), unit) {
+            (false, Some((path, f))) => {
+                sel.context.push((
+                    path,
+                    f,
+                    "the unit file, not judged: CIS audits the drop-in that configures the kubelet"
+                        .into(),
+                ));
+                sel.files = dropins;
+            }
+            (false, None) => {
+                sel.remarks
+                    .push(format!("no kubelet.service unit file in {looked}"));
+                sel.files = dropins;
+            }
+            (true, Some((path, f))) => {
+                sel.remarks
+                    .push("no kubelet.service.d drop-in: the unit file is judged".into());
+                sel.files = vec![(path, f)];
+            }
+            (true, None) => {
+                return Err(Unresolved::NotApplicable(format!(
+                    "no kubelet systemd unit or drop-in: looked for kubelet.service and kubelet.service.d/*.conf in {looked}"
+                )));
+            }
+        }
+        Ok(sel)
+    }
+
+    /// The `*.conf` files directly in a drop-in directory, by name. Facts
+    /// saved before drop-in directories were listed name only
+    /// `10-kubeadm.conf`; that one is used then.
+    fn dropins(&self, dir: &str) -> Resolution<FileSet<'a>> {
+        let listed = self.facts.files.contains_key(dir);
+        let legacy = format!("{dir}/10-kubeadm.conf");
+        if !listed && self.facts.files.contains_key(&legacy) {
+            let f = self.file(&legacy)?;
+            return Ok(if f.exists {
+                vec![(legacy, f)]
+            } else {
+                Vec::new()
+            });
+        }
+        let prefix = format!("{dir}/");
+        let mut out = self.tree(dir, |p| {
+            p.strip_prefix(&prefix)
+                .is_some_and(|name| !name.contains('/') && name.ends_with(".conf"))
+        })?;
+        out.retain(|(_, f)| f.kind != Some(FileKind::Dir));
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     /// The file named by a component's flag; skip when the flag is not used.
@@ -212,36 +384,59 @@ impl<'a> NodeCtx<'a> {
 /// Most files listed by name in evidence; the rest are counted.
 const LIST_MAX: usize = 8;
 
-/// Tests every file of a set. Returns (passed, actual, source).
+/// Whether two paths are one file (same device and inode).
+fn same_file(a: &FileFacts, b: &FileFacts) -> bool {
+    a.dev_ino.is_some() && a.dev_ino == b.dev_ino
+}
+
+/// Tests every file of a selection, each file once however many paths
+/// reach it. Returns (passed, actual, source).
 pub fn test_files(
-    set: &FileSet<'_>,
+    sel: &Selection<'_>,
     attr: FileAttr,
     expected: &str,
 ) -> Result<(bool, String, String), String> {
+    let shown = |path: &str, f: &FileFacts| -> Result<String, String> {
+        Ok(match attr {
+            FileAttr::Mode => f
+                .mode
+                .ok_or_else(|| format!("{path}: mode not collected"))?
+                .to_string(),
+            FileAttr::Owner => f
+                .owner()
+                .ok_or_else(|| format!("{path}: owner not collected"))?,
+        })
+    };
+    // One entry per file: later paths to a file already listed are aliases.
+    let mut files: Vec<(&str, &FileFacts, Vec<&str>)> = Vec::new();
+    for (path, f) in &sel.files {
+        match files.iter_mut().find(|(_, g, _)| same_file(f, g)) {
+            Some((_, _, aliases)) => aliases.push(path),
+            None => files.push((path, f, Vec::new())),
+        }
+    }
     let mut bad = Vec::new();
     let mut good = Vec::new();
-    for (path, f) in set {
-        let (ok, shown) = match attr {
+    for (path, f, aliases) in &files {
+        let value = shown(path, f)?;
+        let ok = match attr {
             FileAttr::Mode => {
                 let limit = Mode::parse_octal(expected).ok_or("invalid mode in rule")?;
-                let mode = f
-                    .mode
-                    .ok_or_else(|| format!("{path}: mode not collected"))?;
-                (mode.is_at_most(limit), mode.to_string())
+                f.mode.is_some_and(|m| m.is_at_most(limit))
             }
-            FileAttr::Owner => {
-                let owner = f
-                    .owner()
-                    .ok_or_else(|| format!("{path}: owner not collected"))?;
-                (owner_matches(f, expected), owner)
-            }
+            FileAttr::Owner => owner_matches(f, expected),
         };
         let kind = if f.kind == Some(FileKind::Dir) {
             "/"
         } else {
             ""
         };
-        let entry = format!("{path}{kind} {shown}");
+        let also = if aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (also reached as {}: the same file)", aliases.join(", "))
+        };
+        let entry = format!("{}{kind} {value}{also}", f.located(path));
         if ok {
             good.push(entry)
         } else {
@@ -249,20 +444,34 @@ pub fn test_files(
         }
     }
     let passed = bad.is_empty();
-    let actual = if set.len() == 1 {
+    let mut actual = if files.len() == 1 {
         bad.first().or(good.first()).cloned().unwrap_or_default()
     } else if passed {
-        format!("all {} files comply: {}", set.len(), list(&good))
+        format!("all {} files comply: {}", files.len(), list(&good))
     } else {
         format!(
             "{} of {} files do not comply: {}",
             bad.len(),
-            set.len(),
+            files.len(),
             list(&bad)
         )
     };
-    let paths: Vec<String> = set.iter().map(|(p, _)| p.clone()).collect();
-    let source = format!("stat {}", list(&paths));
+    for (path, f, why) in &sel.context {
+        actual.push_str(&format!(
+            "; {} {} ({why})",
+            f.located(path),
+            shown(path, f)?
+        ));
+    }
+    let paths: Vec<String> = files
+        .iter()
+        .map(|(p, _, _)| p.to_string())
+        .chain(sel.context.iter().map(|(p, _, _)| p.clone()))
+        .collect();
+    let mut source = format!("stat {}", list(&paths));
+    for r in &sel.remarks {
+        source.push_str(&format!("; {r}"));
+    }
     Ok((passed, actual, source))
 }
 
@@ -310,9 +519,27 @@ mod tests {
         let a = file(0o600, "root", "root");
         let b = file(0o644, "root", "root");
         let set = vec![("/k/a.key".to_string(), &a), ("/k/b.key".to_string(), &b)];
-        let (ok, actual, _) = test_files(&set, FileAttr::Mode, "600").unwrap();
+        let (ok, actual, _) = test_files(&Selection::of(set), FileAttr::Mode, "600").unwrap();
         assert!(!ok);
         assert_eq!(actual, "1 of 2 files do not comply: /k/b.key 0644");
+    }
+
+    #[test]
+    fn a_file_reached_by_two_paths_counts_once() {
+        let a = FileFacts {
+            dev_ino: Some("64768:17".into()),
+            ..file(0o644, "root", "root")
+        };
+        let set = vec![
+            ("/usr/lib/x.conf".to_string(), &a),
+            ("/lib/x.conf".to_string(), &a),
+        ];
+        let (ok, actual, _) = test_files(&Selection::of(set), FileAttr::Mode, "600").unwrap();
+        assert!(!ok);
+        assert_eq!(
+            actual,
+            "/usr/lib/x.conf 0644 (also reached as /lib/x.conf: the same file)"
+        );
     }
 
     #[test]

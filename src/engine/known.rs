@@ -58,6 +58,8 @@ pub static FLAGS: &[FlagSpec] = &[
     flag(A, "--token-auth-file", Str, None),
     flag(A, "--enable-admission-plugins", List, Some("")),
     flag(A, "--disable-admission-plugins", List, Some("")),
+    // Deprecated, still honoured: exactly these plugins, every other off.
+    flag(A, "--admission-control", List, None),
     flag(A, "--admission-control-config-file", Str, None),
     flag(A, "--kubelet-client-certificate", Str, None),
     flag(A, "--kubelet-client-key", Str, None),
@@ -137,6 +139,8 @@ pub static FLAGS: &[FlagSpec] = &[
         Some("http://localhost:2379"),
     ),
     flag(E, "--listen-peer-urls", List, Some("http://localhost:2380")),
+    // No separate metrics listener unless set (metrics are on the client URLs).
+    flag(E, "--listen-metrics-urls", List, None),
     flag(E, "--name", Str, Some("default")),
     // kubelet flags that have no KubeletConfiguration field
     flag(K, "--hostname-override", Str, None),
@@ -361,6 +365,64 @@ pub fn find_setting(component: ComponentKind, path: &str) -> Option<&'static Set
     table.iter().find(|s| s.path == path)
 }
 
+/// A kube-apiserver admission plugin, and whether Kubernetes 1.32-1.34
+/// enable it when no flag names it.
+#[derive(Debug)]
+pub struct AdmissionSpec {
+    pub name: &'static str,
+    pub default_on: bool,
+}
+
+const fn plugin(name: &'static str, default_on: bool) -> AdmissionSpec {
+    AdmissionSpec { name, default_on }
+}
+
+/// kube-apiserver's admission plugins in Kubernetes 1.32-1.34, in its
+/// recommended order (`AllOrderedPlugins` in
+/// `pkg/kubeapiserver/options/plugins.go`), with `DefaultOffAdmissionPlugins`
+/// applied. Plugins added after 1.34 are left out, so a rule cannot name them.
+pub static ADMISSION_PLUGINS: &[AdmissionSpec] = &[
+    plugin("AlwaysAdmit", false),
+    plugin("NamespaceAutoProvision", false),
+    plugin("NamespaceLifecycle", true),
+    plugin("NamespaceExists", false),
+    plugin("LimitPodHardAntiAffinityTopology", false),
+    plugin("LimitRanger", true),
+    plugin("ServiceAccount", true),
+    plugin("NodeRestriction", false),
+    plugin("TaintNodesByCondition", true),
+    plugin("AlwaysPullImages", false),
+    plugin("ImagePolicyWebhook", false),
+    plugin("PodSecurity", true),
+    plugin("PodNodeSelector", false),
+    plugin("Priority", true),
+    plugin("DefaultTolerationSeconds", true),
+    plugin("PodTolerationRestriction", false),
+    plugin("EventRateLimit", false),
+    plugin("ExtendedResourceToleration", false),
+    plugin("DefaultStorageClass", true),
+    plugin("StorageObjectInUseProtection", true),
+    plugin("OwnerReferencesPermissionEnforcement", false),
+    plugin("PersistentVolumeClaimResize", true),
+    plugin("RuntimeClass", true),
+    plugin("CertificateApproval", true),
+    plugin("CertificateSigning", true),
+    plugin("ClusterTrustBundleAttest", true),
+    plugin("CertificateSubjectRestriction", true),
+    plugin("DefaultIngressClass", true),
+    plugin("DenyServiceExternalIPs", false),
+    plugin("MutatingAdmissionPolicy", true),
+    plugin("MutatingAdmissionWebhook", true),
+    plugin("ValidatingAdmissionPolicy", true),
+    plugin("ValidatingAdmissionWebhook", true),
+    plugin("ResourceQuota", true),
+    plugin("AlwaysDeny", false),
+];
+
+pub fn find_admission_plugin(name: &str) -> Option<&'static AdmissionSpec> {
+    ADMISSION_PLUGINS.iter().find(|p| p.name == name)
+}
+
 /// A feature gate and its default in Kubernetes 1.32-1.34.
 #[derive(Debug)]
 pub struct GateSpec {
@@ -425,6 +487,27 @@ mod tests {
                     a.path
                 );
             }
+        }
+    }
+
+    #[test]
+    fn admission_defaults_are_kube_apiservers() {
+        // On by default: what CIS 1.2.12 and 1.2.13 want left alone.
+        for on in ["ServiceAccount", "NamespaceLifecycle", "PodSecurity"] {
+            assert!(find_admission_plugin(on).unwrap().default_on, "{on}");
+        }
+        // Off unless enabled: NodeRestriction too (kubeadm enables it).
+        for off in [
+            "AlwaysAdmit",
+            "NodeRestriction",
+            "AlwaysPullImages",
+            "EventRateLimit",
+            "DenyServiceExternalIPs",
+        ] {
+            assert!(!find_admission_plugin(off).unwrap().default_on, "{off}");
+        }
+        for (i, a) in ADMISSION_PLUGINS.iter().enumerate() {
+            assert!(ADMISSION_PLUGINS[i + 1..].iter().all(|b| b.name != a.name));
         }
     }
 

@@ -434,12 +434,12 @@ fn eval_test(ctx: &NodeCtx<'_>, t: &Test) -> Evaluated {
     };
     let observed = match &t.fact {
         Fact::File { file, attr } => {
-            let set = match ctx.file_set(*file) {
+            let sel = match ctx.select_files(*file) {
                 Ok(s) => s,
                 Err(u) => return fail(u),
             };
             let expected = t.value.as_str().unwrap_or("");
-            return match files::test_files(&set, *attr, expected) {
+            return match files::test_files(&sel, *attr, expected) {
                 Ok((ok, actual, source)) => Evaluated {
                     outcome: if ok { Outcome::Pass } else { Outcome::Fail },
                     actual: vec![actual],
@@ -452,6 +452,8 @@ fn eval_test(ctx: &NodeCtx<'_>, t: &Test) -> Evaluated {
         Fact::Setting { component, spec } => ctx.setting(*component, spec),
         Fact::FeatureGate { component, gate } => ctx.feature_gate(*component, gate),
         Fact::EncryptionSecretsProvider => ctx.secrets_provider(),
+        Fact::AdmissionPlugin(plugin) => ctx.admission_plugin(plugin),
+        Fact::AnonymousAuth => ctx.anonymous_auth(),
     };
     let obs = match observed {
         Ok(o) => o,

@@ -15,7 +15,7 @@
 //!   attempts were made, instead of no finding (or "could not be tested").
 //!   Attempts that prove every worker is kept out keep the ordinary verdict.
 
-use super::effective::NodeCtx;
+use super::effective::{EtcdListen, NodeCtx, Unresolved};
 use crate::bench::{Check, Fact, FileAttr, FileRef, Rule};
 use crate::facts::{ComponentKind, NodeFacts, Platform, ScanStatus};
 use crate::report::{Finding, Status, cap};
@@ -68,26 +68,25 @@ pub fn adjust_node(ctx: &NodeCtx<'_>, rule: &Rule, mut f: Finding) -> Finding {
 }
 
 /// etcd's client and peer listen URLs on each scanned node that runs it, as
-/// its command line (or its `ETCD_*` environment) gives them.
+/// the engine resolves them (its `--config-file`, else command line,
+/// `ETCD_*` environment and defaults).
 fn etcd_listen_urls(nodes: &[NodeFacts]) -> Vec<String> {
     let mut out = Vec::new();
     for n in nodes.iter().filter(|n| n.scan_status == ScanStatus::Ok) {
-        let Some(etcd) = n.component(ComponentKind::Etcd).filter(|c| c.running) else {
+        if !n.component(ComponentKind::Etcd).is_some_and(|c| c.running) {
             continue;
-        };
-        let args = super::argv::parse_argv(ComponentKind::Etcd, &etcd.argv);
-        let url = |flag: &str, default: &str| {
-            args.value(flag)
-                .map(String::from)
-                .or_else(|| etcd.env.get(&super::known::etcd_env_name(flag)).cloned())
-                .unwrap_or_else(|| format!("{default} (etcd's default)"))
-        };
-        out.push(format!(
-            "etcd on {} listens on {} (clients) and {} (peers)",
-            n.node.name,
-            url("--listen-client-urls", "http://localhost:2379"),
-            url("--listen-peer-urls", "http://localhost:2380"),
-        ));
+        }
+        out.push(match NodeCtx::new(n).etcd_listen() {
+            Ok(l) => format!(
+                "etcd on {} listens on {} (clients) and {} (peers)",
+                n.node.name,
+                EtcdListen::describe(&l.client),
+                EtcdListen::describe(&l.peer),
+            ),
+            Err(Unresolved::NotApplicable(r) | Unresolved::Unreadable(r)) => {
+                format!("etcd on {}: listen URLs unknown ({r})", n.node.name)
+            }
+        });
     }
     out
 }
@@ -129,7 +128,7 @@ pub fn etcd_firewall(
         status: Status::Warn,
         reason: Some(KIND_ETCD_FIREWALL.into()),
         actual: cap(&actual.join("; "), super::EVIDENCE_CAP),
-        source: "the nodes are kind node containers (facts platform: kind); etcd's command line or ETCD_* environment; any TCP attempts made from the nodes".into(),
+        source: "the nodes are kind node containers (facts platform: kind); etcd's --config-file, command line or ETCD_* environment; any TCP attempts made from the nodes".into(),
         remediation: format!(
             "kind: nothing inside the cluster can firewall etcd; accept this with a waiver for kind clusters and test etcd firewalling on real nodes. Elsewhere: {}",
             computed.remediation

@@ -351,3 +351,525 @@ fn a_worker_without_a_kubelet_is_an_error_not_a_clean_node() {
     );
     assert!(r.has_failures());
 }
+
+// --- admission plugins: what kube-apiserver enables, from all three flags
+
+fn admission(plugin: &str, want: bool) -> Benchmark {
+    bench(
+        "apiserver",
+        &format!("fact = \"admission:{plugin}\"\nop = \"eq\"\nvalue = \"{want}\""),
+    )
+}
+
+fn apiserver(argv: &[&str]) -> NodeFacts {
+    let mut n = node();
+    n.node.roles = vec![Role::ControlPlane];
+    let mut full = vec!["kube-apiserver"];
+    full.extend_from_slice(argv);
+    run(&mut n, ComponentKind::ApiServer, &full);
+    n
+}
+
+#[test]
+fn legacy_admission_control_enables_exactly_what_it_lists() {
+    // The listed plugins are on: AlwaysAdmit really runs (CIS 1.2.10).
+    let n = apiserver(&["--admission-control=NamespaceLifecycle,NodeRestriction,AlwaysAdmit"]);
+    let f = one(&admission("AlwaysAdmit", false), &n);
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert!(
+        f.source
+            .contains("--admission-control=NamespaceLifecycle,NodeRestriction,AlwaysAdmit")
+            && f.source.contains("every other plugin is disabled"),
+        "{}",
+        f.source
+    );
+    assert_eq!(
+        one(&admission("NodeRestriction", true), &n).status,
+        Status::Pass
+    );
+    // Every other plugin is off, even one that is on by default (1.2.12).
+    let f = one(&admission("ServiceAccount", true), &n);
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert_eq!(
+        f.actual,
+        "kube-apiserver admission plugin ServiceAccount enabled: false"
+    );
+    assert!(f.source.contains("so this one is off"), "{}", f.source);
+    // An empty list turns them all off.
+    let n = apiserver(&["--admission-control="]);
+    assert_eq!(
+        one(&admission("NamespaceLifecycle", true), &n).status,
+        Status::Fail
+    );
+}
+
+#[test]
+fn admission_flags_then_kube_apiserver_defaults() {
+    let n = apiserver(&[
+        "--enable-admission-plugins=NodeRestriction",
+        "--disable-admission-plugins=ServiceAccount",
+    ]);
+    assert_eq!(
+        one(&admission("NodeRestriction", true), &n).status,
+        Status::Pass
+    );
+    let f = one(&admission("ServiceAccount", true), &n);
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.source
+            .contains("--disable-admission-plugins=ServiceAccount")
+    );
+    // Not named: the default, said to be one.
+    let f = one(&admission("NamespaceLifecycle", true), &n);
+    assert_eq!(f.status, Status::Pass);
+    assert!(f.actual.ends_with("true (default)"), "{}", f.actual);
+    let f = one(&admission("AlwaysPullImages", true), &n);
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.source.contains("leaves it off by default"),
+        "{}",
+        f.source
+    );
+    // No flag at all: NodeRestriction is off by default.
+    let f = one(&admission("NodeRestriction", true), &apiserver(&[]));
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.source.contains("no admission plugin flags"),
+        "{}",
+        f.source
+    );
+}
+
+#[test]
+fn admission_command_lines_kube_apiserver_refuses_are_errors() {
+    // --admission-control beside the new flags: the server would not start.
+    let n = apiserver(&[
+        "--admission-control=AlwaysAdmit",
+        "--enable-admission-plugins=NodeRestriction",
+    ]);
+    for (plugin, want) in [("AlwaysAdmit", false), ("NodeRestriction", true)] {
+        let f = one(&admission(plugin, want), &n);
+        assert_eq!(f.status, Status::Error, "{f:?}");
+        assert!(
+            f.reason.as_deref().unwrap().contains("mutually exclusive"),
+            "{f:?}"
+        );
+    }
+    // A plugin both enabled and disabled.
+    let n = apiserver(&[
+        "--enable-admission-plugins=AlwaysAdmit",
+        "--disable-admission-plugins=AlwaysAdmit",
+    ]);
+    let f = one(&admission("AlwaysAdmit", false), &n);
+    assert_eq!(f.status, Status::Error, "{f:?}");
+    assert!(f.reason.unwrap().contains("in both"));
+}
+
+// --- 1.2.1: anonymous access, from the flag or AuthenticationConfiguration
+
+fn anonymous_bench() -> Benchmark {
+    bench(
+        "apiserver",
+        "fact = \"authentication:anonymous\"\nop = \"in-set\"\nvalue = [\"disabled\", \"health endpoints only\"]",
+    )
+}
+
+const AUTHN: &str = "/etc/kubernetes/authn.yaml";
+
+fn authn(anonymous: &str) -> String {
+    format!(
+        "apiVersion: apiserver.config.k8s.io/v1beta1\nkind: AuthenticationConfiguration\n{anonymous}"
+    )
+}
+
+#[test]
+fn anonymous_access_limited_to_health_endpoints_in_the_file_passes() {
+    let b = anonymous_bench();
+    let mut n = apiserver(&["--authentication-config=/etc/kubernetes/authn.yaml"]);
+    config(
+        &mut n,
+        AUTHN,
+        &authn(
+            "anonymous:\n  enabled: true\n  conditions:\n  - path: /livez\n  - path: /readyz\n  - path: /healthz\n",
+        ),
+    );
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(
+        f.actual,
+        "kube-apiserver anonymous access: health endpoints only"
+    );
+    assert_eq!(
+        f.source,
+        "enabled only for /livez, /readyz, /healthz (anonymous.conditions in AuthenticationConfiguration /etc/kubernetes/authn.yaml, --authentication-config)"
+    );
+    // One more path than the health checks: anonymous requests get in there.
+    config(
+        &mut n,
+        AUTHN,
+        &authn("anonymous:\n  enabled: true\n  conditions:\n  - path: /livez\n  - path: /api\n"),
+    );
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert!(
+        f.source.contains("not only health endpoints"),
+        "{}",
+        f.source
+    );
+    // Enabled without conditions: every path.
+    config(&mut n, AUTHN, &authn("anonymous:\n  enabled: true\n"));
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.actual, "kube-apiserver anonymous access: enabled");
+    // Switched off in the file.
+    config(&mut n, AUTHN, &authn("anonymous:\n  enabled: false\n"));
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Pass);
+    assert!(f.source.starts_with("disabled by anonymous.enabled: false"));
+}
+
+#[test]
+fn anonymous_access_from_the_flag_or_its_default() {
+    let b = anonymous_bench();
+    let f = one(&b, &apiserver(&["--anonymous-auth=false"]));
+    assert_eq!(f.status, Status::Pass);
+    assert!(
+        f.source.starts_with("disabled by --anonymous-auth=false"),
+        "{}",
+        f.source
+    );
+    // A file without an anonymous section leaves the flag, default true.
+    let mut n = apiserver(&["--authentication-config=/etc/kubernetes/authn.yaml"]);
+    config(&mut n, AUTHN, &authn("jwt: []\n"));
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert_eq!(
+        f.actual,
+        "kube-apiserver anonymous access: enabled (default)"
+    );
+    assert!(
+        f.source.contains("has no anonymous section"),
+        "{}",
+        f.source
+    );
+    run(
+        &mut n,
+        ComponentKind::ApiServer,
+        &[
+            "kube-apiserver",
+            "--authentication-config=/etc/kubernetes/authn.yaml",
+            "--anonymous-auth=false",
+        ],
+    );
+    assert_eq!(one(&b, &n).status, Status::Pass);
+}
+
+#[test]
+fn anonymous_settings_kube_apiserver_refuses_are_errors() {
+    let b = anonymous_bench();
+    // The flag and the file's anonymous section are mutually exclusive.
+    let mut n = apiserver(&[
+        "--anonymous-auth=false",
+        "--authentication-config=/etc/kubernetes/authn.yaml",
+    ]);
+    config(&mut n, AUTHN, &authn("anonymous:\n  enabled: false\n"));
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Error, "{f:?}");
+    assert!(f.reason.unwrap().contains("refuses to start with both"));
+    // Conditions need enabled: true.
+    let mut n = apiserver(&["--authentication-config=/etc/kubernetes/authn.yaml"]);
+    config(
+        &mut n,
+        AUTHN,
+        &authn("anonymous:\n  enabled: false\n  conditions:\n  - path: /livez\n"),
+    );
+    assert_eq!(one(&b, &n).status, Status::Error);
+    // The file could not be read: not a default, an error.
+    n.files.clear();
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Error);
+    assert!(f.reason.unwrap().contains("was not collected"));
+}
+
+// --- 4.1.1: the kubelet's drop-ins, wherever systemd loads them from
+
+fn stat(n: &mut NodeFacts, path: &str, mode: u32, dev_ino: &str) {
+    n.files.insert(
+        path.into(),
+        FileFacts {
+            exists: true,
+            kind: Some(FileKind::File),
+            mode: Some(Mode(mode)),
+            uid: Some(0),
+            gid: Some(0),
+            user: Some("root".into()),
+            group: Some("root".into()),
+            dev_ino: Some(dev_ino.into()),
+            ..Default::default()
+        },
+    );
+}
+
+/// Every unit directory collected as systemd has them: absent unless given.
+fn units(n: &mut NodeFacts, dropin_dirs: &[(&str, &[&str])]) {
+    for dir in files::SYSTEMD_UNIT_DIRS {
+        let d = files::kubelet_dropin_dir(dir);
+        n.files.entry(files::kubelet_unit(dir)).or_default();
+        let entries = dropin_dirs
+            .iter()
+            .find(|(x, _)| *x == dir)
+            .map(|(_, e)| e.iter().map(|f| format!("{d}/{f}")).collect());
+        n.files.insert(
+            d,
+            FileFacts {
+                exists: entries.is_some(),
+                kind: entries.as_ref().map(|_| FileKind::Dir),
+                entries,
+                ..Default::default()
+            },
+        );
+    }
+}
+
+fn unit_bench() -> Benchmark {
+    bench(
+        "kubelet",
+        "fact = \"file:kubelet.service:mode\"\nop = \"mode-at-most\"\nvalue = \"600\"",
+    )
+}
+
+#[test]
+fn a_0600_kubelet_dropin_passes_beside_a_0644_package_unit() {
+    let b = unit_bench();
+    let mut n = node();
+    units(&mut n, &[("/usr/lib/systemd/system", &["10-kubeadm.conf"])]);
+    stat(
+        &mut n,
+        "/usr/lib/systemd/system/kubelet.service",
+        0o644,
+        "8:1",
+    );
+    stat(
+        &mut n,
+        "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
+        0o600,
+        "8:2",
+    );
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(
+        f.actual,
+        "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf 0600; /usr/lib/systemd/system/kubelet.service 0644 (the unit file, not judged: CIS audits the drop-in that configures the kubelet)"
+    );
+    // Only the unit: it is judged.
+    let mut bare = node();
+    units(&mut bare, &[]);
+    stat(
+        &mut bare,
+        "/usr/lib/systemd/system/kubelet.service",
+        0o644,
+        "8:1",
+    );
+    let f = one(&b, &bare);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.actual, "/usr/lib/systemd/system/kubelet.service 0644");
+    assert!(
+        f.source.contains("no kubelet.service.d drop-in"),
+        "{}",
+        f.source
+    );
+}
+
+#[test]
+fn kubelet_dropins_are_counted_once_and_overridden_by_name() {
+    let b = unit_bench();
+    let mut n = node();
+    // Merged /usr: /lib/systemd/system is /usr/lib/systemd/system.
+    units(
+        &mut n,
+        &[
+            ("/etc/systemd/system", &["10-kubeadm.conf"]),
+            (
+                "/usr/lib/systemd/system",
+                &["10-kubeadm.conf", "20-extra.conf"],
+            ),
+            ("/lib/systemd/system", &["10-kubeadm.conf", "20-extra.conf"]),
+        ],
+    );
+    stat(
+        &mut n,
+        "/usr/lib/systemd/system/kubelet.service",
+        0o644,
+        "8:1",
+    );
+    stat(&mut n, "/lib/systemd/system/kubelet.service", 0o644, "8:1");
+    // The packaged 0644 drop-in is overridden by the 0600 copy in /etc.
+    stat(
+        &mut n,
+        "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+        0o600,
+        "9:5",
+    );
+    for dir in ["/usr/lib", "/lib"] {
+        stat(
+            &mut n,
+            &format!("{dir}/systemd/system/kubelet.service.d/10-kubeadm.conf"),
+            0o644,
+            "8:2",
+        );
+        stat(
+            &mut n,
+            &format!("{dir}/systemd/system/kubelet.service.d/20-extra.conf"),
+            0o640,
+            "8:3",
+        );
+    }
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    // Two files judged, each once; the 0640 one fails.
+    assert!(
+        f.actual.starts_with(
+            "1 of 2 files do not comply: /usr/lib/systemd/system/kubelet.service.d/20-extra.conf 0640; "
+        ),
+        "{}",
+        f.actual
+    );
+    for remark in [
+        "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf is overridden by /etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+        "/lib/systemd/system/kubelet.service.d/20-extra.conf is /usr/lib/systemd/system/kubelet.service.d/20-extra.conf by another path, counted once",
+        "/lib/systemd/system/kubelet.service is /usr/lib/systemd/system/kubelet.service by another path",
+    ] {
+        assert!(f.source.contains(remark), "{remark}: {}", f.source);
+    }
+    // Nothing anywhere: a skip that says where it looked.
+    let mut none = node();
+    units(&mut none, &[]);
+    let f = one(&b, &none);
+    assert_eq!(f.status, Status::Skip);
+    assert!(f.reason.unwrap().contains("/usr/local/lib/systemd/system"));
+}
+
+#[test]
+fn a_drop_in_directory_that_was_not_listed_is_an_error() {
+    let b = unit_bench();
+    let mut n = node();
+    units(&mut n, &[]);
+    n.files.remove("/run/systemd/system/kubelet.service.d");
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Error, "{f:?}");
+}
+
+// --- files inside a container are said to be there
+
+#[test]
+fn kube_proxy_files_are_named_inside_its_container() {
+    let b = bench(
+        "kube-proxy",
+        "fact = \"file:kube-proxy.kubeconfig:mode\"\nop = \"mode-at-most\"\nvalue = \"600\"",
+    );
+    let mut n = node();
+    run(
+        &mut n,
+        ComponentKind::KubeProxy,
+        &["kube-proxy", "--config=/var/lib/kube-proxy/config.conf"],
+    );
+    n.components
+        .get_mut(&ComponentKind::KubeProxy)
+        .unwrap()
+        .own_root = Some(true);
+    let inside = Some(crate::facts::ContainerRoot {
+        component: ComponentKind::KubeProxy,
+        pid: 42,
+    });
+    config(
+        &mut n,
+        "/var/lib/kube-proxy/config.conf",
+        "clientConnection:\n  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf\nmetricsBindAddress: 0.0.0.0:10249\n",
+    );
+    stat(&mut n, "/var/lib/kube-proxy/kubeconfig.conf", 0o644, "1:2");
+    for f in n.files.values_mut() {
+        f.inside = inside;
+    }
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.actual,
+        "/var/lib/kube-proxy/kubeconfig.conf inside the kube-proxy container (pid 42) 0644"
+    );
+    let metrics = bench(
+        "kube-proxy",
+        "fact = \"kube-proxy:metricsBindAddress\"\nop = \"loopback\"",
+    );
+    let f = one(&metrics, &n);
+    assert_eq!(
+        f.source,
+        "/var/lib/kube-proxy/config.conf inside the kube-proxy container (pid 42): metricsBindAddress"
+    );
+    // Not there: the skip says where it was looked for.
+    n.files
+        .get_mut("/var/lib/kube-proxy/kubeconfig.conf")
+        .unwrap()
+        .exists = false;
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Skip);
+    assert!(
+        f.reason
+            .unwrap()
+            .contains("does not exist inside the kube-proxy container (pid 42)")
+    );
+}
+
+// --- etcd's listen URLs: one resolver for checks, probes and reachability
+
+#[test]
+fn etcd_listen_urls_come_from_the_config_file_alone() {
+    let mut n = node();
+    run(
+        &mut n,
+        ComponentKind::Etcd,
+        &[
+            "etcd",
+            "--config-file=/var/lib/etcd/config",
+            "--listen-client-urls=https://10.0.0.1:2379",
+        ],
+    );
+    n.components
+        .get_mut(&ComponentKind::Etcd)
+        .unwrap()
+        .env
+        .insert(
+            "ETCD_LISTEN_PEER_URLS".into(),
+            "https://10.0.0.1:2380".into(),
+        );
+    config(
+        &mut n,
+        "/var/lib/etcd/config",
+        "listen-client-urls: https://127.0.0.1:12379,https://10.0.0.1:12379\nlisten-metrics-urls: http://127.0.0.1:12381\n",
+    );
+    let ctx = NodeCtx::new(&n);
+    let l = ctx.etcd_listen().unwrap();
+    assert_eq!(l.client_ports(), vec![12379]);
+    // Not in the file: etcd's default, not the ignored environment.
+    assert_eq!(l.peer_ports(), vec![2380]);
+    assert!(!l.peer.explicit);
+    assert_eq!(
+        effective::EtcdListen::describe(&l.peer),
+        "http://localhost:2380 (etcd's default)"
+    );
+    assert_eq!(l.metrics_ports(), vec![12381]);
+    assert!(
+        l.client
+            .source
+            .starts_with("/var/lib/etcd/config: listen-client-urls"),
+        "{}",
+        l.client.source
+    );
+    // The probes' view of the node agrees: 12379 is etcd's client port.
+    let probe = crate::probe::TlsProbe::new("10.0.0.1", 12379, crate::probe::PortState::Tls);
+    n.tls = vec![probe];
+    let f = tls::tls_findings(&NodeCtx::new(&n))
+        .into_iter()
+        .find(|f| f.id == "tls.etcd-client-cert")
+        .expect("12379 is judged as etcd's port");
+    assert!(f.actual.contains(":12379 (etcd)"), "{}", f.actual);
+}

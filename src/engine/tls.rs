@@ -30,29 +30,6 @@ struct Server {
     peer: bool,
 }
 
-fn ports_of(obs: Option<Observed>, default: u16) -> Vec<u16> {
-    let items = obs
-        .and_then(|o| o.value)
-        .map(|v| v.items())
-        .unwrap_or_default();
-    let ports: Vec<u16> = items
-        .iter()
-        .filter_map(|u| {
-            u.trim()
-                .rsplit(':')
-                .next()?
-                .trim_end_matches('/')
-                .parse()
-                .ok()
-        })
-        .collect();
-    if ports.is_empty() {
-        vec![default]
-    } else {
-        ports
-    }
-}
-
 fn observe(ctx: &NodeCtx<'_>, fact: &str) -> Option<Observed> {
     match Fact::parse(fact).ok()? {
         Fact::Flag(spec) => ctx.flag(spec).ok(),
@@ -64,14 +41,14 @@ fn observe(ctx: &NodeCtx<'_>, fact: &str) -> Option<Observed> {
 fn server_of(ctx: &NodeCtx<'_>, port: u16) -> Option<Server> {
     use ComponentKind::*;
     let running = |k| ctx.running(k).is_ok();
-    if running(Etcd) {
-        if ports_of(observe(ctx, "flag:etcd:--listen-client-urls"), 2379).contains(&port) {
+    if let Ok(listen) = ctx.etcd_listen() {
+        if listen.client_ports().contains(&port) {
             return Some(Server {
                 kind: Etcd,
                 peer: false,
             });
         }
-        if ports_of(observe(ctx, "flag:etcd:--listen-peer-urls"), 2380).contains(&port) {
+        if listen.peer_ports().contains(&port) {
             return Some(Server {
                 kind: Etcd,
                 peer: true,

@@ -281,6 +281,12 @@ pub struct ComponentFacts {
     /// Why the process could not be read, when it was seen but not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Whether the process has a root directory of its own: `true` when
+    /// `/proc/<pid>/root` is not the host's `/` (it runs in a container, so
+    /// the files its command line names are read inside the container),
+    /// `false` when it is. Absent when it could not be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_root: Option<bool>,
 }
 
 /// The static-pod manifest of a component, as parsed on collection.
@@ -331,6 +337,26 @@ pub struct FileFacts {
     /// Why the path could not be stat'ed or read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Device and inode number (`DEV:INO`) of the file, symlinks followed:
+    /// two paths with the same value are one file (`/lib/...` and
+    /// `/usr/lib/...` on a merged-/usr system), counted once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_ino: Option<String>,
+    /// Set when the file was read inside a component's container, through
+    /// its process's root (`/proc/<pid>/root`), and is not the host's file
+    /// at the same path: the path is the one the component sees, and a
+    /// reader looking on the host will not find it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inside: Option<ContainerRoot>,
+}
+
+/// The container a file was read in: the component, and the process whose
+/// root directory was used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRoot {
+    pub component: ComponentKind,
+    pub pid: u32,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -338,6 +364,20 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl FileFacts {
+    /// The path as a report names it: `path`, or `path inside the
+    /// kube-proxy container (pid N)` for a file read in a container, so
+    /// that nobody looks for it on the host.
+    pub fn located(&self, path: &str) -> String {
+        match self.inside {
+            Some(c) => format!(
+                "{path} inside the {} container (pid {})",
+                c.component.binary(),
+                c.pid
+            ),
+            None => path.to_string(),
+        }
+    }
+
     /// `user:group` as names, falling back to numeric ids.
     pub fn owner(&self) -> Option<String> {
         let user = self
