@@ -13,7 +13,12 @@ use kubeharden::engine::evaluate;
 use kubeharden::facts::load_facts_path;
 use kubeharden::report::{Report, Status};
 
-const SCENARIOS: [&str; 3] = ["kubeadm-default", "hardened", "misconfigured"];
+const SCENARIOS: [&str; 4] = [
+    "kubeadm-default",
+    "hardened",
+    "misconfigured",
+    "etcd-config-file",
+];
 
 fn bench() -> Benchmark {
     load_builtin("cis-1.12").expect("built-in benchmark loads")
@@ -69,6 +74,11 @@ fn hardened_verdicts() {
 #[test]
 fn misconfigured_verdicts() {
     assert_scenario("misconfigured");
+}
+
+#[test]
+fn etcd_config_file_verdicts() {
+    assert_scenario("etcd-config-file");
 }
 
 #[test]

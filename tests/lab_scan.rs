@@ -64,10 +64,12 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
     // the listeners behave like Go servers, so Go's default CBC suites are
     // accepted (warn) wherever no cipher list is configured; only the
     // hardened worker's kubelet is configured down to ECDHE + AEAD.
-    let scenario_or_copy = if node == "fault-sudo" {
-        "kubeadm-default-w1"
-    } else {
-        node
+    // fault-sudo is a kubeadm-default worker; etcd-config-file-cp1 is the
+    // kubeadm-default control plane with its etcd started from a config file.
+    let scenario_or_copy = match node {
+        "fault-sudo" => "kubeadm-default-w1",
+        "etcd-config-file-cp1" => "kubeadm-default-cp1",
+        n => n,
     };
     let bad_kubelet = scenario_or_copy == "misconfigured-w1";
     let pass_or = |bad: bool, s: Status| if bad { s } else { Status::Pass };
@@ -125,7 +127,7 @@ fn scan_of_the_lab() {
             ))
         })
         .collect();
-    assert_eq!(scenario_nodes.len(), 6, "{nodes:?}");
+    assert_eq!(scenario_nodes.len(), 7, "{nodes:?}");
     let before: Vec<String> = scenario_nodes.iter().map(|(n, _, _)| lab.hash(n)).collect();
 
     let out_dir = tempfile::tempdir().unwrap();
@@ -257,9 +259,31 @@ fn scan_of_the_lab() {
             }
         }
     }
+    // etcd-config-file-cp1's etcd reads only its --config-file, which moves
+    // its ports to 12379 (clients) and 12380 (peers): the workers try those,
+    // and nothing tries etcd's defaults there.
+    for worker in ["kubeadm-default-w1", "hardened-w1", "misconfigured-w1"] {
+        let tried: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.from == worker && r.to.starts_with("etcd-config-file-cp1 "))
+            .map(|r| r.to.rsplit(':').next().unwrap())
+            .collect();
+        assert_eq!(tried, ["12379", "12380"], "{worker}: {rows:?}");
+        assert!(
+            rows.iter()
+                .filter(|r| r.from == worker && r.to.starts_with("etcd-config-file-cp1 "))
+                .all(|r| r.reachable),
+            "{rows:?}"
+        );
+    }
     // From the scanning machine (the lab host, which every firewall lets
     // in, as an admin host would be), etcd is reachable on every member.
-    for member in ["hardened-cp1", "kubeadm-default-cp1", "misconfigured-cp1"] {
+    for member in [
+        "hardened-cp1",
+        "kubeadm-default-cp1",
+        "misconfigured-cp1",
+        "etcd-config-file-cp1",
+    ] {
         let row = rows
             .iter()
             .find(|r| r.from == "(scanning machine)" && r.to.starts_with(member))
@@ -305,6 +329,28 @@ fn scan_of_the_lab() {
         "{etcd:?}"
     );
     assert_eq!(port("misconfigured-w1", 10255).state, "plaintext");
+    // etcd on the ports of its config file, probed as etcd's.
+    for (p, component) in [(12379, "etcd client"), (12380, "etcd peer")] {
+        let row = port("etcd-config-file-cp1", p);
+        assert_eq!(
+            (row.state.as_str(), row.component.as_deref()),
+            ("tls", Some(component)),
+            "{row:?}"
+        );
+        assert!(
+            row.detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("client certificate required"),
+            "{row:?}"
+        );
+    }
+    assert!(
+        !ports
+            .iter()
+            .any(|p| p.node == "etcd-config-file-cp1" && [2379, 2380].contains(&p.port)),
+        "{ports:?}"
+    );
     // Each port's own verdict: TLS 1.1 and anonymous /pods on the
     // misconfigured kubelet, only strong suites on the hardened one, the
     // health check plaintext by design.
@@ -372,6 +418,17 @@ fn scan_of_the_lab() {
         "{}",
         etcd_cert.actual
     );
+    let etcd_cert = finding("etcd-config-file-cp1", "tls.etcd-client-cert");
+    assert!(
+        etcd_cert
+            .actual
+            .contains(":12379 (etcd) requires a client certificate")
+            && etcd_cert
+                .actual
+                .contains(":12380 (etcd peer) requires a client certificate"),
+        "{}",
+        etcd_cert.actual
+    );
     let strong = finding("hardened-w1", "tls.weak-ciphers");
     assert!(
         strong
@@ -419,6 +476,61 @@ fn scan_of_the_lab() {
             .any(|c| c.path.ends_with("etcd/server.crt"))
     );
     assert!(facts.sockets.iter().any(|s| s.port == 2379));
+
+    // kube-proxy runs in a root of its own: its files are recorded as read
+    // inside its container (with its pid), and 4.1.3 and 4.3.1 say so; on
+    // the node's host there is nothing at /var/lib/kube-proxy. The package's
+    // kubelet.service is one file by two paths (/lib is /usr/lib).
+    for node in ["hardened-w1", "kubeadm-default-cp1", "misconfigured-w1"] {
+        let facts: NodeFacts = serde_json::from_str(
+            &std::fs::read_to_string(facts_dir.join(format!("{node}.json"))).unwrap(),
+        )
+        .unwrap();
+        let proxy = facts
+            .component(kubeharden::facts::ComponentKind::KubeProxy)
+            .unwrap();
+        assert_eq!(proxy.own_root, Some(true), "{node}");
+        let kc = &facts.files["/var/lib/kube-proxy/kubeconfig.conf"];
+        assert!(kc.exists, "{node}");
+        assert_eq!(
+            kc.inside.map(|c| c.pid),
+            proxy.pid,
+            "{node}: {:?}",
+            kc.inside
+        );
+        let inside = format!(
+            "/var/lib/kube-proxy/kubeconfig.conf inside the kube-proxy container (pid {})",
+            proxy.pid.unwrap()
+        );
+        assert!(finding(node, "4.1.3").actual.contains(&inside), "{node}");
+        assert_eq!(
+            facts.component(kubeharden::facts::ComponentKind::Kubelet).unwrap().own_root,
+            Some(false)
+        );
+        let host = Command::new(common::lab::lab_sh())
+            .args(["exec"])
+            .arg(&lab.state)
+            .args([node, "sh", "-c", "test -e /var/lib/kube-proxy"])
+            .status()
+            .unwrap();
+        assert!(!host.success(), "{node}: /var/lib/kube-proxy is on the host");
+        if node != "misconfigured-w1" {
+            let unit = |p: &str| facts.files[p].dev_ino.clone();
+            assert!(unit("/usr/lib/systemd/system/kubelet.service").is_some());
+            assert_eq!(
+                unit("/lib/systemd/system/kubelet.service"),
+                unit("/usr/lib/systemd/system/kubelet.service")
+            );
+        }
+    }
+    let metrics = finding("hardened-w1", "4.3.1");
+    assert!(
+        metrics
+            .source
+            .contains("/var/lib/kube-proxy/config.conf inside the kube-proxy container (pid "),
+        "{}",
+        metrics.source
+    );
 
     // No canary anywhere we wrote.
     let report_text = std::fs::read_to_string(&report_path).unwrap();

@@ -231,16 +231,32 @@ fn port_verdict(p: &crate::probe::TlsProbe) -> Option<Status> {
 /// What each probed port of a node speaks, as report rows.
 pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
     use crate::probe::PortState;
+    // etcd's ports are where its listen URLs say (its --config-file may
+    // move them), before the well-known ones.
+    let etcd = super::effective::NodeCtx::new(facts).etcd_listen().ok();
+    let etcd_port = |port: u16| {
+        let l = etcd.as_ref()?;
+        [
+            (l.client_ports(), "etcd client"),
+            (l.peer_ports(), "etcd peer"),
+            (l.metrics_ports(), "etcd metrics"),
+        ]
+        .into_iter()
+        .find(|(ports, _)| ports.contains(&port))
+        .map(|(_, name)| name.to_string())
+    };
     facts
         .tls
         .iter()
         .map(|p| crate::report::TlsPort {
             node: facts.node.name.clone(),
             port: p.port,
-            component: crate::probe::COMPONENT_PORTS
-                .iter()
-                .find(|(port, _)| *port == p.port)
-                .map(|(_, c)| c.to_string()),
+            component: etcd_port(p.port).or_else(|| {
+                crate::probe::COMPONENT_PORTS
+                    .iter()
+                    .find(|(port, _)| *port == p.port)
+                    .map(|(_, c)| c.to_string())
+            }),
             state: match p.state {
                 PortState::Tls => "tls",
                 PortState::Plaintext => "plaintext",

@@ -238,10 +238,10 @@ on_up_exit() {
 
 tcp_open() { timeout 1 bash -c ": <>/dev/tcp/$1/$2" 2>/dev/null; }
 
-etcd_healthy() { # NODE IP
+etcd_healthy() { # NODE IP PORT
   local pd=$STATE/pki/$1/etcd
   curl -s --max-time 2 --cacert "$STATE/pki/etcd-ca.crt" --cert "$pd/healthcheck-client.crt" \
-    --key "$pd/healthcheck-client.key" "https://$2:2379/health" 2>/dev/null | grep -q '"health":"true"'
+    --key "$pd/healthcheck-client.key" "https://$2:$3/health" 2>/dev/null | grep -q '"health":"true"'
 }
 
 cmd_up() {
@@ -307,6 +307,8 @@ cmd_up() {
   mkdir -p "$STATE/bin"
   gcc -O2 -Wall -o "$STATE/bin/khlab-helper" "$LIB/helper.c"
   gcc -O2 -Wall -o "$STATE/bin/khlab-stub" "$LIB/stub.c"
+  # for roots of their own (containers), which hold no libc
+  gcc -O2 -Wall -static -o "$STATE/bin/khlab-stub-static" "$LIB/stub.c"
   python3 "$LIB/materialize.py" build "$STATE" "$LAB_ID" "$nodes" "$FIXTURES"
   log "up: node trees and PKI ready ($((SECONDS - t0)) s)"
 
@@ -318,7 +320,7 @@ cmd_up() {
   ip addr add "10.231.$LAB_ID.1/24" dev "$br"
   ip link set dev "$br" up
 
-  local name ip ns veth kind has_sshd has_etcd
+  local name ip ns veth kind has_sshd etcd_port
   local -a plan=()
   mapfile -t plan <"$STATE/plan.tsv"
   local run_dir_existed=0 run_mounted=0
@@ -326,7 +328,7 @@ cmd_up() {
   mountpoint -q /run/netns 2>/dev/null && run_mounted=1
   local first=1
   for line in "${plan[@]}"; do
-    IFS=$'\t' read -r name _ ip ns veth kind has_sshd has_etcd <<<"$line"
+    IFS=$'\t' read -r name _ ip ns veth kind has_sshd etcd_port <<<"$line"
     [ ! -e "/run/netns/$ns" ] || die "up: netns $ns exists already"
     ip netns add "$ns"
     record "netns $ns $(netns_inode "$ns")"
@@ -349,7 +351,7 @@ cmd_up() {
   # mount/UTS/IPC namespaces inside the node's netns; it runs init.sh.
   local nd pid st
   for line in "${plan[@]}"; do
-    IFS=$'\t' read -r name _ ip ns veth kind has_sshd has_etcd <<<"$line"
+    IFS=$'\t' read -r name _ ip ns veth kind has_sshd etcd_port <<<"$line"
     nd=$STATE/nodes/$name
     : >"$nd/ready"
     (cd / && exec setsid nsenter --net="/run/netns/$ns" -- \
@@ -367,7 +369,7 @@ cmd_up() {
   while :; do
     pending=0
     for line in "${plan[@]}"; do
-      IFS=$'\t' read -r name _ ip ns veth kind has_sshd has_etcd <<<"$line"
+      IFS=$'\t' read -r name _ ip ns veth kind has_sshd etcd_port <<<"$line"
       [ -z "${done_all[$name]:-}" ] || continue
       nd=$STATE/nodes/$name
       if [ -z "${done_init[$name]:-}" ] && [ -s "$nd/init.pid" ]; then
@@ -384,7 +386,7 @@ cmd_up() {
       fi
       if [ -n "${done_init[$name]:-}" ] && grep -q '^ready' "$nd/ready" 2>/dev/null &&
         { [ "$has_sshd" = 0 ] && [ "$kind" != hang ] || tcp_open "$ip" 22; } &&
-        { [ "$has_etcd" = 0 ] || etcd_healthy "$name" "$ip"; }; then
+        { [ "$etcd_port" = 0 ] || etcd_healthy "$name" "$ip" "$etcd_port"; }; then
         done_all[$name]=1
         continue
       fi
@@ -409,7 +411,7 @@ cmd_up() {
   # -- check every node against its fixture, and that ssh logs in
   local -a vnodes=() sshnodes=() sshpids=()
   for line in "${plan[@]}"; do
-    IFS=$'\t' read -r name _ ip ns veth kind has_sshd has_etcd <<<"$line"
+    IFS=$'\t' read -r name _ ip ns veth kind has_sshd etcd_port <<<"$line"
     if [ "$has_sshd" = 1 ]; then
       # bench nodes are identical copies: verify the first one only
       [ "$kind" != bench ] || [ "$name" = bench-001 ] && vnodes+=("$name")
@@ -521,8 +523,6 @@ root = sys.argv[1]
 paths = []
 for dirpath, dirnames, filenames in os.walk(root):
     rel = dirpath[len(root):] or "/"
-    if rel == "/" and "lib" in dirnames and os.path.islink("/lib"):
-        dirnames.remove("lib")  # the /lib link forest: links into the host's /usr/lib
     for n in dirnames + filenames:
         paths.append(os.path.join(rel, n))
 print(json.dumps(paths))

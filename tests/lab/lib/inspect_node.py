@@ -4,7 +4,10 @@
     python3 - hash     < paths.json      hash + stat of the node's files
 
 verify reads {"files":..., "components":..., "volatile": [...]} and prints one
-line per difference (exit 1 if any). hash reads a JSON list of paths (the
+line per difference (exit 1 if any). A file the fixture says is `inside` a
+component's container is checked through that process's root
+(/proc/<pid>/root), and must not exist on the node's host; files with the
+same `dev_ino` in the fixture must be one file on the node. hash reads a JSON list of paths (the
 node's own tree) and adds everything in the overlay's writable layer, i.e.
 every file anything in the node created or changed since it started.
 """
@@ -71,16 +74,39 @@ def procs():
 def verify(exp):
     bad = []
     volatile = tuple(exp.get("volatile", []))
+    found = {}
+    for pid, argv, comm, exe, env in procs():
+        for kind, c in exp["components"].items():
+            if argv == c["argv"]:
+                found.setdefault(kind, []).append((pid, comm, exe, env))
+    same = {}  # the fixture's dev_ino -> (path, the node's device:inode)
     for path, e in sorted(exp["files"].items()):
-        if not e.get("exists"):
+        shown, real = path, path
+        if e.get("inside"):
+            comp = e["inside"]["component"]
+            hits = found.get(comp, [])
+            if len(hits) != 1:
+                bad.append(f"{path}: inside {comp}, which does not run once")
+                continue
+            real = f"/proc/{hits[0][0]}/root{path}"
+            shown = f"{path} inside {comp}"
             if os.path.lexists(path):
-                bad.append(f"{path}: exists, fixture says absent")
+                bad.append(f"{path}: on the host too; the fixture has it inside {comp} only")
+        if not e.get("exists"):
+            if os.path.lexists(real):
+                bad.append(f"{shown}: exists, fixture says absent")
             continue
         try:
-            st = os.stat(path)
+            st = os.stat(real)
         except OSError as x:
-            bad.append(f"{path}: {x.strerror}")
+            bad.append(f"{shown}: {x.strerror}")
             continue
+        path = shown
+        if e.get("dev_ino"):
+            mine = f"{st.st_dev}:{st.st_ino}"
+            first = same.setdefault(e["dev_ino"], (path, mine))
+            if first[1] != mine:
+                bad.append(f"{path}: not the same file as {first[0]}, as the fixture says")
         if e.get("error"):
             continue  # listed in known-differences.txt
         kind = "dir" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode) else "other"
@@ -99,7 +125,7 @@ def verify(exp):
         if "gid" in e and st.st_gid != e["gid"]:
             bad.append(f"{path}: gid {st.st_gid}, fixture says {e['gid']}")
         if "content" in e:
-            text = open(path, encoding="utf-8", errors="replace").read()
+            text = open(real, encoding="utf-8", errors="replace").read()
             if e.get("redacted"):
                 if text == e["content"]:
                     bad.append(f"{path}: holds the redacted text, not real secrets")
@@ -107,17 +133,12 @@ def verify(exp):
             if text != e["content"]:
                 bad.append(f"{path}: content differs from the fixture")
         if "entries" in e and kind == "dir":
-            have = sorted(p for p in walk(path) if not p.startswith(volatile))
+            have = sorted(p for p in walk(real) if not p.startswith(volatile))
             want = sorted(p for p in e["entries"] if not p.startswith(volatile))
             if have != want:
                 extra = sorted(set(have) - set(want))
                 missing = sorted(set(want) - set(have))
                 bad.append(f"{path}: entries differ: extra {extra} missing {missing}")
-    found = {}
-    for pid, argv, comm, exe, env in procs():
-        for kind, c in exp["components"].items():
-            if argv == c["argv"]:
-                found.setdefault(kind, []).append((pid, comm, exe, env))
     for kind, c in sorted(exp["components"].items()):
         hits = found.get(kind, [])
         if len(hits) != 1:

@@ -46,6 +46,8 @@ NODES = [
     ("fault-hang", "f-hang", 17, "hang", None, None),
     ("fault-hostkey", "f-hkey", 18, "hostkey", "kubeadm-default", "w1"),
     ("fault-sudo", "f-sudo", 19, "sudo", "kubeadm-default", "w1"),
+    # etcd started as RKE2 starts it, with --config-file only (README.md)
+    ("etcd-config-file-cp1", "ef-cp1", 9, "scenario", "etcd-config-file", "cp1"),
 ]
 NODE_BY_NAME = {n[0]: n for n in NODES}
 # `lab.sh up --bench N`: N copies of the kubeadm-default worker, bench-001...,
@@ -80,9 +82,39 @@ NAME_IDS = {"root": 0, "etcd": 996, "ubuntu": 1000}
 # Directories that are the node's own: the host's directory of the same
 # name (if any) must not show through the overlay.
 OPAQUE = ["/etc/kubernetes", "/etc/cni", "/var/lib/etcd", "/var/lib/kubelet",
-          "/var/lib/kube-proxy", "/var/lib/cni", "/etc/ssh", "/root", "/root/.ssh",
+          "/var/lib/cni", "/etc/ssh", "/root", "/root/.ssh",
           "/usr/lib/systemd/system/kubelet.service.d",
           "/etc/systemd/system/kubelet.service.d", "/home"]
+
+# Where a container's root lives on a node (containerd's runtime v2 task
+# directory; the node's /run is a tmpfs of its own).
+CONTAINER_ROOT = "/run/containerd/io.containerd.runtime.v2.task/k8s.io/{id}/rootfs"
+# kubeadm's kube-proxy DaemonSet mounts its ConfigMap (config.conf,
+# kubeconfig.conf) at /var/lib/kube-proxy inside the container
+# (cmd/kubeadm/app/phases/addons/proxy/manifests.go); on the host the kubelet
+# keeps the volume under the pod's directory. component -> (mount point in
+# the container, volume plugin directory, volume name)
+CONTAINER_MOUNTS = {"kube-proxy": ("/var/lib/kube-proxy", "kubernetes.io~configmap", "kube-proxy")}
+# What kubeadm's kube-proxy ConfigMap holds as kubeconfig.conf (the pod's
+# service account token and CA; no key, no certificate).
+PROXY_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+    server: {server}
+  name: default
+contexts:
+- context:
+    cluster: default
+    namespace: default
+    user: default
+  name: default
+current-context: default
+users:
+- name: default
+  user:
+    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token"""
 
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -435,6 +467,8 @@ KUBELET_TLS = {
     # rotateCertificates: false, no tlsCipherSuites: a certificate that
     # expires in 5 days, and TLS 1.0 (at OpenSSL security level 0) accepted
     ("misconfigured", "w1"): ("expiring-5d", "ca", -360, 5, "expiring-soon", "TLSv1"),
+    # otherwise kubeadm-default's control plane
+    ("etcd-config-file", "cp1"): ("kubelet", "self", 0, 365, "self-signed", "TLSv1.2"),
 }
 # controller-manager (10257) and scheduler (10259) serve a certificate of the
 # cluster CA, except these (scenario, component): one of the rogue CA
@@ -485,6 +519,47 @@ def yaml_value(text, key):
     return m.group(1).strip('"\'') if m else None
 
 
+def etcd_config(text):
+    """etcd's --config-file (YAML: top-level keys, and one level under
+    client-transport-security / peer-transport-security) as a flat dict
+    keyed like the flags: `peer-transport-security: {cert-file: X}` is
+    `peer-cert-file`, as etcd's configYAML maps them."""
+    out, section = {}, None
+    for line in (text or "").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.strip().partition(":")
+        value = value.strip().strip('"\'')
+        if not line[0].isspace():
+            section = key if not value else None
+            if value:
+                out[key] = value
+        elif section in ("client-transport-security", "peer-transport-security"):
+            out[("peer-" if section.startswith("peer") else "") + key] = value
+    return out
+
+
+def etcd_listen_port(facts, sub=lambda x: x):
+    """The HTTPS client port etcd listens on at a non-loopback address, from
+    its --config-file alone when it has one (etcdmain's config.parse),
+    else its flags and ETCD_* variables, else etcd's default 2379."""
+    c = facts.get("components", {}).get("etcd")
+    if not c or not c.get("running"):
+        return None
+    argv, env = c["argv"], c.get("env", {})
+    cfg_path = flag_value(argv, "config-file") or env.get("ETCD_CONFIG_FILE")
+    if cfg_path:
+        urls = etcd_config(sub(facts["files"].get(cfg_path, {}).get("content", ""))).get(
+            "listen-client-urls")
+    else:
+        urls = flag_value(argv, "listen-client-urls") or env.get("ETCD_LISTEN_CLIENT_URLS")
+    for u in (urls or "").split(","):
+        m = re.fullmatch(r"https://([^:/]+):(\d+)", u.strip())
+        if m and m.group(1) not in ("127.0.0.1", "localhost"):
+            return int(m.group(2))
+    return 2379
+
+
 def bind_of(addr):
     """A bind address as ss shows it: "*" for the unspecified addresses."""
     return "*" if addr in ("", "0.0.0.0", "::", "[::]") else addr
@@ -513,8 +588,10 @@ class Node:
         self.ipmap = {}
         if self.scenario:
             cp_ip = node_ip(build.lab_id, NODE_BY_NAME[f"{self.scenario}-cp1"][2])
-            w1_ip = node_ip(build.lab_id, NODE_BY_NAME[f"{self.scenario}-w1"][2])
-            self.ipmap = {FIXTURE_ADDR["cp1"]: cp_ip, FIXTURE_ADDR["w1"]: w1_ip}
+            self.ipmap = {FIXTURE_ADDR["cp1"]: cp_ip}
+            if f"{self.scenario}-w1" in NODE_BY_NAME:
+                self.ipmap[FIXTURE_ADDR["w1"]] = node_ip(
+                    build.lab_id, NODE_BY_NAME[f"{self.scenario}-w1"][2])
             self.ipmap[FIXTURE_ADDR[self.fnode]] = self.ip
             self.cp_ip = cp_ip
         self.opaque = set()
@@ -525,6 +602,9 @@ class Node:
         self.netserve = []      # for the node's khlab-netserve
         self.certs = {}         # node path -> what network.json says of it
         self.firewall = None
+        self.inside = {}        # component -> {container path: fixture entry}
+        self.containers = {}    # component -> (container root, volume dir, mount point)
+        self.container_skeletons = []  # (root, binary, mount point), made by init.sh
 
     # ---- helpers
     def sub(self, s):
@@ -621,7 +701,7 @@ class Node:
     def content_for(self, path, entry):
         b = self.b
         if "content" in entry:
-            text = entry["content"]
+            text = self.sub(entry["content"])
             if entry.get("redacted"):
                 # The node holds real secrets; the collector redacts them.
                 text = text.replace("<redacted>", base64.b64encode(os.urandom(32)).decode())
@@ -662,8 +742,7 @@ class Node:
             crt, key = self.cert(which)
             return kubeconfig(ca_crt, server, user, crt, key)
         if path == "/var/lib/kube-proxy/kubeconfig.conf":
-            return kubeconfig(ca_crt, server, "default",
-                              token_file="/var/run/secrets/kubernetes.io/serviceaccount/token")
+            return PROXY_KUBECONFIG.format(server=server)
         fixed = {
             "/usr/lib/systemd/system/kubelet.service": KUBELET_SERVICE,
             "/lib/systemd/system/kubelet.service": KUBELET_SERVICE,
@@ -687,8 +766,26 @@ class Node:
         # directories first, then files; parents implicitly
         for path in sorted(files):
             e = files[path]
+            if e.get("inside"):
+                # read inside a container: it goes in the container's root
+                self.inside.setdefault(e["inside"]["component"], {})[path] = e
+                continue
             if not e.get("exists"):
                 continue
+            if path.startswith("/lib/") and os.path.islink("/lib"):
+                # Merged /usr: /lib is the host's link to usr/lib, so this is
+                # the /usr/lib file by another path, as the fixture says
+                # (same device and inode).
+                twin = files.get("/usr" + path, {})
+                if not (twin.get("exists") and twin.get("dev_ino") and
+                        twin.get("dev_ino") == e.get("dev_ino")):
+                    raise SystemExit(f"{self.name}: {path} exists in the fixture but is not "
+                                     f"/usr{path}; on this merged-/usr host it can only be that")
+                continue
+            if path.startswith("/lib/"):
+                self.differences.append(
+                    f"{path}: this host is split-/usr, so the node has a copy of /usr{path} "
+                    "there, another file (another device:inode)")
             uid = e.get("uid", NAME_IDS.get(e.get("user", "root"), 0))
             gid = e.get("gid", NAME_IDS.get(e.get("group", "root"), 0))
             mode = int(e.get("mode", "0644"), 8)
@@ -707,10 +804,12 @@ class Node:
                 raise SystemExit(f"{self.name}: {path}: kind {kind} is not supported by the lab")
 
     def build_whiteouts(self):
-        """Paths the fixture says are absent, and etcd's data dir on nodes
-        that have no etcd, must not show through from the host: an overlay
+        """Paths the fixture says are absent, files it says are inside a
+        container (so not on the host), and etcd's data dir on nodes that
+        have no etcd, must not show through from the host: an overlay
         whiteout (a 0/0 character device) in the node's layer hides them."""
-        absent = [p for p, e in self.facts["files"].items() if not e.get("exists")]
+        absent = [p for p, e in self.facts["files"].items()
+                  if not e.get("exists") or e.get("inside")]
         if "/var/lib/etcd" not in self.facts["files"]:
             absent.append("/var/lib/etcd")
         for path in sorted(absent):
@@ -737,17 +836,18 @@ class Node:
     def bind_roots(self):
         """What init.sh bind-mounts from root/ over the overlay, so that the
         node sees (and writes) its tree live: its own directories (opaque and
-        fixture directories) and every regular file outside them. The /lib
-        link forest and whiteouts only live in the overlay layer."""
+        fixture directories) and every regular file outside them. Whiteouts
+        only live in the overlay layer."""
         cands = {p for p in self.opaque_dirs()
                  if os.path.isdir(self.host(p)) and not os.path.islink(self.host(p))}
         if self.facts:
+            # (not the /lib ones of a merged-/usr host, nor those in a
+            # container: they are not in root/)
             cands |= {p for p, e in self.facts["files"].items()
-                      if e.get("exists") and e.get("kind") == "dir"}
+                      if e.get("exists") and e.get("kind") == "dir"
+                      and os.path.isdir(self.host(p)) and not os.path.islink(self.host(p))}
         for dirpath, dirnames, filenames in os.walk(self.root):
             rel = dirpath[len(self.root):] or "/"
-            if rel == "/" and "lib" in dirnames and os.path.islink("/lib"):
-                dirnames.remove("lib")
             for f in filenames:
                 hp = os.path.join(dirpath, f)
                 if os.path.isfile(hp) and not os.path.islink(hp):
@@ -758,43 +858,44 @@ class Node:
                 roots.append(p)
         return roots
 
-    def build_lib_shadow(self):
-        """Fixtures say /lib/X is absent while /usr/lib/X exists; on a merged-/usr
-        host /lib is a link to usr/lib. Give the node a real /lib made of links
-        into /usr/lib, leaving out the paths that must not exist."""
-        files = self.facts["files"]
-        hidden = []
-        for path, e in files.items():
-            if e.get("exists") or not path.startswith("/lib/"):
+    def build_containers(self):
+        """Components that run in a container of their own: the fixture says
+        so (`own_root`), and names the files read inside it. kube-proxy: its
+        ConfigMap is a configMap volume the kubelet lays out under the pod's
+        directory as AtomicWriter does (pkg/volume/util/atomic_writer.go:
+        the files in a `..<timestamp>` directory (0755), `..data` a link to
+        it, each name a link into `..data`; the volume directory itself is
+        an emptyDir's, 0777), and the container sees that directory at
+        /var/lib/kube-proxy. Nothing is at /var/lib/kube-proxy on the host."""
+        for kind, c in sorted(self.facts.get("components", {}).items()):
+            if not (c.get("running") and c.get("own_root")):
                 continue
-            twin = "/usr" + path
-            if files.get(twin, {}).get("exists") or os.path.lexists(twin):
-                hidden.append(path[len("/lib/"):].split("/"))
-        if not hidden or not os.path.islink("/lib"):
-            return
-
-        def fill(node_dir, real_dir, hide):
-            # node_dir: path in the node ("/lib/..."); real_dir: "/usr/lib/..."
-            names = set(os.listdir(real_dir)) if os.path.isdir(real_dir) else set()
-            if os.path.isdir(self.host(real_dir)):
-                names |= set(os.listdir(self.host(real_dir)))
-            heads = {}
-            for h in hide:
-                heads.setdefault(h[0], []).append(h[1:])
-            if node_dir != "/lib" and all(
-                    name in heads and any(not r for r in heads[name]) for name in names):
-                return  # nothing but hidden entries: leave the directory out too
-            self.mkdir(node_dir, os.stat(real_dir).st_mode & 0o7777 if os.path.isdir(real_dir) else 0o755)
-            for name in sorted(names):
-                if name in heads:
-                    rests = [r for r in heads[name] if r]
-                    if len(rests) < len(heads[name]):
-                        continue  # the hidden path itself
-                    fill(f"{node_dir}/{name}", f"{real_dir}/{name}", rests)
-                else:
-                    os.symlink(f"{real_dir}/{name}", self.host(f"{node_dir}/{name}"))
-
-        fill("/lib", "/usr/lib", hidden)
+            if kind not in CONTAINER_MOUNTS:
+                raise SystemExit(f"{self.name}: the lab has no container for {kind}")
+            mount, plugin, volume = CONTAINER_MOUNTS[kind]
+            files = self.inside.get(kind, {})
+            wrong = [p for p in files if os.path.dirname(p) != mount]
+            if wrong:
+                raise SystemExit(f"{self.name}: {wrong}: not in {kind}'s volume {mount}")
+            h = hashlib.sha256(f"{self.name}/{kind}".encode()).hexdigest()
+            pod = f"/var/lib/kubelet/pods/{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            self.mkdir(pod, 0o750)
+            self.mkdir(pod + "/volumes", 0o750)
+            self.mkdir(f"{pod}/volumes/{plugin}", 0o755)
+            vol = f"{pod}/volumes/{plugin}/{volume}"
+            self.mkdir(vol, 0o777)
+            ts = "..2026_11_24_08_58_31.1402339715"
+            self.mkdir(f"{vol}/{ts}", 0o755)
+            os.symlink(ts, self.host(f"{vol}/..data"))
+            for path, e in sorted(files.items()):
+                if not e.get("exists"):
+                    continue
+                name = os.path.basename(path)
+                self.write(f"{vol}/{ts}/{name}", self.content_for(path, e),
+                           int(e.get("mode", "0644"), 8), e.get("uid", 0), e.get("gid", 0))
+                os.symlink(f"..data/{name}", self.host(f"{vol}/{name}"))
+            cid = hashlib.sha256(f"{self.name}/{kind}/container".encode()).hexdigest()
+            self.containers[kind] = (CONTAINER_ROOT.format(id=cid), vol, mount)
 
     def build_users(self):
         extra = dict(FIXTURE_USERS)
@@ -912,12 +1013,26 @@ nopass ALL=(ALL:ALL) ALL
             argv = [self.sub(a) for a in c["argv"]]
             env = {k: self.sub(v) for k, v in c.get("env", {}).items()}
             exp[kind] = {"argv": argv, "env": env}
+            envs = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))
+            if kind in self.containers:
+                # Its own mount namespace and root: the statically linked
+                # stub under the argv[0] path in a root of its own, the
+                # volume bind-mounted where the DaemonSet mounts it.
+                croot, vol, mount = self.containers[kind]
+                q = shlex.quote
+                lines.append(
+                    f"( cd / && exec env -i PATH={PATH_ENV} HOME=/root {envs} unshare --mount -- "
+                    "/bin/sh -c 'v=$1 r=$2 m=$3; shift 3; mount --bind \"$v\" \"$r$m\" && "
+                    "cd \"$r\" && exec chroot \"$r\" \"$@\"' khlab-container "
+                    f"{q(vol)} {q(croot)} {q(mount)} " + " ".join(q(a) for a in argv)
+                    + " ) </dev/null >&5 2>&5 9>&- &")
+                self.container_skeletons.append((croot, argv[0], mount))
+                continue
             if kind == "etcd":
                 binary = "/usr/bin/etcd"
             else:
                 binary = self.stub_path(argv[0])
                 self.copy(self.b.stub, binary, 0o755)
-            envs = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))
             log = "4" if kind == "etcd" else "5"
             lines.append(
                 f"( cd / && exec env -i PATH={PATH_ENV} HOME=/root {envs} "
@@ -1030,12 +1145,18 @@ nopass ALL=(ALL:ALL) ALL
                         client_cert="none", routes={"/": route([200, "text/html", ""])},
                         note="openssl s_server -www: any GET gets its status page (200)")
 
-        # -- etcd (the real one): its listeners, from its argv and ETCD_* env
+        # -- etcd (the real one): its listeners, from its --config-file alone
+        # when it has one (etcdmain's config.parse ignores flags and ETCD_*
+        # then), else its argv and ETCD_* env
         argv = self.component_argv("etcd")
         if argv:
             env = self.facts["components"]["etcd"].get("env", {})
+            cfg_path = flag_value(argv, "config-file") or env.get("ETCD_CONFIG_FILE")
+            cfg = etcd_config(self.sub(self.file_text(cfg_path) or "")) if cfg_path else None
 
             def opt(flag):
+                if cfg is not None:
+                    return cfg.get(flag)
                 v = flag_value(argv, flag)
                 return v if v is not None else env.get("ETCD_" + flag.upper().replace("-", "_"))
 
@@ -1215,9 +1336,17 @@ nopass ALL=(ALL:ALL) ALL
         }
 
     def expected(self):
+        files = {}
+        for p, e in (self.facts["files"] if self.facts else {}).items():
+            e = dict(e)
+            if "content" in e:
+                e["content"] = self.sub(e["content"])
+            files[p] = e
         return {
             "name": self.name,
-            "files": self.facts["files"] if self.facts else {},
+            # "inside" entries are checked through the component's
+            # /proc/<pid>/root, and must not be on the node's host
+            "files": files,
             "components": getattr(self, "expected_components", {}),
             # real etcd fills its data dir: these entries are not compared
             "volatile": ["/var/lib/etcd/member/"],
@@ -1231,7 +1360,7 @@ nopass ALL=(ALL:ALL) ALL
         spawn = []
         if self.facts:
             self.build_fixture_files()
-            self.build_lib_shadow()
+            self.build_containers()
             self.build_whiteouts()
             spawn = self.build_components()
             if "etcd" in self.facts.get("components", {}):
@@ -1308,6 +1437,12 @@ mkdir "$R/run/khlab/upper"
 mount --bind -o ro "$M/upper" "$R/run/khlab/upper"
 cp "$HELPER" "$R/run/khlab/khlab-helper"
 """)
+        for croot, binary, mount in self.container_skeletons:
+            # a container's root, on the node's /run: its image (the static
+            # stub under the component's path) and the volume's mount point
+            body.append(f"""mkdir -p "$R"{q(croot + os.path.dirname(binary))} "$R"{q(croot + mount)}
+cp {q(b.stub_static)} "$R"{q(croot + binary)}
+""")
         if self.netserve:
             body.append(f"""cp {q(b.netserve)} "$R/run/khlab/khlab-netserve.py"
 cp "$NODE_DIR/netserve.json" "$R/run/khlab/netserve.json"
@@ -1362,6 +1497,7 @@ class Build:
         self.names = names
         self.helper = os.path.join(self.state, "bin", "khlab-helper")
         self.stub = os.path.join(self.state, "bin", "khlab-stub")
+        self.stub_static = os.path.join(self.state, "bin", "khlab-stub-static")
         self.netserve = os.path.join(self.state, "bin", "khlab-netserve.py")
         self.client_key = os.path.join(self.state, "id_ed25519")
         self.pki = PKI(os.path.join(self.state, "pki"))
@@ -1437,6 +1573,8 @@ class Build:
             m["ssh_users"] = {"scenario": ["root"], "hostkey": ["root"], "bench": ["root"],
                               "sudo": ["auditor", "nopass"]}.get(n.kind, [])
             m["etcd"] = bool(n.facts and "etcd" in n.facts.get("components", {}))
+            # where lab.sh checks etcd's health (https://<address>:<port>/health)
+            m["etcd_client_port"] = etcd_listen_port(n.facts, n.sub) if m["etcd"] else None
             meta.append(m)
         with open(os.path.join(st, "nodes.json"), "w") as f:
             json.dump(meta, f, indent=2)
@@ -1445,16 +1583,17 @@ class Build:
             for n, m in zip(nodes, meta):
                 f.write("\t".join([n.name, n.short, n.ip, n.netns, n.veth, n.kind,
                                    "1" if n.kind in SSHD_KINDS else "0",
-                                   "1" if m["etcd"] else "0"]) + "\n")
+                                   str(m["etcd_client_port"] or 0)]) + "\n")
 
         self.write_network(nodes, meta)
 
         with open(os.path.join(st, "known-differences.txt"), "w") as f:
             f.write("# Where a correct collector run in the lab cannot reproduce the fixture.\n"
-                    "# Every node: pids, sizes, sockets and collected_at; node name, address,\n"
-                    "# os, kernel and versions are the lab's (its nodes run on this host's\n"
-                    "# kernel and /etc/os-release); in argv and manifest commands\n"
-                    "# 192.168.56.11 / 192.168.56.21 are replaced by the lab addresses;\n"
+                    "# Every node: pids (also those of `inside`), sizes, device:inode numbers\n"
+                    "# (dev_ino: equal where the fixture's are), sockets and collected_at; node\n"
+                    "# name, address, os, kernel and versions are the lab's (its nodes run on\n"
+                    "# this host's kernel and /etc/os-release); in argv, manifest commands and\n"
+                    "# file contents 192.168.56.11 / 192.168.56.21 are the lab addresses;\n"
                     "# certificates are the lab's own PKI (the fixtures list none); files the\n"
                     "# fixture marks redacted hold real secrets on the node, which the\n"
                     "# collector must redact back to the fixture's text.\n"
