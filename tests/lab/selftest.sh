@@ -104,8 +104,14 @@ for f in inventory.toml nodes.json network.json known_hosts known-differences.tx
 done
 check "inventory has fault-sudo-nopass" grep -q 'name = "fault-sudo-nopass"' "$STATE/inventory.toml"
 
+SCENARIO_NODES="kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1 etcd-config-file-cp1"
+CONTROL_PLANES="kubeadm-default-cp1 hardened-cp1 misconfigured-cp1 etcd-config-file-cp1"
+# etcd's HTTPS client port on each control plane (plan.tsv: from its
+# --config-file on etcd-config-file-cp1)
+etcd_port() { awk -F'\t' -v n="$1" '$1 == n {print $8}' "$STATE/plan.tsv"; }
+
 # -- scenario nodes: processes, manifests, etcd dir, over ssh from the host
-for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1; do
+for node in $SCENARIO_NODES; do
   ip=$(ip_of "$node")
   fx=$(python3 -c 'import json,sys; m=[x for x in json.load(open(sys.argv[1])) if x["name"]==sys.argv[2]][0]; print(m["fixture"])' "$STATE/nodes.json" "$node")
   out=$("${SSH[@]}" "root@$ip" 'cat /proc/*/cmdline | tr "\0" " "; echo; ls -ln /etc/kubernetes/manifests; stat -c "%a %U:%G %n" /var/lib/etcd' 2>&1)
@@ -137,15 +143,25 @@ EOF
 done
 
 # -- etcd over TLS, inside each control-plane node and from the host
-for node in kubeadm-default-cp1 hardened-cp1 misconfigured-cp1; do
-  ip=$(ip_of "$node")
-  check "$node: etcdctl endpoint health (127.0.0.1 and $ip) inside the node" \
+for node in $CONTROL_PLANES; do
+  ip=$(ip_of "$node") port=$(etcd_port "$node")
+  check "$node: etcdctl endpoint health (127.0.0.1 and $ip, port $port) inside the node" \
     "$LAB" exec "$STATE" "$node" env ETCDCTL_API=3 etcdctl \
-    --endpoints="https://127.0.0.1:2379,https://$ip:2379" \
+    --endpoints="https://127.0.0.1:$port,https://$ip:$port" \
     --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt \
     --key /etc/kubernetes/pki/etcd/healthcheck-client.key endpoint health
   check "$node: apiserver cert verifies for $ip on :6443" \
     curl -sf --max-time 3 --cacert "$STATE/pki/ca.crt" "https://$ip:6443/"
+done
+check "etcd-config-file-cp1: etcd runs with --config-file only, and listens on the file's ports 12379/12380/12381, not 2379" \
+  "$LAB" exec "$STATE" etcd-config-file-cp1 sh -c '[ "$(tr "\0" " " </proc/$(pgrep -x etcd)/cmdline)" = "etcd --config-file=/var/lib/etcd/config " ] &&
+    ss -Hltn | grep -q ":12379 " && ss -Hltn | grep -q ":12380 " && ss -Hltn | grep -q "127.0.0.1:12381 " && ! ss -Hltn | grep -q ":2379 "'
+# -- kube-proxy in a root of its own, its ConfigMap volume mounted there
+for node in kubeadm-default-w1 hardened-w1 misconfigured-w1; do
+  check "$node: kube-proxy's root is its own, with /var/lib/kube-proxy in it and not on the host" \
+    "$LAB" exec "$STATE" "$node" sh -c 'p=$(pgrep -x kube-proxy) && ! [ /proc/$p/root/ -ef / ] &&
+      [ -L /proc/$p/root/var/lib/kube-proxy/..data ] && [ -f /proc/$p/root/var/lib/kube-proxy/kubeconfig.conf ] &&
+      ! [ -e /var/lib/kube-proxy ] && [ /proc/$(pgrep -x kubelet)/root/ -ef / ]'
 done
 check "hardened-cp1: etcd refuses a client without a certificate" \
   bash -c "! curl -s --max-time 3 --cacert '$STATE/pki/etcd-ca.crt' https://$(ip_of hardened-cp1):2379/health"
@@ -164,7 +180,7 @@ echo "     (netcheck took $((($(date +%s%N) - t2) / 1000000)) ms)"
 net() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); exec(sys.argv[2])' "$STATE/network.json" "$@"; }
 
 # the certificate files in the nodes are the ones network.json describes
-for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1; do
+for node in $SCENARIO_NODES; do
   want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]
 for p, c in sorted(n["certs"].items()): print(c["sha256"], p)' "$node")
   have=$(awk '{print $2}' <<<"$want" | "$LAB" exec "$STATE" "$node" sh -c \
@@ -185,7 +201,7 @@ check "misconfigured-w1: /etc/khlab/tls/expiring-5d.crt expires in 4 to 6 days" 
 
 # the collector sees exactly the fixture's components: the stand-ins are
 # khlab-netserve and openssl, nothing named like a Kubernetes component
-for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1; do
+for node in $SCENARIO_NODES; do
   want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]
 import json as j; f=j.load(open([m for m in j.load(open(sys.argv[1].replace("network.json","nodes.json"))) if m["name"]==n["name"]][0]["fixture"]))
 print(sum(1 for c in f["components"].values() if c.get("running")))' "$node")
@@ -196,7 +212,7 @@ print(sum(1 for c in f["components"].values() if c.get("running")))' "$node")
 done
 
 # -- firewall: iptables in the control planes' netns (network.json "firewall")
-for node in kubeadm-default-cp1 hardened-cp1 misconfigured-cp1; do
+for node in $CONTROL_PLANES; do
   want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]; print("\n".join(n["firewall"]["iptables_S"]))' "$node")
   have=$("$LAB" exec "$STATE" "$node" iptables -S 2>&1)
   if [ "$want" = "$have" ] && [ "$have" = "$(cat "$STATE/nodes/$node/iptables.txt")" ]; then
@@ -293,7 +309,7 @@ n=$(collector_input | "${SSH[@]}" "auditor@$(ip_of fault-sudo)" sudo -n sh | gre
 [ "$n" = 2 ] && ok "fault-sudo: collector through sudo -n finds 2 components" || bad "fault-sudo: collector via sudo found $n"
 n=$(collector_input | "$LAB" exec "$STATE" hardened-w1 sh | grep -c '^@@selftest1 B proc')
 [ "$n" = 2 ] && ok "hardened-w1: collector through lab.sh exec finds 2 components" || bad "hardened-w1: exec collector found $n"
-for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1 fault-hostkey fault-sudo; do
+for node in $SCENARIO_NODES fault-hostkey fault-sudo; do
   check "$node: hash unchanged after the scans" diff -q "$STATE/nodes/$node/hashes-before.txt" <("$LAB" hash "$STATE" "$node")
 done
 check "lab.sh verify: every node still matches its fixture" "$LAB" verify "$STATE"

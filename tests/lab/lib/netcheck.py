@@ -6,8 +6,9 @@ inside the lab's network namespaces. Called by tests/lab/selftest.sh.
 
 For each node it picks where to probe from: loopback listeners (and the
 firewalled etcd ports) from the node itself, every other listener from a
-neighbour (the scenario's other node; kubeadm-default-cp1 for the copies of
-its worker). It writes one bash script per probing node and runs them all at
+neighbour (the scenario's other node, kubeadm-default-w1 for a control plane
+without a worker of its own; kubeadm-default-cp1 for the copies of its
+worker). It writes one bash script per probing node and runs them all at
 once with `lab.sh netexec` (the node's network namespace, the host's openssl,
 curl and STATE_DIR/pki). One line per listener:
 
@@ -75,6 +76,9 @@ def main():
     def peer_of(n):
         if n.get("scenario"):
             other = n["scenario"] + ("-w1" if n["name"].endswith("-cp1") else "-cp1")
+            if other not in names and n["name"].endswith("-cp1"):
+                # a control plane without a worker of its own (etcd-config-file)
+                other = "kubeadm-default-w1"
         else:
             other = "kubeadm-default-cp1"
         return other if other in names else n["name"]
