@@ -154,6 +154,9 @@ fn collector_on_this_machine() {
         api.argv
     );
 
+    // It shares this machine's root, so what it names is the host's file.
+    assert_eq!(api.own_root, Some(false));
+
     // Files named by flags are recorded at the path the process uses, not
     // through /proc/<pid>/root.
     let enc_path = d.join("enc.yaml").display().to_string();
@@ -162,6 +165,14 @@ fn collector_on_this_machine() {
         .get(&enc_path)
         .expect("encryption config collected");
     assert!(enc.redacted);
+    assert!(enc.inside.is_none(), "{enc:?}");
+    // Device and inode, as this machine's stat gives them.
+    let meta = std::fs::metadata(d.join("enc.yaml")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        enc.dev_ino.as_deref(),
+        Some(format!("{}:{}", meta.dev(), meta.ino()).as_str())
+    );
     let content = enc.content.as_deref().unwrap();
     assert!(content.contains("secret: <redacted>"), "{content}");
     assert!(facts.files.keys().all(|p| !p.starts_with("/proc/")));

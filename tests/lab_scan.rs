@@ -504,7 +504,10 @@ fn scan_of_the_lab() {
         );
         assert!(finding(node, "4.1.3").actual.contains(&inside), "{node}");
         assert_eq!(
-            facts.component(kubeharden::facts::ComponentKind::Kubelet).unwrap().own_root,
+            facts
+                .component(kubeharden::facts::ComponentKind::Kubelet)
+                .unwrap()
+                .own_root,
             Some(false)
         );
         let host = Command::new(common::lab::lab_sh())
@@ -513,7 +516,10 @@ fn scan_of_the_lab() {
             .args([node, "sh", "-c", "test -e /var/lib/kube-proxy"])
             .status()
             .unwrap();
-        assert!(!host.success(), "{node}: /var/lib/kube-proxy is on the host");
+        assert!(
+            !host.success(),
+            "{node}: /var/lib/kube-proxy is on the host"
+        );
         if node != "misconfigured-w1" {
             let unit = |p: &str| facts.files[p].dev_ino.clone();
             assert!(unit("/usr/lib/systemd/system/kubelet.service").is_some());

@@ -348,6 +348,51 @@ mod tests {
     }
 
     #[test]
+    fn discovery_lists_the_kubelets_drop_in_directories_everywhere_systemd_looks() {
+        let r = discovery();
+        for dir in SYSTEMD_UNIT_DIRS {
+            assert!(r.contains(&Request::Stat(kubelet_unit(dir))), "{dir}");
+            assert!(r.contains(&Request::Tree(kubelet_dropin_dir(dir))), "{dir}");
+        }
+    }
+
+    #[test]
+    fn etcd_files_come_from_its_config_file_even_when_named_by_the_environment() {
+        let mut facts = NodeFacts::default();
+        facts.components.insert(
+            ComponentKind::Etcd,
+            ComponentFacts {
+                running: true,
+                pid: Some(5),
+                argv: vec!["etcd".into(), "--cert-file=/ignored.crt".into()],
+                env: [(
+                    "ETCD_CONFIG_FILE".to_string(),
+                    "/var/lib/etcd/config".to_string(),
+                )]
+                .into(),
+                ..Default::default()
+            },
+        );
+        assert!(
+            from_command_lines(&facts)
+                .contains(&Request::Read("/proc/5/root/var/lib/etcd/config".into()))
+        );
+        facts.files.insert(
+            "/var/lib/etcd/config".into(),
+            crate::facts::FileFacts {
+                exists: true,
+                content: Some("client-transport-security:\n  cert-file: /pki/server.crt\n".into()),
+                ..Default::default()
+            },
+        );
+        let r = from_config_files(&facts);
+        assert!(
+            r.contains(&Request::Certs("/proc/5/root/pki/server.crt".into())),
+            "{r:?}"
+        );
+    }
+
+    #[test]
     fn private_keys_are_only_ever_stat_ed() {
         for (_, flag, act) in FILE_FLAGS {
             if flag.contains("key") && !flag.contains("kubeconfig") {

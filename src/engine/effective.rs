@@ -3,9 +3,19 @@
 //!
 //! * Control-plane components: the running command line, then the documented
 //!   default. The API server's `--authorization-mode` is read from the
-//!   `--authorization-config` file when that is used instead.
+//!   `--authorization-config` file when that is used instead. Settings that
+//!   several flags or files decide together are resolved as the API server
+//!   resolves them, not read off one flag: whether an admission plugin runs
+//!   (`--enable-admission-plugins`, `--disable-admission-plugins`, the
+//!   deprecated `--admission-control`, defaults), and where anonymous
+//!   requests get in (`--anonymous-auth` or the AuthenticationConfiguration).
+//!   A combination the API server refuses to start with is an error, since
+//!   what runs cannot be what the command line says.
 //! * etcd: the command line, then `ETCD_*` environment variables, then the
-//!   default; but with `--config-file`, etcd reads only that file.
+//!   default; but with `--config-file` (or `ETCD_CONFIG_FILE`), etcd reads
+//!   only that file. Its listen URLs are resolved here once, for the checks,
+//!   the port probes and the reachability attempts alike, so that they can
+//!   never disagree about where etcd listens.
 //! * kubelet: defaults, then the file named by `--config` (not a guessed
 //!   path), then the `--config-dir` drop-ins in lexical order, then command-line
 //!   flags, which win. Flag defaults and config-file defaults differ

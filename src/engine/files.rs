@@ -300,20 +300,10 @@ impl<'a> NodeCtx<'a> {
         Ok(sel)
     }
 
-    /// The `*.conf` files directly in a drop-in directory, by name. Facts
-    /// saved before drop-in directories were listed name only
-    /// `10-kubeadm.conf`; that one is used then.
+    /// The `*.conf` files directly in a drop-in directory, by name. A
+    /// directory that was not listed is an error (facts saved before the
+    /// directories were listed name single files only), never a guess.
     fn dropins(&self, dir: &str) -> Resolution<FileSet<'a>> {
-        let listed = self.facts.files.contains_key(dir);
-        let legacy = format!("{dir}/10-kubeadm.conf");
-        if !listed && self.facts.files.contains_key(&legacy) {
-            let f = self.file(&legacy)?;
-            return Ok(if f.exists {
-                vec![(legacy, f)]
-            } else {
-                Vec::new()
-            });
-        }
         let prefix = format!("{dir}/");
         let mut out = self.tree(dir, |p| {
             p.strip_prefix(&prefix)
