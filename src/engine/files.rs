@@ -163,7 +163,7 @@ impl<'a> NodeCtx<'a> {
                     Ok(files)
                 }
             }
-            FileRef::KubeletService => unreachable!("resolved by kubelet_unit_files"),
+            FileRef::KubeletService => self.kubelet_unit_files().map(|s| s.files),
             FileRef::KubeProxyKubeconfig => {
                 let spec = crate::engine::known::find_setting(
                     ComponentKind::KubeProxy,
