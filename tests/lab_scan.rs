@@ -51,10 +51,13 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
     // Ports probed from each node (tests/lab/README.md has the map): kube-proxy
     // metrics (and etcd metrics) in clear on loopback warn everywhere;
     // misconfigured-w1 also serves the read-only port 10255 and metrics in
-    // clear on its network address, which fails.
+    // clear on its network address, and misconfigured-cp1 an unauthenticated
+    // API (a `kubectl proxy`) on 127.0.0.1:8080, which fail. Never an error:
+    // the plaintext ports that stay silent on a ClientHello are found by
+    // the plain GET.
     o.insert(
         "tls.plaintext".into(),
-        if node == "misconfigured-w1" {
+        if node == "misconfigured-w1" || node == "misconfigured-cp1" {
             Status::Fail
         } else {
             Status::Warn
@@ -305,6 +308,43 @@ fn scan_of_the_lab() {
         "{etcd:?}"
     );
     assert_eq!(port("misconfigured-w1", 10255).state, "plaintext");
+    // Plaintext ports are silent on a ClientHello, as Go's net/http is; the
+    // plain GET finds them, and the silent handshake is cut short, not
+    // left to its 5 s timeout.
+    for (node, p) in [
+        ("kubeadm-default-w1", 10248),
+        ("kubeadm-default-cp1", 10249),
+        ("hardened-cp1", 10256),
+        ("misconfigured-w1", 10255),
+        ("misconfigured-cp1", 8080),
+    ] {
+        let row = port(node, p);
+        assert_eq!(row.state, "plaintext", "{row:?}");
+        let detail = row.detail.as_deref().unwrap_or("");
+        assert!(
+            detail.contains("no answer to a TLS ClientHello; `GET / HTTP/1.0` on a second connection was answered in clear"),
+            "{row:?}"
+        );
+    }
+    // The one listener that answers a ClientHello with Go's 400 at once
+    // needs no second connection.
+    let at_once = port("misconfigured-w1", 10249);
+    assert_eq!(at_once.state, "plaintext");
+    assert!(
+        at_once
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("answered a ClientHello in clear: \"HTTP/1.1 400 Bad\""),
+        "{at_once:?}"
+    );
+    // An unauthenticated API on 8080 and the read-only port fail wherever
+    // they listen, loopback included.
+    assert_eq!(
+        port("misconfigured-cp1", 8080).verdict.as_deref(),
+        Some("fail")
+    );
+    assert!(ports.iter().all(|p| p.state != "error"), "{ports:?}");
     // Each port's own verdict: TLS 1.1 and anonymous /pods on the
     // misconfigured kubelet, only strong suites on the hardened one, the
     // health check plaintext by design.
@@ -322,6 +362,21 @@ fn scan_of_the_lab() {
         .unwrap();
     let plain = w1.results.iter().find(|f| f.id == "tls.plaintext").unwrap();
     assert!(plain.actual.contains(":10255"), "{}", plain.actual);
+    let cp1 = report
+        .nodes
+        .iter()
+        .find(|n| n.name == "misconfigured-cp1")
+        .unwrap();
+    let plain = cp1
+        .results
+        .iter()
+        .find(|f| f.id == "tls.plaintext")
+        .unwrap();
+    assert!(
+        plain.actual.contains("127.0.0.1:8080") && plain.actual.contains("no authentication"),
+        "{}",
+        plain.actual
+    );
 
     // The network checks' evidence says what was seen, port by port.
     let finding = |node: &str, id: &str| {

@@ -633,6 +633,7 @@ mod tests {
             legacy: None,
             weak: None,
             http: None,
+            get: None,
             detail: None,
         }
     }

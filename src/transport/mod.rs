@@ -13,6 +13,7 @@
 pub mod process;
 pub mod relay;
 pub mod ssh;
+pub mod threads;
 
 use std::time::Duration;
 
@@ -130,72 +131,18 @@ pub trait Transport: Send {
         None
     }
 
-    /// A byte stream to `host:port` that starts on the node itself, for a
-    /// probe. `None` when this transport cannot open one.
-    fn connect(
+    /// Runs every probe task from the node, each over its own connection,
+    /// each given `timeout` once connected, as `probe::plan` schedules them.
+    /// Returns false when this transport cannot originate connections on
+    /// the node (the tasks are left untouched).
+    fn run_probes(
         &mut self,
-        _host: &str,
-        _port: u16,
+        _tasks: &mut [crate::probe::plan::ProbeTask],
         _timeout: Duration,
-    ) -> Option<Result<Box<dyn ByteStream + '_>, String>> {
-        None
-    }
-
-    /// Runs every probe from the node, each over its own connection, each
-    /// given `timeout` once connected. The default runs them one after
-    /// another over [`Transport::connect`]; transports that can multiplex
-    /// run them at once. Returns false when this transport cannot
-    /// originate connections on the node (the tasks are left untouched).
-    fn run_probes(&mut self, tasks: &mut [ProbeTask], timeout: Duration) -> bool {
-        for i in 0..tasks.len() {
-            if skip_if_not_tls(tasks, i) {
-                continue;
-            }
-            let t = &mut tasks[i];
-            match self.connect(&t.host, t.port, timeout) {
-                None => return false,
-                Some(Ok(stream)) => crate::probe::job::run_blocking(&mut t.job, stream, timeout),
-                Some(Err(e)) => t.job.fail(format!("could not connect from the node: {e}")),
-            }
-        }
-        true
+    ) -> bool {
+        false
     }
 }
-
-/// One probe to run from a node: connect to `host:port` from the node and
-/// drive `job` over the connection.
-pub struct ProbeTask {
-    pub host: String,
-    pub port: u16,
-    pub job: crate::probe::job::Job,
-    /// Index of the task whose job tells whether the port speaks TLS: when
-    /// it has already found that it does not, this task is not run (a
-    /// ClientHello to a plaintext port tells nothing).
-    pub needs_tls_of: Option<usize>,
-    /// With `needs_tls_of`: the connection may be opened before the port
-    /// is known to speak TLS (the hello is only sent once it is).
-    pub eager: bool,
-}
-
-/// Whether `tasks[i]` need not run: the port it depends on is known not to
-/// speak TLS. Marks the job as skipped.
-pub fn skip_if_not_tls(tasks: &mut [ProbeTask], i: usize) -> bool {
-    let Some(j) = tasks[i].needs_tls_of else {
-        return false;
-    };
-    if tasks.get(j).and_then(|t| t.job.speaks_tls()) == Some(false) {
-        tasks[i]
-            .job
-            .fail("not asked: the port does not speak TLS".into());
-        return true;
-    }
-    false
-}
-
-/// A two-way byte stream (a TCP connection, an SSH channel).
-pub trait ByteStream: std::io::Read + std::io::Write {}
-
-impl<T: std::io::Read + std::io::Write> ByteStream for T {}
 
 #[cfg(test)]
 mod tests {

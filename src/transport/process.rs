@@ -67,22 +67,27 @@ impl Transport for LocalTransport {
         Some(tcp_reach(host, port, timeout))
     }
 
-    fn connect(
+    /// Plain TCP from this machine, which is the node.
+    fn run_probes(
         &mut self,
-        host: &str,
-        port: u16,
+        tasks: &mut [crate::probe::plan::ProbeTask],
         timeout: Duration,
-    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
-        Some(
-            tcp(host, port, timeout)
-                .and_then(|s| {
-                    s.set_read_timeout(Some(Duration::from_millis(100)))?;
-                    Ok(Box::new(s) as Box<dyn super::ByteStream>)
-                })
-                .map_err(|e| e.to_string()),
-        )
+    ) -> bool {
+        let connect = |host: &str, port: u16| -> Result<Box<dyn super::threads::Stream>, String> {
+            let s = tcp(host, port, timeout).map_err(|e| e.to_string())?;
+            s.set_read_timeout(Some(Duration::from_millis(20)))
+                .map_err(|e| e.to_string())?;
+            Ok(Box::new(s))
+        };
+        super::threads::drive(tasks, timeout, PROBE_CONNECTIONS, &connect);
+        true
     }
 }
+
+/// Conversations a threaded probe driver holds open at once: enough for
+/// every port of a node to be in its handshake while fallbacks and hellos
+/// run beside them.
+const PROBE_CONNECTIONS: usize = 12;
 
 /// A TCP connection from this machine to `host:port`, closed at once.
 pub fn tcp_reach(
@@ -174,59 +179,19 @@ impl Transport for ExecTransport {
         ))
     }
 
-    /// A relay run by a shell on the node (`relay::RelayStream`).
-    fn connect(
+    /// Each conversation through a relay process of its own, run by a
+    /// shell on the node (`relay::RelayStream`).
+    fn run_probes(
         &mut self,
-        host: &str,
-        port: u16,
+        tasks: &mut [crate::probe::plan::ProbeTask],
         timeout: Duration,
-    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
-        Some(
-            super::relay::RelayStream::start(&mut self.command(), host, port, timeout)
-                .map(|s| Box::new(s) as Box<dyn super::ByteStream>),
-        )
-    }
-
-    /// Each probe gets its own relay process; up to eight run at once.
-    fn run_probes(&mut self, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
+    ) -> bool {
         let this = &*self;
-        // The TLS jobs first (they come first), then the hellos for the
-        // ports that speak TLS.
-        let split = tasks
-            .iter()
-            .position(|t| t.needs_tls_of.is_some())
-            .unwrap_or(tasks.len());
-        let (first, second) = tasks.split_at_mut(split);
-        let run = |part: &mut [super::ProbeTask]| {
-            for batch in part.chunks_mut(8) {
-                thread::scope(|s| {
-                    for t in batch.iter_mut().filter(|t| !t.job.done()) {
-                        s.spawn(move || {
-                            match super::relay::RelayStream::start(
-                                &mut this.command(),
-                                &t.host,
-                                t.port,
-                                timeout,
-                            ) {
-                                Ok(stream) => {
-                                    crate::probe::job::run_blocking(&mut t.job, stream, timeout)
-                                }
-                                Err(e) => t.job.fail(e),
-                            }
-                        });
-                    }
-                });
-            }
+        let connect = |host: &str, port: u16| -> Result<Box<dyn super::threads::Stream>, String> {
+            super::relay::RelayStream::start(&mut this.command(), host, port, timeout)
+                .map(|s| Box::new(s) as Box<dyn super::threads::Stream>)
         };
-        run(first);
-        for t in second.iter_mut() {
-            if let Some(j) = t.needs_tls_of {
-                if first.get(j).and_then(|f| f.job.speaks_tls()) == Some(false) {
-                    t.job.fail("not asked: the port does not speak TLS".into());
-                }
-            }
-        }
-        run(second);
+        super::threads::drive(tasks, timeout, PROBE_CONNECTIONS, &connect);
         true
     }
 }

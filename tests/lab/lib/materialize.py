@@ -441,6 +441,7 @@ KUBELET_TLS = {
 WRONG_CA = {("misconfigured", "controller-manager")}
 
 SEVERITY = {"cert-expired": "fail", "cert-untrusted-ca": "fail", "tls-legacy-version": "fail",
+            "insecure-api-port": "fail",
             "anonymous-access": "fail", "plaintext-exposed": "fail",
             "bound-all-addresses": "fail", "cert-expiring-soon": "warn",
             "cert-self-signed": "warn", "reachable-from-workers": "warn"}
@@ -958,7 +959,7 @@ nopass ALL=(ALL:ALL) ALL
         return path
 
     def listen(self, component, port, bind, protocol, served_by, cert=None, min_tls=None,
-               client_cert=None, routes=None, note=None, **extra):
+               client_cert=None, routes=None, note=None, garbage=None, **extra):
         """Records a listener for network.json; netserve ones are also served."""
         local = bind in ("127.0.0.1", "::1")
         reach = [bind] if bind != "*" else [self.ip, "127.0.0.1", "::1"]
@@ -987,8 +988,15 @@ nopass ALL=(ALL:ALL) ALL
                 tls = {"cert": cert, "key": cert[:-4] + ".key", "min_version": min_tls,
                        "client_ca": f"{TLS_DIR}/ca.crt", "client_cert": client_cert,
                        "ciphers": go_ciphers(strong)}
-            self.netserve.append({"name": component, "bind": bind, "port": port, "tls": tls,
-                                  "routes": routes or {}})
+            served = {"name": component, "bind": bind, "port": port, "tls": tls,
+                      "routes": routes or {}}
+            if garbage:
+                # answers non-HTTP input with Go's 400 at once (netserve.py)
+                served["garbage"] = garbage
+                l["on_client_hello"] = "400 Bad Request at once"
+            elif protocol == "http":
+                l["on_client_hello"] = "silent (waits for a request head, as Go's net/http)"
+            self.netserve.append(served)
         return l
 
     def build_network(self):
@@ -1137,8 +1145,29 @@ nopass ALL=(ALL:ALL) ALL
                           "nodeEligible": True}) + "\n"])})):
                 v = flag_value(argv, flag) or yaml_value(ptext, key) or default
                 addr, _, port = v.rpartition(":")
+                # One plaintext listener answers a ClientHello with Go's 400
+                # at once (as Go does when the hello holds a newline); every
+                # other one stays silent.
+                garbage = "400" if (sc, fn, comp) == ("misconfigured", "w1",
+                                                      "kube-proxy-metrics") else None
                 self.listen(comp, int(port or default.rsplit(":", 1)[1]), bind_of(addr or "0.0.0.0"),
-                            "http", "khlab-netserve", routes=routes)
+                            "http", "khlab-netserve", routes=routes, garbage=garbage)
+
+        # -- misconfigured-cp1: a `kubectl proxy --port=8080` left running by
+        # an administrator. kubectl proxy (k8s.io/kubectl/pkg/proxy, Go
+        # net/http) listens on 127.0.0.1 by default and forwards every
+        # request to the API server with the admin kubeconfig's
+        # credentials: an unauthenticated API on the node, as the insecure
+        # port (--insecure-port, removed in 1.24) was.
+        if (sc, fn) == ("misconfigured", "cp1"):
+            paths = json.dumps({"paths": ["/api", "/apis", "/healthz", "/livez", "/readyz",
+                                          "/version"]}) + "\n"
+            self.listen("insecure-api-proxy", 8080, "127.0.0.1", "http", "khlab-netserve",
+                        routes={"/": route([200, JSON, paths]),
+                                "/api": route([200, JSON, json.dumps(
+                                    {"kind": "APIVersions", "versions": ["v1"]}) + "\n"])},
+                        note="stands in for `kubectl proxy --port=8080` with the admin "
+                             "kubeconfig: the whole API, unauthenticated, on loopback")
 
         # -- controller-manager 10257, scheduler 10259 (TLS, self-served)
         for comp, port, subj in (("controller-manager", 10257, "/CN=kube-controller-manager"),
@@ -1171,8 +1200,14 @@ nopass ALL=(ALL:ALL) ALL
                 f.append("tls-legacy-version")
         if comp == "kubelet" and l["http"].get("/pods", {}).get("anonymous") == 200:
             f.append("anonymous-access")
-        if comp in ("kubelet-read-only", "kube-proxy-metrics") and not local:
+        if comp == "kube-proxy-metrics" and not local:
             f.append("plaintext-exposed")
+        # the read-only port and an unauthenticated API on 8080 fail
+        # wherever they listen, loopback included
+        if comp == "kubelet-read-only":
+            f.append("plaintext-exposed")
+        if comp == "insecure-api-proxy":
+            f.append("insecure-api-port")
         if comp in ("controller-manager", "scheduler") and not local:
             f.append("bound-all-addresses")
         if comp.startswith("etcd") and l["reachable_from_workers"]:

@@ -22,7 +22,8 @@ accepted, or TLS 1.0 and 1.1 refused and 1.2 accepted), whether a client
 certificate is requested and whether a TLS 1.2 handshake completes without
 one (and with one when it is required), and the HTTP status of each path,
 anonymous and with a client certificate. For plain HTTP: the status of each
-path. Loopback listeners must refuse connections on the node's address; `*`
+path, and what a ClientHello gets (silence, as from Go's net/http, or the
+one listener's immediate 400). Loopback listeners must refuse connections on the node's address; `*`
 listeners must also answer on 127.0.0.1.
 """
 
@@ -51,6 +52,13 @@ hs() { # ADDR PORT ARGS...: does a TLS handshake complete?
 }
 code() { # URL CURL-ARGS...: HTTP status
   curl -sk -o /dev/null --max-time 5 -w '%{http_code}' "$@" 2>/dev/null
+}
+hello() { # ADDR PORT: what a plaintext port answers a ClientHello in 1.5 s
+  # (the first line, or "silent"): a TLS 1.2 record header and the start
+  # of a ClientHello, binary, without a newline
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "\x16\x03\x01\x00\x2f\x01\x00\x00\x2b\x03\x03kubeharden-lab-hello-0123456789ab" >&3
+    IFS= read -r -t 1.5 line <&3 && printf %s "$line" || echo silent' "$1" "$2" 2>/dev/null | tr -d '\r'
 }
 """
 
@@ -148,6 +156,13 @@ def main():
             else:
                 scheme = "http"
                 cc = ccert["cluster-ca"]
+                if l.get("on_client_hello"):
+                    # Go's net/http waits for a newline, or answers 400
+                    want = "silent" if l["on_client_hello"].startswith("silent") \
+                        else "HTTP/1.1 400 Bad Request"
+                    s.append(f"h=$(hello {sh(target, port)})")
+                    s.append(f"[ \"$h\" = {sh(want)} ] && d 'ClientHello: {want}' "
+                             f"|| e 'ClientHello answered '\"$h\"', not {want}'")
             base = f"{scheme}://{url_host(target)}:{port}"
             for path, want in sorted(l["http"].items()):
                 s.append(f"c=$(code {sh(base + path)})")
