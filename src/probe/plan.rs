@@ -67,7 +67,7 @@ pub enum Ready {
 /// a TLS server answers a ClientHello within a round trip and a signature,
 /// but a busy node can take longer, and a `GET` that reaches a slow TLS
 /// server costs nothing but a `400` (the handshake goes on meanwhile).
-pub const MIN_SILENCE: Duration = Duration::from_millis(250);
+pub const MIN_SILENCE: Duration = Duration::from_millis(100);
 /// The most it is given, however slow the link.
 pub const MAX_SILENCE: Duration = Duration::from_millis(1500);
 
