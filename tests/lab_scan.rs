@@ -174,7 +174,11 @@ fn scan_of_the_lab() {
         "{stderr}"
     );
     assert_eq!(status("fault-hang"), Some(ScanStatus::Timeout), "{stderr}");
-    assert_eq!(status("fault-dropped"), Some(ScanStatus::Timeout), "{stderr}");
+    assert_eq!(
+        status("fault-dropped"),
+        Some(ScanStatus::Timeout),
+        "{stderr}"
+    );
     assert_eq!(
         status("fault-forcecommand"),
         Some(ScanStatus::CollectorNotStarted),
@@ -496,13 +500,19 @@ fn fault_nodes_are_abandoned_within_the_connect_timeout() {
         (
             "fault-sshd-down",
             ScanStatus::Unreachable,
-            vec![format!("{}:22", address("fault-sshd-down")), "refused".into()],
+            vec![
+                format!("{}:22", address("fault-sshd-down")),
+                "refused".into(),
+            ],
         ),
         (
             "fault-dropped",
             ScanStatus::Timeout,
             vec![
-                format!("no answer to a TCP connect to {}:22", address("fault-dropped")),
+                format!(
+                    "no answer to a TCP connect to {}:22",
+                    address("fault-dropped")
+                ),
                 "within 5 s".into(),
             ],
         ),
@@ -537,7 +547,10 @@ fn fault_nodes_are_abandoned_within_the_connect_timeout() {
     ] {
         let n = node(name);
         assert_eq!(n.scan_status, status, "{name}: {:?}", n.error);
-        assert!(n.results.is_empty(), "{name} was not scanned but has results");
+        assert!(
+            n.results.is_empty(),
+            "{name} was not scanned but has results"
+        );
         let error = n.error.as_deref().unwrap_or("");
         for part in says {
             assert!(error.contains(&part), "{name}: no {part:?} in {error}");
@@ -550,11 +563,8 @@ fn fault_nodes_are_abandoned_within_the_connect_timeout() {
 
     // The node's sshd did let us in: the login was accepted and the
     // forced command ran; nothing of the gate is left once we are gone.
-    let log = std::fs::read_to_string(
-        lab.state
-            .join("nodes/fault-forcecommand/logs/sshd.log"),
-    )
-    .unwrap();
+    let log =
+        std::fs::read_to_string(lab.state.join("nodes/fault-forcecommand/logs/sshd.log")).unwrap();
     assert!(log.contains("Accepted publickey for root"), "{log}");
     assert!(log.contains("forced-command (config)"), "{log}");
     let gates = || {
@@ -573,7 +583,10 @@ fn fault_nodes_are_abandoned_within_the_connect_timeout() {
     };
     let deadline = Instant::now() + Duration::from_secs(5);
     while gates() > 0 {
-        assert!(Instant::now() < deadline, "the login gate outlived the scan");
+        assert!(
+            Instant::now() < deadline,
+            "the login gate outlived the scan"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -51,7 +51,11 @@ fn an_exec_that_never_starts_the_collector_is_abandoned_at_the_connect_timeout()
     let node = |name: &str| report.nodes.iter().find(|n| n.name == name).unwrap();
 
     let stuck = node("stuck");
-    assert_eq!(stuck.scan_status, ScanStatus::CollectorNotStarted, "{stderr}");
+    assert_eq!(
+        stuck.scan_status,
+        ScanStatus::CollectorNotStarted,
+        "{stderr}"
+    );
     assert!(stuck.results.is_empty());
     let error = stuck.error.as_deref().unwrap_or("");
     for part in [

@@ -384,8 +384,9 @@ mod tests {
         let mut w = Waiting::new(Some("@@n START"), opened, limits(5, 60), "@@n DONE");
         // A banner, an echo of our own script, the start line of another
         // run, the line glued to other output: none of them is the start.
-        let mut buf = b"Welcome to node1\nprintf '\\n@@%s START\\n' \"$KH_N\"\n@@m START\nx@@n START\n"
-            .to_vec();
+        let mut buf =
+            b"Welcome to node1\nprintf '\\n@@%s START\\n' \"$KH_N\"\n@@m START\nx@@n START\n"
+                .to_vec();
         assert!(matches!(w.next(&mut buf, opened), Next::Wait(_)));
         assert!(!w.started());
         let late = opened + Duration::from_secs(5);

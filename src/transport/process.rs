@@ -513,11 +513,7 @@ mod tests {
         };
         let mut c = t.open().unwrap();
         let a = c
-            .exchange(
-                "X=41; echo first; printf '@@m DONE\\n'\n",
-                None,
-                "@@m DONE",
-            )
+            .exchange("X=41; echo first; printf '@@m DONE\\n'\n", None, "@@m DONE")
             .unwrap();
         assert_eq!(a.stdout, b"first\n@@m DONE\n");
         let b = c

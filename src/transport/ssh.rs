@@ -317,7 +317,9 @@ impl SshTransport {
             return Err(if is_timeout(&e) {
                 self.timeout(
                     connect_timeout,
-                    format!("{target} took the TCP connection but did not complete the SSH handshake"),
+                    format!(
+                        "{target} took the TCP connection but did not complete the SSH handshake"
+                    ),
                 )
             } else {
                 self.err_unreachable(format!("SSH handshake with {target}: {}", e.message()))
@@ -911,7 +913,11 @@ impl SshTransport {
     fn not_started(&self, printed: &[u8]) -> TransportError {
         TransportError::not_started(
             &self.spec.name,
-            &format!("the SSH login as {} (`{}`)", self.user(), self.shell_command()),
+            &format!(
+                "the SSH login as {} (`{}`)",
+                self.user(),
+                self.shell_command()
+            ),
             self.spec.connect_timeout,
             "a ForceCommand in the node's sshd_config (or a command= in authorized_keys) that runs something else and waits, a login profile script that waits, an unreachable home directory (a hung automount or NFS), sudo waiting on a directory service (LDAP, SSSD)",
             printed,
@@ -1037,7 +1043,11 @@ impl Conversation for SshConversation<'_> {
             _ => Duration::from_millis(1),
         };
         set_timeout(self.sess, bound);
-        if let Err(e) = self.ch.write_all(text.as_bytes()).and_then(|_| self.ch.flush()) {
+        if let Err(e) = self
+            .ch
+            .write_all(text.as_bytes())
+            .and_then(|_| self.ch.flush())
+        {
             if !io_timed_out(&e) {
                 return Err(self.channel_broke(e));
             }
