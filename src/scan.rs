@@ -82,8 +82,11 @@ pub fn detect_roles(facts: &NodeFacts) -> Vec<Role> {
 
 /// `probe_sessions`: extra SSH sessions for the probes (0 when no probes).
 fn transport(spec: &NodeSpec, via: &Via, probe_sessions: usize) -> Box<dyn Transport> {
+    // Every transport waits for the collector to start as long as it would
+    // for an SSH login: the node's connect timeout.
     let limits = Limits {
         command_timeout: spec.command_timeout,
+        start_timeout: spec.connect_timeout,
         ..Limits::default()
     };
     match via {

@@ -4,7 +4,10 @@
 //! fixture scenarios. One `kubeharden scan --inventory` over SSH must give
 //! the fixtures' expected verdicts for every scenario node, report every
 //! fault node with the right status within its timeouts, leak no canary
-//! secret, and leave every node's files unchanged.
+//! secret, and leave every node's files unchanged. A scan of the fault
+//! nodes alone must end within the connect timeout and a small margin:
+//! none of them may hold the scan to the command timeout, not even one
+//! whose login succeeds and never runs the collector.
 //!
 //! Needs root (namespaces) and the lab's packages (`tests/lab/lab.sh deps`,
 //! which `.ci/run` runs).
@@ -13,6 +16,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
@@ -21,6 +25,10 @@ use kubeharden::facts::{NodeFacts, ScanStatus};
 use kubeharden::report::{Report, Status};
 
 const CANARY: &str = "KHCANARY0b5e7d2c9a";
+
+/// One lab at a time: the fault scan is timed, and two labs coming up on a
+/// small machine would only slow each other down.
+static ONE_LAB: Mutex<()> = Mutex::new(());
 
 /// Puts the canary where a careless collector would pick it up: inside
 /// a private key, and as an encryption-config secret.
@@ -115,6 +123,7 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
 #[test]
 fn scan_of_the_lab() {
     assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
+    let _one = ONE_LAB.lock().unwrap_or_else(|p| p.into_inner());
     let lab = Lab::up(None);
     plant_canaries(&lab);
     let nodes = lab.nodes();
@@ -168,6 +177,16 @@ fn scan_of_the_lab() {
         "{stderr}"
     );
     assert_eq!(status("fault-hang"), Some(ScanStatus::Timeout), "{stderr}");
+    assert_eq!(
+        status("fault-dropped"),
+        Some(ScanStatus::Timeout),
+        "{stderr}"
+    );
+    assert_eq!(
+        status("fault-forcecommand"),
+        Some(ScanStatus::CollectorNotStarted),
+        "{stderr}"
+    );
     assert_eq!(
         status("fault-hostkey"),
         Some(ScanStatus::HostKeyMismatch),
@@ -486,5 +505,143 @@ fn scan_of_the_lab() {
     // Read-only: every node's files are as they were.
     for ((name, _, _), before) in scenario_nodes.iter().zip(before) {
         assert_eq!(lab.hash(name), before, "{name} changed during the scan");
+    }
+}
+
+/// The fault nodes alone, scanned with the lab inventory's timeouts
+/// (connect 5 s, commands 20 s): refused, dropped, silent after the TCP
+/// connect, a wrong host key, and a login whose ForceCommand never returns.
+/// Every one is done with at the connect timeout, so the scan is too.
+#[test]
+fn fault_nodes_are_abandoned_within_the_connect_timeout() {
+    assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
+    let _one = ONE_LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::up(Some(
+        "fault-sshd-down,fault-dropped,fault-hang,fault-hostkey,fault-forcecommand",
+    ));
+    let inventory = std::fs::read_to_string(lab.state.join("inventory.toml")).unwrap();
+    assert!(
+        inventory.contains("connect_timeout = \"5s\"")
+            && inventory.contains("command_timeout = \"20s\""),
+        "{inventory}"
+    );
+    let connect_timeout = Duration::from_secs(5);
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let report_path = out_dir.path().join("r.json");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeharden"))
+        .arg("scan")
+        .arg("--inventory")
+        .arg(lab.state.join("inventory.toml"))
+        .args(["--format", "json", "--output"])
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: Report =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let node = |name: &str| {
+        report
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("{name} not in the report: {stderr}"))
+    };
+    let address = |name: &str| lab.address(name);
+    for (name, status, says) in [
+        (
+            "fault-sshd-down",
+            ScanStatus::Unreachable,
+            vec![
+                format!("{}:22", address("fault-sshd-down")),
+                "refused".into(),
+            ],
+        ),
+        (
+            "fault-dropped",
+            ScanStatus::Timeout,
+            vec![
+                format!(
+                    "no answer to a TCP connect to {}:22",
+                    address("fault-dropped")
+                ),
+                "within 5 s".into(),
+            ],
+        ),
+        (
+            "fault-hang",
+            ScanStatus::Timeout,
+            vec![
+                "did not complete the SSH handshake".into(),
+                "within 5 s".into(),
+            ],
+        ),
+        (
+            "fault-hostkey",
+            ScanStatus::HostKeyMismatch,
+            vec!["does not match".into()],
+        ),
+        (
+            "fault-forcecommand",
+            ScanStatus::CollectorNotStarted,
+            vec![
+                "the login did not run the collector".into(),
+                "the SSH login as root (`sh -s`) succeeded".into(),
+                "5 s later (the connect timeout)".into(),
+                "ForceCommand".into(),
+                "profile script".into(),
+                "home directory".into(),
+                "sudo waiting on a directory service".into(),
+                // What the gate said on stderr, quoted as the login's.
+                "It printed: khlab-login-gate: the login of root".into(),
+            ],
+        ),
+    ] {
+        let n = node(name);
+        assert_eq!(n.scan_status, status, "{name}: {:?}", n.error);
+        assert!(
+            n.results.is_empty(),
+            "{name} was not scanned but has results"
+        );
+        let error = n.error.as_deref().unwrap_or("");
+        for part in says {
+            assert!(error.contains(&part), "{name}: no {part:?} in {error}");
+        }
+    }
+    assert!(
+        elapsed < connect_timeout + Duration::from_secs(3),
+        "the scan took {elapsed:?}:\n{stderr}"
+    );
+
+    // The node's sshd did let us in: the login was accepted and the
+    // forced command ran; nothing of the gate is left once we are gone.
+    let log =
+        std::fs::read_to_string(lab.state.join("nodes/fault-forcecommand/logs/sshd.log")).unwrap();
+    assert!(log.contains("Accepted publickey for root"), "{log}");
+    assert!(log.contains("forced-command (config)"), "{log}");
+    let gates = || {
+        let out = Command::new("bash")
+            .arg(common::lab::lab_sh())
+            .arg("exec")
+            .arg(&lab.state)
+            .args(["fault-forcecommand", "ps", "-eo", "args"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("khlab-login-gate"))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gates() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the login gate outlived the scan"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

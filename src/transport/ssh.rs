@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, Session};
 
-use super::{Conversation, Exchange, Limits, Transport, TransportError, take_answer};
+use super::{Conversation, Exchange, Limits, Next, Transport, TransportError, Waiting};
 use crate::inventory::NodeSpec;
 use crate::probe::plan::{self, ProbeTask, Ready};
 
@@ -191,10 +191,11 @@ impl SshTransport {
         }
     }
 
-    fn timeout(&self, d: Duration) -> TransportError {
+    fn timeout(&self, d: Duration, what: String) -> TransportError {
         TransportError::Timeout {
             node: self.spec.name.clone(),
             seconds: d.as_secs().max(1),
+            what,
         }
     }
 
@@ -222,7 +223,12 @@ impl SshTransport {
             }
         }
         Err(match last {
-            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => self.timeout(connect_timeout),
+            // Not refused, not unreachable: the SYNs went unanswered (a
+            // firewall that drops them, or no host at that address).
+            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => self.timeout(
+                connect_timeout,
+                format!("no answer to a TCP connect to {target} (a firewall dropping it, or no host there)"),
+            ),
             Some(e) => self.err_unreachable(format!("connect to {target}: {e}")),
             None => self.err_unreachable(format!("{target} resolves to no address")),
         })
@@ -309,7 +315,12 @@ impl SshTransport {
         sess.set_timeout(remaining.as_millis() as u32);
         if let Err(e) = sess.handshake() {
             return Err(if is_timeout(&e) {
-                self.timeout(connect_timeout)
+                self.timeout(
+                    connect_timeout,
+                    format!(
+                        "{target} took the TCP connection but did not complete the SSH handshake"
+                    ),
+                )
             } else {
                 self.err_unreachable(format!("SSH handshake with {target}: {}", e.message()))
             });
@@ -393,7 +404,12 @@ impl SshTransport {
             match sess.userauth_pubkey_file(&user, None, id, self.opts.passphrase.as_deref()) {
                 Ok(()) if sess.authenticated() => return Ok(()),
                 Ok(()) => tried.push(format!("key {}: not accepted", id.display())),
-                Err(e) if is_timeout(&e) => return Err(self.timeout(self.spec.connect_timeout)),
+                Err(e) if is_timeout(&e) => {
+                    return Err(self.timeout(
+                        self.spec.connect_timeout,
+                        format!("no answer to the key authentication as {user}"),
+                    ));
+                }
                 Err(e) => tried.push(format!("key {}: {}", id.display(), e.message())),
             }
         }
@@ -469,18 +485,8 @@ fn pump(sess: Session, mut channel: ssh2::Channel, mut sock: UnixStream) {
     let _ = channel.close();
 }
 
-fn io_fail(node: &str, e: std::io::Error, limits: Limits) -> TransportError {
-    if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
-        TransportError::Timeout {
-            node: node.to_string(),
-            seconds: limits.command_timeout.as_secs().max(1),
-        }
-    } else {
-        TransportError::Other {
-            node: node.to_string(),
-            reason: format!("SSH channel: {e}"),
-        }
-    }
+fn io_timed_out(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out")
 }
 
 /// One channel of [`multiplex`].
@@ -860,6 +866,7 @@ impl SshTransport {
     fn limits(&self) -> Limits {
         Limits {
             command_timeout: self.spec.command_timeout,
+            start_timeout: self.spec.connect_timeout,
             max_output: Limits::default().max_output,
         }
     }
@@ -879,8 +886,24 @@ impl SshTransport {
         }
     }
 
+    /// The collector had not started in time; `printed` is what the login
+    /// printed meanwhile.
+    fn not_started(&self, printed: &[u8]) -> TransportError {
+        TransportError::not_started(
+            &self.spec.name,
+            &format!(
+                "the SSH login as {} (`{}`)",
+                self.user(),
+                self.shell_command()
+            ),
+            self.spec.connect_timeout,
+            "a ForceCommand in the node's sshd_config (or a command= in authorized_keys) that runs something else and waits, a login profile script that waits, an unreachable home directory (a hung automount or NFS), sudo waiting on a directory service (LDAP, SSSD)",
+            printed,
+        )
+    }
+
     /// Why a shell ended before answering, from what it printed on stderr.
-    fn ended_early(&self, stderr: &[u8], status: Option<i32>) -> TransportError {
+    fn ended_early(&self, stderr: &[u8], status: Option<i32>, started: bool) -> TransportError {
         let err = String::from_utf8_lossy(stderr);
         if self.user() != "root"
             && (err.contains("password is required") || err.contains("a terminal is required"))
@@ -896,11 +919,16 @@ impl SshTransport {
         TransportError::Other {
             node: self.spec.name.clone(),
             reason: format!(
-                "`{}` ended (status {}) before answering: {}",
+                "`{}` ended (status {}) before {}: {}",
                 self.shell_command(),
                 status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "unknown".into()),
+                if started {
+                    "answering"
+                } else {
+                    "the collector started"
+                },
                 crate::report::cap(err.trim(), 300)
             ),
         }
@@ -914,50 +942,143 @@ struct SshConversation<'a> {
     ch: ssh2::Channel,
     buf: Vec<u8>,
     limits: Limits,
+    /// When the session channel was asked for: the start deadline runs
+    /// from here.
+    opened: Instant,
+    /// The node was given up on: its connection is cut (see [`sever`]).
+    abandoned: bool,
+}
+
+/// Cuts the session's connection (both ways), so nothing waits on it any
+/// more: libssh2 would otherwise wait for the peer's close of a channel
+/// whose command never ends (sshd closes a session channel only once its
+/// command has exited), when the channel is closed and again when it is
+/// freed. The node's sshd sees the connection end and cleans up.
+fn sever(sess: &Session) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: shutdown(2) on the session's own socket, which it still
+    // owns; no memory is involved.
+    unsafe {
+        libc::shutdown(sess.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
+
+impl SshConversation<'_> {
+    /// Gives up on the node: what its login printed on stderr so far is
+    /// read without waiting, then the connection is cut.
+    fn abandon(&mut self) -> Vec<u8> {
+        self.abandoned = true;
+        let mut stderr = Vec::new();
+        self.sess.set_blocking(false);
+        let mut chunk = [0u8; 4096];
+        while stderr.len() < 4096 {
+            match self.ch.stderr().read(&mut chunk) {
+                Ok(n) if n > 0 => stderr.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
+        sever(self.sess);
+        self.sess.set_blocking(true);
+        stderr
+    }
+
+    fn late(&mut self, started: bool) -> TransportError {
+        let stderr = self.abandon();
+        if started {
+            TransportError::Timeout {
+                node: self.t.spec.name.clone(),
+                seconds: self.limits.command_timeout.as_secs().max(1),
+                what: format!(
+                    "the collector started (`{}`) but did not finish its round trip",
+                    self.t.shell_command()
+                ),
+            }
+        } else {
+            let mut printed = std::mem::take(&mut self.buf);
+            printed.push(b'\n');
+            printed.extend_from_slice(&stderr);
+            self.t.not_started(&printed)
+        }
+    }
 }
 
 impl Conversation for SshConversation<'_> {
-    fn exchange(&mut self, text: &str, marker: &str) -> Result<Exchange, TransportError> {
-        let node = self.t.spec.name.clone();
-        let limits = self.limits;
-        let deadline = Instant::now() + limits.command_timeout;
-        let set_timeout = |sess: &Session| {
-            let left = deadline.saturating_duration_since(Instant::now());
-            sess.set_timeout(left.as_millis().max(1) as u32);
+    fn exchange(
+        &mut self,
+        text: &str,
+        start: Option<&str>,
+        marker: &str,
+    ) -> Result<Exchange, TransportError> {
+        let mut wait = Waiting::new(start, self.opened, self.limits, marker);
+        let set_timeout = |sess: &Session, left: Duration| {
+            sess.set_timeout(left.as_millis().clamp(1, u32::MAX as u128) as u32);
         };
-        set_timeout(self.sess);
-        self.ch
+        // The channel's window (2 MiB from OpenSSH) takes the whole script
+        // even from a command that never reads it; a write that times out
+        // all the same is judged like a read that does.
+        let bound = match wait.next(&mut self.buf, Instant::now()) {
+            Next::Wait(left) => left,
+            _ => Duration::from_millis(1),
+        };
+        set_timeout(self.sess, bound);
+        if let Err(e) = self
+            .ch
             .write_all(text.as_bytes())
             .and_then(|_| self.ch.flush())
-            .map_err(|e| io_fail(&node, e, limits))?;
+        {
+            if !io_timed_out(&e) {
+                return Err(self.channel_broke(e));
+            }
+            if let Next::NotStarted = wait.next(&mut self.buf, Instant::now()) {
+                return Err(self.late(false));
+            }
+            return Err(self.late(wait.started()));
+        }
         let mut chunk = [0u8; 32 * 1024];
         loop {
-            if let Some(answer) = take_answer(&mut self.buf, marker, limits.max_output) {
-                return Ok(answer);
-            }
-            if Instant::now() >= deadline {
-                return Err(TransportError::Timeout {
-                    node,
-                    seconds: limits.command_timeout.as_secs().max(1),
-                });
-            }
-            set_timeout(self.sess);
+            let left = match wait.next(&mut self.buf, Instant::now()) {
+                Next::Answer(answer) => return Ok(answer),
+                Next::NotStarted => return Err(self.late(false)),
+                Next::TimedOut => return Err(self.late(true)),
+                Next::Wait(left) => left,
+            };
+            set_timeout(self.sess, left);
             match self.ch.read(&mut chunk) {
                 Ok(0) => {
                     let mut stderr = Vec::new();
                     let _ = self.ch.stderr().take(64 * 1024).read_to_end(&mut stderr);
                     let _ = self.ch.wait_close();
-                    return Err(self.t.ended_early(&stderr, self.ch.exit_status().ok()));
+                    return Err(self.t.ended_early(
+                        &stderr,
+                        self.ch.exit_status().ok(),
+                        wait.started(),
+                    ));
                 }
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) => return Err(io_fail(&node, e, limits)),
+                // The deadlines are looked at again above.
+                Err(e) if io_timed_out(&e) => {}
+                Err(e) => return Err(self.channel_broke(e)),
             }
+        }
+    }
+}
+
+impl SshConversation<'_> {
+    fn channel_broke(&self, e: std::io::Error) -> TransportError {
+        TransportError::Other {
+            node: self.t.spec.name.clone(),
+            reason: format!("SSH channel: {e}"),
         }
     }
 }
 
 impl Drop for SshConversation<'_> {
     fn drop(&mut self) {
+        if self.abandoned {
+            // The connection is cut: closing fails at once.
+            let _ = self.ch.close();
+            return;
+        }
         self.sess.set_timeout(2000);
         let _ = self.ch.send_eof();
         let _ = self.ch.close();
@@ -1057,12 +1178,14 @@ impl Transport for SshTransport {
         self.start_probe_sessions();
         let this: &SshTransport = self;
         let sess = this.session.as_ref().expect("connected above");
+        // The start deadline covers the session channel and the exec
+        // request too: sshd answers both before the login's own work
+        // (PAM session, the shell, its profile) can hang.
+        let opened = Instant::now();
         let fail = |e: ssh2::Error| {
             if is_timeout(&e) {
-                TransportError::Timeout {
-                    node: this.spec.name.clone(),
-                    seconds: limits.command_timeout.as_secs().max(1),
-                }
+                sever(sess);
+                this.not_started(b"")
             } else {
                 TransportError::Other {
                     node: this.spec.name.clone(),
@@ -1070,8 +1193,10 @@ impl Transport for SshTransport {
                 }
             }
         };
-        sess.set_timeout(limits.command_timeout.as_millis() as u32);
+        sess.set_timeout(limits.start_timeout.as_millis().max(1) as u32);
         let mut ch = sess.channel_session().map_err(fail)?;
+        let left = limits.start_timeout.saturating_sub(opened.elapsed());
+        sess.set_timeout(left.as_millis().max(1) as u32);
         ch.exec(this.shell_command()).map_err(fail)?;
         Ok(Box::new(SshConversation {
             t: this,
@@ -1079,6 +1204,8 @@ impl Transport for SshTransport {
             ch,
             buf: Vec::new(),
             limits,
+            opened,
+            abandoned: false,
         }))
     }
 }

@@ -195,8 +195,9 @@ print(sum(1 for c in f["components"].values() if c.get("running")))' "$node")
     bad "$node: $have component processes, fixture has $want"
 done
 
-# -- firewall: iptables in the control planes' netns (network.json "firewall")
-for node in kubeadm-default-cp1 hardened-cp1 misconfigured-cp1; do
+# -- firewall: iptables in the control planes' netns and fault-dropped's
+# (network.json "firewall")
+for node in kubeadm-default-cp1 hardened-cp1 misconfigured-cp1 fault-dropped; do
   want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]; print("\n".join(n["firewall"]["iptables_S"]))' "$node")
   have=$("$LAB" exec "$STATE" "$node" iptables -S 2>&1)
   if [ "$want" = "$have" ] && [ "$have" = "$(cat "$STATE/nodes/$node/iptables.txt")" ]; then
@@ -268,6 +269,25 @@ s=$(date +%s)
 out=$(timeout 20 "${SSH[@]}" "root@$(ip_of fault-hang)" true 2>&1)
 e=$(($(date +%s) - s))
 case $out in *"timed out during banner exchange"*|*"Connection timed out"*) ok "fault-hang: ssh times out in the banner exchange (${e}s)" ;; *) bad "fault-hang: $out" ;; esac
+s=$(date +%s)
+out=$(timeout 20 "${SSH[@]}" "root@$(ip_of fault-dropped)" true 2>&1)
+e=$(($(date +%s) - s))
+case $out in *"Connection timed out"*) ok "fault-dropped: the TCP connect gets no answer and times out (${e}s)" ;; *) bad "fault-dropped: $out" ;; esac
+# fault-forcecommand: the key is accepted, the forced command runs instead
+# of ours and never returns; it says so on stderr, and ends with its session
+out=$(timeout 4 "${SSH[@]}" "root@$(ip_of fault-forcecommand)" 'echo never-run' 2>&1)
+rc=$?
+case $rc:$out in 124:*"waits for approval"*) ok "fault-forcecommand: login accepted, the client's command never runs (timed out, rc $rc)" ;;
+  *) bad "fault-forcecommand: rc $rc: $out" ;; esac
+check "fault-forcecommand: sshd accepted the key and ran its ForceCommand" \
+  grep -q "forced-command (config) 'exec /usr/local/sbin/khlab-login-gate' for root" \
+  "$STATE/nodes/fault-forcecommand/logs/sshd.log"
+gone=0
+for _ in $(seq 25); do
+  "$LAB" exec "$STATE" fault-forcecommand ps -eo args | grep -q '[k]hlab-login-gate' || { gone=1; break; }
+  sleep 0.2
+done
+[ $gone = 1 ] && ok "fault-forcecommand: the gate ends with its session" || bad "fault-forcecommand: the gate outlived its session"
 out=$("${SSH[@]}" "root@$(ip_of fault-hostkey)" true 2>&1)
 case $out in *"Host key verification failed"*) ok "fault-hostkey: host key mismatch" ;; *) bad "fault-hostkey: $out" ;; esac
 real=$(awk '{print $2}' "$STATE/nodes/fault-hostkey/root/etc/ssh/ssh_host_ed25519_key.pub")
@@ -293,7 +313,7 @@ n=$(collector_input | "${SSH[@]}" "auditor@$(ip_of fault-sudo)" sudo -n sh | gre
 [ "$n" = 2 ] && ok "fault-sudo: collector through sudo -n finds 2 components" || bad "fault-sudo: collector via sudo found $n"
 n=$(collector_input | "$LAB" exec "$STATE" hardened-w1 sh | grep -c '^@@selftest1 B proc')
 [ "$n" = 2 ] && ok "hardened-w1: collector through lab.sh exec finds 2 components" || bad "hardened-w1: exec collector found $n"
-for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1 fault-hostkey fault-sudo; do
+for node in kubeadm-default-cp1 kubeadm-default-w1 hardened-cp1 hardened-w1 misconfigured-cp1 misconfigured-w1 fault-hostkey fault-sudo fault-forcecommand; do
   check "$node: hash unchanged after the scans" diff -q "$STATE/nodes/$node/hashes-before.txt" <("$LAB" hash "$STATE" "$node")
 done
 check "lab.sh verify: every node still matches its fixture" "$LAB" verify "$STATE"

@@ -46,6 +46,10 @@ NODES = [
     ("fault-hang", "f-hang", 17, "hang", None, None),
     ("fault-hostkey", "f-hkey", 18, "hostkey", "kubeadm-default", "w1"),
     ("fault-sudo", "f-sudo", 19, "sudo", "kubeadm-default", "w1"),
+    # Fault nodes added later take the free addresses below .10 (.1 is the
+    # host), so that no node's address ever moves.
+    ("fault-forcecommand", "f-fcmd", 8, "forcecommand", None, None),
+    ("fault-dropped", "f-drop", 9, "dropped", None, None),
 ]
 NODE_BY_NAME = {n[0]: n for n in NODES}
 # `lab.sh up --bench N`: N copies of the kubeadm-default worker, bench-001...,
@@ -64,7 +68,28 @@ def spec_of(name):
                      f"bench-001..bench-{BENCH_MAX}")
 
 
-SSHD_KINDS = ("scenario", "hostkey", "sudo", "bench")
+SSHD_KINDS = ("scenario", "hostkey", "sudo", "bench", "forcecommand")
+
+# fault-forcecommand's sshd runs this for every login, whatever the client
+# asked for. sshd_config(5), ForceCommand: the command replaces the
+# client's (which sshd keeps in SSH_ORIGINAL_COMMAND) and is run with the
+# user's login shell and -c (OpenSSH session.c: do_exec() swaps in the
+# forced command, do_child() runs `shell -c command`). It stands for a login
+# gate such as login_duo(8), installed as `ForceCommand /usr/sbin/login_duo`
+# (its man page, EXAMPLES), which runs the client's command only once a
+# second factor approves the login: here the approval never comes. It reads
+# nothing from stdin, prints nothing on stdout and one line on stderr, and
+# waits until its session is gone: sshd (its parent, through `exec`) exits
+# when the connection closes, so no gate outlives the scan that started it.
+LOGIN_GATE = "/usr/local/sbin/khlab-login-gate"
+LOGIN_GATE_SCRIPT = """#!/bin/sh
+# kubeharden lab, fault-forcecommand: sshd's ForceCommand (see sshd_config):
+# a login gate waiting for an approval that never comes. It never runs
+# $SSH_ORIGINAL_COMMAND, never reads stdin, and ends with its session.
+echo "khlab-login-gate: the login of $USER from ${SSH_CONNECTION%% *} waits for approval" >&2
+while kill -0 "$PPID" 2>/dev/null; do sleep 1; done
+exit 1
+"""
 
 # The fixtures' addresses, replaced by lab addresses in every argument.
 FIXTURE_ADDR = {"cp1": "192.168.56.11", "w1": "192.168.56.21"}
@@ -868,7 +893,9 @@ MaxSessions 64
 LoginGraceTime 30
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
-""", 0o644)
+""" + (f"ForceCommand exec {LOGIN_GATE}\n" if self.kind == "forcecommand" else ""), 0o644)
+        if self.kind == "forcecommand":
+            self.write(LOGIN_GATE, LOGIN_GATE_SCRIPT, 0o755)
         # The node's own /root (opaque): the host's dotfiles (pyenv, cargo...)
         # must not run, or write, in the node's login shells.
         self.mkdir("/root", 0o700)
@@ -1010,11 +1037,17 @@ nopass ALL=(ALL:ALL) ALL
         certificates under /etc/khlab/tls, and on hardened control planes the
         iptables rules that keep workers away from etcd."""
         b, ip = self.b, self.ip
-        if self.kind in SSHD_KINDS:
+        if self.kind == "forcecommand":
+            self.listen("sshd", 22, ip, "plain", "sshd", service="ssh",
+                        note=f"ForceCommand: every login runs {LOGIN_GATE}, which never "
+                             "runs the client's command and never returns")
+        elif self.kind in SSHD_KINDS:
             self.listen("sshd", 22, ip, "plain", "sshd", service="ssh")
         elif self.kind == "hang":
             self.listen("sshd", 22, ip, "plain", "khlab-helper hang", service="silent",
                         note="accepts and never sends a byte")
+        elif self.kind == "dropped":
+            self.build_drop_firewall()
         if not self.facts:
             return
         self.mkdir("/etc/khlab", 0o755)
@@ -1249,6 +1282,19 @@ nopass ALL=(ALL:ALL) ALL
                        "nodes, the other scenarios' nodes)" if block else None,
         }
 
+    def build_drop_firewall(self):
+        """iptables in fault-dropped's netns: every TCP SYN to port 22 is
+        dropped (DROP, not REJECT), so a connect gets no answer at all and
+        times out, as behind a firewall or a security group that silently
+        discards, or towards an address where no host answers."""
+        rules = ["-A INPUT -p tcp -m tcp --dport 22 -j DROP"]
+        self.firewall = {
+            "tool": "iptables", "table": "filter", "rules": rules,
+            "iptables_S": ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"] + rules,
+            "ports": [22], "allowed": [],
+            "blocked": "every address: TCP to port 22 is dropped, a connect times out",
+        }
+
     def expected(self):
         return {
             "name": self.name,
@@ -1470,7 +1516,8 @@ class Build:
                     # not "scenario": only the six scenario nodes carry that key
                     m.update(copy_of=f"{n.scenario}-{n.fnode}", fixture=n.fixture_path)
             m["ssh_users"] = {"scenario": ["root"], "hostkey": ["root"], "bench": ["root"],
-                              "sudo": ["auditor", "nopass"]}.get(n.kind, [])
+                              "sudo": ["auditor", "nopass"],
+                              "forcecommand": ["root"]}.get(n.kind, [])
             m["etcd"] = bool(n.facts and "etcd" in n.facts.get("components", {}))
             meta.append(m)
         with open(os.path.join(st, "nodes.json"), "w") as f:
