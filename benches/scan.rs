@@ -110,15 +110,20 @@ impl Drop for Lab {
 /// exchange first: key exchange dominates on 2 cores).
 fn ssh_cmd(state: &Path, known_hosts: &Path, host: &str, port: u16) -> Command {
     let mut c = Command::new("ssh");
-    c.args(["-o", "BatchMode=yes", "-o", "KexAlgorithms=curve25519-sha256"])
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args(["-o", "StrictHostKeyChecking=yes"])
-        .arg("-i")
-        .arg(state.join("id_ed25519"))
-        .arg("-p")
-        .arg(port.to_string())
-        .arg(format!("root@{host}"));
+    c.args([
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "KexAlgorithms=curve25519-sha256",
+    ])
+    .arg("-o")
+    .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+    .args(["-o", "StrictHostKeyChecking=yes"])
+    .arg("-i")
+    .arg(state.join("id_ed25519"))
+    .arg("-p")
+    .arg(port.to_string())
+    .arg(format!("root@{host}"));
     c
 }
 
@@ -304,10 +309,12 @@ fn main() {
             let mut rss = 0;
             for _ in 0..runs {
                 let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubeharden"));
-                cmd.arg("scan")
-                    .arg("--inventory")
-                    .arg(&inv)
-                    .args(["--format", "json", "--output", "/dev/null"]);
+                cmd.arg("scan").arg("--inventory").arg(&inv).args([
+                    "--format",
+                    "json",
+                    "--output",
+                    "/dev/null",
+                ]);
                 if !probes {
                     cmd.arg("--no-probes");
                 }

@@ -66,12 +66,7 @@ impl Shared<'_> {
 
 /// Runs every task, at most `parallel` conversations at once, each over a
 /// stream from `connect(host, port)`, each given `timeout` once connected.
-pub fn drive(
-    tasks: &mut [ProbeTask],
-    timeout: Duration,
-    parallel: usize,
-    connect: &Connect<'_>,
-) {
+pub fn drive(tasks: &mut [ProbeTask], timeout: Duration, parallel: usize, connect: &Connect<'_>) {
     let slots = vec![Slot::Queued; tasks.len()];
     let shared = Mutex::new(Shared {
         tasks,
