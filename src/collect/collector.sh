@@ -65,9 +65,10 @@ kh_procs() {
       *) continue ;;
     esac
     kh_b proc "$comm"
-    printf 'pid %s\ncmd ' "${d#/proc/}"
-    od -An -v -tx1 < "$d/cmdline" 2>/dev/null | tr -d ' \n'
-    printf '\n'
+    printf 'pid %s\ncmd\n' "${d#/proc/}"
+    # Hex, so no byte of argv can break the frame; kubeharden drops the
+    # spaces and line breaks (one fork fewer than piping through tr).
+    od -An -v -tx1 < "$d/cmdline" 2>/dev/null
     if [ "$comm" = etcd ]; then
       tr '\0' '\n' < "$d/environ" 2>/dev/null | sed -n 's/^\(ETCD_[A-Z0-9_]*=\)/env \1/p'
     fi
