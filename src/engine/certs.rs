@@ -145,7 +145,12 @@ pub fn cert_findings(
             soonest = Some((days, path));
         }
         let text = if days < 0 {
-            format!("{path} ({}) expired {} days ago", c.subject, -days)
+            // whole days since it ended, as tls.served-cert says it
+            format!(
+                "{path} ({}) expired {} days ago",
+                c.subject,
+                (opts.now - c.not_after) / 86_400
+            )
         } else {
             format!("{path} ({}) expires in {days} days", c.subject)
         };

@@ -7,7 +7,21 @@
 //! | `tls.weak-ciphers` | a port accepts a broken suite (RC4, 3DES, NULL, export, CBC-SHA256), or one outside the suites its component is configured with; warns for a suite outside the recommended list when none is configured |
 //! | `tls.kubelet-anonymous` | the kubelet answers an anonymous `GET /pods` with anything but 401 or 403 |
 //! | `tls.etcd-client-cert` | etcd completes a handshake without a client certificate |
-//! | `tls.served-cert` | a port serves a certificate other than the file its flags name, or one its CA did not issue; warns for a self-signed kubelet, controller-manager or scheduler certificate |
+//! | `tls.served-cert` | a port serves a certificate other than the one its flags or config name, one its CA did not issue, or an expired one; warns for a pair the kubelet, controller-manager or scheduler generated for itself |
+//!
+//! Given no serving certificate, the kubelet, controller-manager and
+//! scheduler make their own pair with client-go's
+//! `GenerateSelfSignedCertKey`: the kubelet writes it to
+//! `<cert-dir>/kubelet.crt`, the other two keep it in memory. That is
+//! kubeadm's default, and CIS does not ask for `--tls-cert-file` on the
+//! control plane, so failing it would fail every cluster for nothing an
+//! attacker gains; but no client can verify such a port, so it warns, and
+//! says the way out. What decides is where upstream takes the certificate
+//! from (`Origin`): the port must serve exactly that file's first
+//! certificate, and a pair is recognised by its shape
+//! ([`crate::certs::self_generated`]) and by its CA following the leaf in
+//! that file, or, in memory, in the handshake. Anything else a component
+//! without a named certificate serves is someone else on its port.
 //!
 //! Every check reads the probes in the node's facts (`tls`), so they are
 //! judged again, offline, from saved facts. A port whose probe could not be
@@ -542,14 +556,11 @@ fn self_generated_text(
         (_, Origin::Unnamed) => format!("a self-generated pair: {pair}"),
     };
     let way_out = if s.kind == ComponentKind::Kubelet {
-        "serverTLSBootstrap: true in the kubelet config, and approve its kubelet-serving CSRs"
+        "serverTLSBootstrap: true, then approve its kubelet-serving CSRs"
     } else {
-        "--tls-cert-file and --tls-private-key-file naming a certificate from the cluster CA"
+        "--tls-cert-file and --tls-private-key-file from the cluster CA"
     };
-    format!(
-        "{at} serves {whose}; no client trusts that CA, so none can verify the {}; the way out: {way_out}",
-        s.kind.binary()
-    )
+    format!("{at} serves {whose}: a CA no client trusts; the way out: {way_out}")
 }
 
 fn judge_served(ctx: &NodeCtx<'_>, s: Server, at: &str, chain: &[CertInfo]) -> Verdict {
