@@ -155,6 +155,8 @@ fn replay_floor(
 }
 
 /// Runs `cmd` to its end; its wall time and peak RSS (KiB, from wait4).
+// The child is reaped by wait4 (for its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_measured(mut cmd: Command) -> (Duration, u64, i32) {
     let started = Instant::now();
     let child = cmd
@@ -304,7 +306,7 @@ fn main() {
                 .map(|_| replay_floor(&targets[..size], &state, &known, &captured))
                 .collect(),
         );
-        let mut measure = |probes: bool| {
+        let measure = |probes: bool| {
             let mut walls = Vec::new();
             let mut rss = 0;
             for _ in 0..runs {

@@ -94,9 +94,12 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
     o.insert(
         "tls.served-cert".into(),
         match scenario_or_copy {
-            // self-signed kubelet serving certificates
-            "kubeadm-default-cp1" | "kubeadm-default-w1" => Status::Warn,
-            // 10257 serves a certificate from a rogue CA named like the real one
+            // the pairs client-go generates: the kubelets' kubelet.crt, and
+            // the controller-manager's and scheduler's in memory (hardened
+            // too: CIS asks for no --tls-cert-file there)
+            "kubeadm-default-cp1" | "kubeadm-default-w1" | "hardened-cp1" => Status::Warn,
+            // 10257 serves its --tls-cert-file, from a rogue CA named like
+            // the real one; 10250 serves an expired kubelet.crt
             "misconfigured-cp1" => Status::Fail,
             _ => Status::Pass,
         },
@@ -424,14 +427,57 @@ fn scan_of_the_lab() {
     assert!(anon.actual.contains("401"), "{}", anon.actual);
     let rogue = finding("misconfigured-cp1", "tls.served-cert");
     assert!(
-        rogue.actual.contains(":10257 (kube-controller-manager)")
-            && rogue.actual.contains("same name, another key"),
+        rogue.actual.contains(
+            ":10257 (kube-controller-manager) serves \"CN=kube-controller-manager\" from /etc/kubernetes/pki/controller-manager-serving.crt, issued by \"CN=kubernetes\" but not by /etc/kubernetes/pki/ca.crt (\"CN=kubernetes\"): same name, another key"
+        ) && rogue.actual.contains(":10250 (kubelet) serves \"O=system:nodes, CN=system:node:cp1\" from /var/lib/kubelet/pki/kubelet.crt")
+            && rogue.actual.contains("expired 35 days ago"),
         "{}",
         rogue.actual
     );
+    // The pairs the components generated for themselves warn, each named,
+    // with the way out; nothing else is wrong on those nodes.
+    for (node, ports) in [
+        ("kubeadm-default-cp1", &[10250, 10257, 10259][..]),
+        ("kubeadm-default-w1", &[10250][..]),
+        ("fault-sudo", &[10250][..]),
+        ("hardened-cp1", &[10257, 10259][..]),
+    ] {
+        let f = finding(node, "tls.served-cert");
+        for port in ports {
+            let want = match port {
+                10250 => format!(
+                    ":10250 (kubelet) serves the kubelet's self-generated certificate \"CN={node}@"
+                ),
+                10257 => ":10257 (kube-controller-manager) serves the pair kube-controller-manager generates in memory without --tls-cert-file: \"CN=localhost@".to_string(),
+                _ => ":10259 (kube-scheduler) serves the pair kube-scheduler generates in memory without --tls-cert-file: \"CN=localhost@".to_string(),
+            };
+            assert!(
+                f.actual.contains(&want),
+                "{node}: no {want:?} in {}",
+                f.actual
+            );
+        }
+        let way_out = if node == "hardened-cp1" {
+            "--tls-cert-file and --tls-private-key-file"
+        } else {
+            "serverTLSBootstrap: true"
+        };
+        assert!(f.actual.contains(way_out), "{node}: {}", f.actual);
+    }
+    let kubelet = finding("kubeadm-default-w1", "tls.served-cert");
+    assert!(
+        kubelet.actual.contains("-ca@")
+            && kubelet
+                .actual
+                .contains("which follows it in /var/lib/kubelet/pki/kubelet.crt"),
+        "{}",
+        kubelet.actual
+    );
     let expired = finding("misconfigured-cp1", "cert.expiry");
     assert!(
-        expired.actual.contains(":10250") && expired.actual.contains("expired"),
+        expired
+            .actual
+            .contains("/var/lib/kubelet/pki/kubelet.crt (O=system:nodes, CN=system:node:cp1) expired 35 days ago"),
         "{}",
         expired.actual
     );
@@ -472,14 +518,33 @@ fn scan_of_the_lab() {
         text.contains("accepts VersionTLS11") && text.contains("GET /pods answered 200"),
         "{text}"
     );
-    // The certificates served went into the cluster table too.
+    // The certificates served went into the cluster table too, the
+    // in-memory pairs labelled as such, and the kubelet's own CA too.
     let certs = report.certificates.as_ref().expect("certificate table");
-    assert!(
-        certs
-            .iter()
-            .any(|c| c.node == "misconfigured-w1" && c.path.starts_with("served on ")),
-        "{certs:?}"
-    );
+    for (node, path, subject) in [
+        (
+            "kubeadm-default-cp1",
+            ":10257 (self-generated)",
+            "CN=localhost@",
+        ),
+        (
+            "kubeadm-default-cp1",
+            ":10259 (chain #2: its self-generated CA)",
+            "CN=localhost-ca@",
+        ),
+        (
+            "kubeadm-default-w1",
+            "/var/lib/kubelet/pki/kubelet.crt #2 (its self-generated CA)",
+            "CN=kubeadm-default-w1-ca@",
+        ),
+    ] {
+        assert!(
+            certs.iter().any(|c| c.node == node
+                && c.path.ends_with(path)
+                && c.subject.starts_with(subject)),
+            "no {node} {path} in {certs:?}"
+        );
+    }
 
     // Real etcd really ran with TLS, and the collector saw its certificates.
     let facts: NodeFacts = serde_json::from_str(

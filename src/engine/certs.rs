@@ -13,7 +13,7 @@
 //! certificate was collected gets a skip, never a pass.
 
 use super::effective::NodeCtx;
-use crate::certs::{CertInfo, parse_pem};
+use crate::certs::{CertInfo, parse_pem, self_generated};
 use crate::facts::ComponentKind;
 use crate::report::{Finding, Status, cap};
 
@@ -34,14 +34,29 @@ fn node_certs(ctx: &NodeCtx<'_>) -> (Vec<(String, CertInfo)>, Vec<String>) {
     let mut certs = Vec::new();
     let mut bad = Vec::new();
     for c in &ctx.facts.certificates {
+        let mut first: Option<CertInfo> = None;
         for (i, parsed) in parse_pem(&c.pem).into_iter().enumerate() {
-            let label = if i == 0 {
+            let mut label = if i == 0 {
                 c.path.clone()
             } else {
                 format!("{} #{}", c.path, i + 1)
             };
             match parsed {
-                Ok(info) => certs.push((label, info)),
+                Ok(info) => {
+                    // The CA a component generated for itself follows its
+                    // leaf in the same file (the kubelet's kubelet.crt).
+                    if i == 1
+                        && first
+                            .as_ref()
+                            .is_some_and(|l| self_generated(l, &info).is_some())
+                    {
+                        label.push_str(" (its self-generated CA)");
+                    }
+                    if i == 0 {
+                        first = Some(info.clone());
+                    }
+                    certs.push((label, info))
+                }
                 Err(e) => bad.push(format!("{label}: {e}")),
             }
         }
@@ -130,7 +145,12 @@ pub fn cert_findings(
             soonest = Some((days, path));
         }
         let text = if days < 0 {
-            format!("{path} ({}) expired {} days ago", c.subject, -days)
+            // whole days since it ended, as tls.served-cert says it
+            format!(
+                "{path} ({}) expired {} days ago",
+                c.subject,
+                (opts.now - c.not_after) / 86_400
+            )
         } else {
             format!("{path} ({}) expires in {days} days", c.subject)
         };
@@ -547,6 +567,53 @@ mod tests {
             status(&run(&n, now), "cert.apiserver-san"),
             Some(Status::Pass)
         );
+    }
+
+    #[test]
+    fn self_generated_pairs_pass_the_certificate_checks_and_are_labelled() {
+        // A kubeadm node's defaults: the kubelet's kubelet.crt (leaf, then
+        // its CA), and the controller-manager's pair, only on the wire.
+        let pki = Pki::new();
+        let t = parse_pem(&pki.pem("ca")).remove(0).unwrap().not_before;
+        let kubelet = pki.client_go_pair("kubelet", "node1", "DNS:node1", t, 365);
+        let cm = pki.client_go_pair("cm", "localhost", "DNS:localhost,IP:127.0.0.1", t, 365);
+        let mut n = node(
+            &[("/var/lib/kubelet/pki/kubelet.crt", kubelet.clone())],
+            &[
+                (ComponentKind::Kubelet, &["kubelet"]),
+                (
+                    ComponentKind::ControllerManager,
+                    &["kube-controller-manager"],
+                ),
+            ],
+        );
+        for (port, pem) in [(10250, kubelet), (10257, cm)] {
+            n.tls.push(crate::probe::TlsProbe {
+                served_pem: Some(pem),
+                ..crate::probe::TlsProbe::new("10.0.0.11", port, crate::probe::PortState::Tls)
+            });
+        }
+        let ctx = NodeCtx::new(&n);
+        let opts = CertOptions {
+            now: t + 86_400,
+            fail_days: 7,
+            warn_days: 30,
+        };
+        let (findings, certs) = cert_findings(&ctx, opts);
+        for f in &findings {
+            assert_eq!(f.status, Status::Pass, "{}: {}", f.id, f.actual);
+        }
+        let labels: Vec<&str> = certs.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "/var/lib/kubelet/pki/kubelet.crt",
+                "/var/lib/kubelet/pki/kubelet.crt #2 (its self-generated CA)",
+                "served on 10.0.0.11:10257 (self-generated)",
+                "served on 10.0.0.11:10257 (chain #2: its self-generated CA)",
+            ]
+        );
+        assert_eq!(certs[2].1.subject, format!("CN=localhost@{t}"));
     }
 
     #[test]
