@@ -83,8 +83,11 @@ pub fn detect_roles(facts: &NodeFacts) -> Vec<Role> {
 
 /// `probe_sessions`: extra SSH sessions for the probes (0 when no probes).
 fn transport(spec: &NodeSpec, via: &Via, probe_sessions: usize) -> Box<dyn Transport> {
+    // Every transport waits for the collector to start as long as it would
+    // for an SSH login: the node's connect timeout.
     let limits = Limits {
         command_timeout: spec.command_timeout,
+        start_timeout: spec.connect_timeout,
         ..Limits::default()
     };
     match via {
@@ -302,67 +305,26 @@ pub fn probe_targets(facts: &NodeFacts) -> Vec<(String, u16)> {
 }
 
 /// Probes every Kubernetes port a node listens on, from the node itself:
-/// every job of every port at once where the transport can multiplex.
+/// every conversation of every port at once where the transport can
+/// multiplex, scheduled by `probe::plan`.
 fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
     if o.facts.scan_status != ScanStatus::Ok {
         return;
     }
-    let mut targets = probe_targets(&o.facts);
-    // Ports that usually speak TLS first: their conversations are the
-    // longest, and by the time the others' hellos come up, those ports are
-    // known to be plaintext and the hellos are dropped unopened.
-    targets.sort_by_key(|(_, port)| crate::probe::USUALLY_PLAINTEXT.contains(port));
+    let targets = probe_targets(&o.facts);
     // etcd's own ports (client and peer, where it insists on client
     // certificates), from the same resolution as everything else.
     let etcd_ports: Vec<u16> = etcd_members(std::iter::once(&o.facts))
         .into_iter()
         .flat_map(|(_, _, ports)| ports)
         .collect();
-    // Every port's TLS job first, then its hand-built hellos, which are
-    // not sent to a port already found not to speak TLS.
-    let mut tls = Vec::new();
-    let mut hellos = Vec::new();
-    for (address, port) in &targets {
-        let first = tls.len();
-        let etcd = etcd_ports.contains(port);
-        for job in crate::probe::port_jobs(address, *port, etcd) {
-            let task = crate::transport::ProbeTask {
-                host: address.clone(),
-                port: *port,
-                job,
-                needs_tls_of: None,
-                eager: !crate::probe::USUALLY_PLAINTEXT.contains(port),
-            };
-            if matches!(task.job, crate::probe::job::Job::Tls(_)) {
-                tls.push(task);
-            } else {
-                hellos.push(crate::transport::ProbeTask {
-                    needs_tls_of: Some(first),
-                    ..task
-                });
-            }
-        }
-    }
-    let mut tasks = tls;
-    tasks.append(&mut hellos);
+    let mut tasks = crate::probe::plan::port_tasks(&targets, &etcd_ports);
     if tasks.is_empty() || !t.run_probes(&mut tasks, PROBE_TIMEOUT) {
         return;
     }
-    let mut by_port: Vec<Vec<crate::probe::job::Job>> =
-        targets.iter().map(|_| Vec::new()).collect();
-    for task in tasks {
-        if let Some(i) = targets
-            .iter()
-            .position(|(a, p)| *a == task.host && *p == task.port)
-        {
-            by_port[i].push(task.job);
-        }
-    }
-    for ((address, port), jobs) in targets.into_iter().zip(by_port) {
-        o.facts
-            .tls
-            .push(crate::probe::assemble(&address, port, jobs));
-    }
+    o.facts
+        .tls
+        .extend(crate::probe::plan::results(&targets, tasks));
 }
 
 /// Scans every node, `plan.concurrency` at a time: collection, then the

@@ -264,7 +264,8 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
     }
     // The ports, probed through relays the node containers run (as in
     // tests/lab_scan.rs for the kubeadm-default nodes): metrics in clear on
-    // loopback, Go's default CBC suites, self-signed kubelet certificates.
+    // loopback, Go's default CBC suites, and the serving pairs the kubelet,
+    // controller-manager and scheduler generate for themselves.
     o.insert("tls.plaintext".into(), Status::Warn);
     o.insert("tls.min-version".into(), Status::Pass);
     o.insert("tls.kubelet-anonymous".into(), Status::Pass);

@@ -4,7 +4,10 @@
 //! fixture scenarios. One `kubeharden scan --inventory` over SSH must give
 //! the fixtures' expected verdicts for every scenario node, report every
 //! fault node with the right status within its timeouts, leak no canary
-//! secret, and leave every node's files unchanged.
+//! secret, and leave every node's files unchanged. A scan of the fault
+//! nodes alone must end within the connect timeout and a small margin:
+//! none of them may hold the scan to the command timeout, not even one
+//! whose login succeeds and never runs the collector.
 //!
 //! Needs root (namespaces) and the lab's packages (`tests/lab/lab.sh deps`,
 //! which `.ci/run` runs).
@@ -13,6 +16,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::lab::Lab;
@@ -21,6 +25,10 @@ use kubeharden::facts::{NodeFacts, ScanStatus};
 use kubeharden::report::{Report, Status};
 
 const CANARY: &str = "KHCANARY0b5e7d2c9a";
+
+/// One lab at a time: the fault scan is timed, and two labs coming up on a
+/// small machine would only slow each other down.
+static ONE_LAB: Mutex<()> = Mutex::new(());
 
 /// Puts the canary where a careless collector would pick it up: inside
 /// a private key, and as an encryption-config secret.
@@ -51,10 +59,13 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
     // Ports probed from each node (tests/lab/README.md has the map): kube-proxy
     // metrics (and etcd metrics) in clear on loopback warn everywhere;
     // misconfigured-w1 also serves the read-only port 10255 and metrics in
-    // clear on its network address, which fails.
+    // clear on its network address, and misconfigured-cp1 an unauthenticated
+    // API (a `kubectl proxy`) on 127.0.0.1:8080, which fail. Never an error:
+    // the plaintext ports that stay silent on a ClientHello are found by
+    // the plain GET.
     o.insert(
         "tls.plaintext".into(),
-        if node == "misconfigured-w1" {
+        if node == "misconfigured-w1" || node == "misconfigured-cp1" {
             Status::Fail
         } else {
             Status::Warn
@@ -85,9 +96,12 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
     o.insert(
         "tls.served-cert".into(),
         match scenario_or_copy {
-            // self-signed kubelet serving certificates
-            "kubeadm-default-cp1" | "kubeadm-default-w1" => Status::Warn,
-            // 10257 serves a certificate from a rogue CA named like the real one
+            // the pairs client-go generates: the kubelets' kubelet.crt, and
+            // the controller-manager's and scheduler's in memory (hardened
+            // too: CIS asks for no --tls-cert-file there)
+            "kubeadm-default-cp1" | "kubeadm-default-w1" | "hardened-cp1" => Status::Warn,
+            // 10257 serves its --tls-cert-file, from a rogue CA named like
+            // the real one; 10250 serves an expired kubelet.crt
             "misconfigured-cp1" => Status::Fail,
             _ => Status::Pass,
         },
@@ -114,6 +128,7 @@ fn overrides(node: &str) -> BTreeMap<String, Status> {
 #[test]
 fn scan_of_the_lab() {
     assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
+    let _one = ONE_LAB.lock().unwrap_or_else(|p| p.into_inner());
     let lab = Lab::up(None);
     plant_canaries(&lab);
     let nodes = lab.nodes();
@@ -167,6 +182,16 @@ fn scan_of_the_lab() {
         "{stderr}"
     );
     assert_eq!(status("fault-hang"), Some(ScanStatus::Timeout), "{stderr}");
+    assert_eq!(
+        status("fault-dropped"),
+        Some(ScanStatus::Timeout),
+        "{stderr}"
+    );
+    assert_eq!(
+        status("fault-forcecommand"),
+        Some(ScanStatus::CollectorNotStarted),
+        "{stderr}"
+    );
     assert_eq!(
         status("fault-hostkey"),
         Some(ScanStatus::HostKeyMismatch),
@@ -351,6 +376,43 @@ fn scan_of_the_lab() {
             .any(|p| p.node == "etcd-config-file-cp1" && [2379, 2380].contains(&p.port)),
         "{ports:?}"
     );
+    // Plaintext ports are silent on a ClientHello, as Go's net/http is; the
+    // plain GET finds them, and the silent handshake is cut short, not
+    // left to its 5 s timeout.
+    for (node, p) in [
+        ("kubeadm-default-w1", 10248),
+        ("kubeadm-default-cp1", 10249),
+        ("hardened-cp1", 10256),
+        ("misconfigured-w1", 10255),
+        ("misconfigured-cp1", 8080),
+    ] {
+        let row = port(node, p);
+        assert_eq!(row.state, "plaintext", "{row:?}");
+        let detail = row.detail.as_deref().unwrap_or("");
+        assert!(
+            detail.contains("no answer to a TLS ClientHello; `GET / HTTP/1.0` on a second connection was answered in clear"),
+            "{row:?}"
+        );
+    }
+    // The one listener that answers a ClientHello with Go's 400 at once
+    // needs no second connection.
+    let at_once = port("misconfigured-w1", 10249);
+    assert_eq!(at_once.state, "plaintext");
+    assert!(
+        at_once
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("answered a ClientHello in clear: \"HTTP/1.1 400 Bad\""),
+        "{at_once:?}"
+    );
+    // An unauthenticated API on 8080 and the read-only port fail wherever
+    // they listen, loopback included.
+    assert_eq!(
+        port("misconfigured-cp1", 8080).verdict.as_deref(),
+        Some("fail")
+    );
+    assert!(ports.iter().all(|p| p.state != "error"), "{ports:?}");
     // Each port's own verdict: TLS 1.1 and anonymous /pods on the
     // misconfigured kubelet, only strong suites on the hardened one, the
     // health check plaintext by design.
@@ -368,6 +430,21 @@ fn scan_of_the_lab() {
         .unwrap();
     let plain = w1.results.iter().find(|f| f.id == "tls.plaintext").unwrap();
     assert!(plain.actual.contains(":10255"), "{}", plain.actual);
+    let cp1 = report
+        .nodes
+        .iter()
+        .find(|n| n.name == "misconfigured-cp1")
+        .unwrap();
+    let plain = cp1
+        .results
+        .iter()
+        .find(|f| f.id == "tls.plaintext")
+        .unwrap();
+    assert!(
+        plain.actual.contains("127.0.0.1:8080") && plain.actual.contains("no authentication"),
+        "{}",
+        plain.actual
+    );
 
     // The network checks' evidence says what was seen, port by port.
     let finding = |node: &str, id: &str| {
@@ -396,14 +473,57 @@ fn scan_of_the_lab() {
     assert!(anon.actual.contains("401"), "{}", anon.actual);
     let rogue = finding("misconfigured-cp1", "tls.served-cert");
     assert!(
-        rogue.actual.contains(":10257 (kube-controller-manager)")
-            && rogue.actual.contains("same name, another key"),
+        rogue.actual.contains(
+            ":10257 (kube-controller-manager) serves \"CN=kube-controller-manager\" from /etc/kubernetes/pki/controller-manager-serving.crt, issued by \"CN=kubernetes\" but not by /etc/kubernetes/pki/ca.crt (\"CN=kubernetes\"): same name, another key"
+        ) && rogue.actual.contains(":10250 (kubelet) serves \"O=system:nodes, CN=system:node:cp1\" from /var/lib/kubelet/pki/kubelet.crt")
+            && rogue.actual.contains("expired 35 days ago"),
         "{}",
         rogue.actual
     );
+    // The pairs the components generated for themselves warn, each named,
+    // with the way out; nothing else is wrong on those nodes.
+    for (node, ports) in [
+        ("kubeadm-default-cp1", &[10250, 10257, 10259][..]),
+        ("kubeadm-default-w1", &[10250][..]),
+        ("fault-sudo", &[10250][..]),
+        ("hardened-cp1", &[10257, 10259][..]),
+    ] {
+        let f = finding(node, "tls.served-cert");
+        for port in ports {
+            let want = match port {
+                10250 => format!(
+                    ":10250 (kubelet) serves the kubelet's self-generated certificate \"CN={node}@"
+                ),
+                10257 => ":10257 (kube-controller-manager) serves the pair kube-controller-manager generates in memory without --tls-cert-file: \"CN=localhost@".to_string(),
+                _ => ":10259 (kube-scheduler) serves the pair kube-scheduler generates in memory without --tls-cert-file: \"CN=localhost@".to_string(),
+            };
+            assert!(
+                f.actual.contains(&want),
+                "{node}: no {want:?} in {}",
+                f.actual
+            );
+        }
+        let way_out = if node == "hardened-cp1" {
+            "--tls-cert-file and --tls-private-key-file"
+        } else {
+            "serverTLSBootstrap: true"
+        };
+        assert!(f.actual.contains(way_out), "{node}: {}", f.actual);
+    }
+    let kubelet = finding("kubeadm-default-w1", "tls.served-cert");
+    assert!(
+        kubelet.actual.contains("-ca@")
+            && kubelet
+                .actual
+                .contains("which follows it in /var/lib/kubelet/pki/kubelet.crt"),
+        "{}",
+        kubelet.actual
+    );
     let expired = finding("misconfigured-cp1", "cert.expiry");
     assert!(
-        expired.actual.contains(":10250") && expired.actual.contains("expired"),
+        expired
+            .actual
+            .contains("/var/lib/kubelet/pki/kubelet.crt (O=system:nodes, CN=system:node:cp1) expired 35 days ago"),
         "{}",
         expired.actual
     );
@@ -455,14 +575,33 @@ fn scan_of_the_lab() {
         text.contains("accepts VersionTLS11") && text.contains("GET /pods answered 200"),
         "{text}"
     );
-    // The certificates served went into the cluster table too.
+    // The certificates served went into the cluster table too, the
+    // in-memory pairs labelled as such, and the kubelet's own CA too.
     let certs = report.certificates.as_ref().expect("certificate table");
-    assert!(
-        certs
-            .iter()
-            .any(|c| c.node == "misconfigured-w1" && c.path.starts_with("served on ")),
-        "{certs:?}"
-    );
+    for (node, path, subject) in [
+        (
+            "kubeadm-default-cp1",
+            ":10257 (self-generated)",
+            "CN=localhost@",
+        ),
+        (
+            "kubeadm-default-cp1",
+            ":10259 (chain #2: its self-generated CA)",
+            "CN=localhost-ca@",
+        ),
+        (
+            "kubeadm-default-w1",
+            "/var/lib/kubelet/pki/kubelet.crt #2 (its self-generated CA)",
+            "CN=kubeadm-default-w1-ca@",
+        ),
+    ] {
+        assert!(
+            certs.iter().any(|c| c.node == node
+                && c.path.ends_with(path)
+                && c.subject.starts_with(subject)),
+            "no {node} {path} in {certs:?}"
+        );
+    }
 
     // Real etcd really ran with TLS, and the collector saw its certificates.
     let facts: NodeFacts = serde_json::from_str(
@@ -549,5 +688,143 @@ fn scan_of_the_lab() {
     // Read-only: every node's files are as they were.
     for ((name, _, _), before) in scenario_nodes.iter().zip(before) {
         assert_eq!(lab.hash(name), before, "{name} changed during the scan");
+    }
+}
+
+/// The fault nodes alone, scanned with the lab inventory's timeouts
+/// (connect 5 s, commands 20 s): refused, dropped, silent after the TCP
+/// connect, a wrong host key, and a login whose ForceCommand never returns.
+/// Every one is done with at the connect timeout, so the scan is too.
+#[test]
+fn fault_nodes_are_abandoned_within_the_connect_timeout() {
+    assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
+    let _one = ONE_LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::up(Some(
+        "fault-sshd-down,fault-dropped,fault-hang,fault-hostkey,fault-forcecommand",
+    ));
+    let inventory = std::fs::read_to_string(lab.state.join("inventory.toml")).unwrap();
+    assert!(
+        inventory.contains("connect_timeout = \"5s\"")
+            && inventory.contains("command_timeout = \"20s\""),
+        "{inventory}"
+    );
+    let connect_timeout = Duration::from_secs(5);
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let report_path = out_dir.path().join("r.json");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeharden"))
+        .arg("scan")
+        .arg("--inventory")
+        .arg(lab.state.join("inventory.toml"))
+        .args(["--format", "json", "--output"])
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: Report =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let node = |name: &str| {
+        report
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("{name} not in the report: {stderr}"))
+    };
+    let address = |name: &str| lab.address(name);
+    for (name, status, says) in [
+        (
+            "fault-sshd-down",
+            ScanStatus::Unreachable,
+            vec![
+                format!("{}:22", address("fault-sshd-down")),
+                "refused".into(),
+            ],
+        ),
+        (
+            "fault-dropped",
+            ScanStatus::Timeout,
+            vec![
+                format!(
+                    "no answer to a TCP connect to {}:22",
+                    address("fault-dropped")
+                ),
+                "within 5 s".into(),
+            ],
+        ),
+        (
+            "fault-hang",
+            ScanStatus::Timeout,
+            vec![
+                "did not complete the SSH handshake".into(),
+                "within 5 s".into(),
+            ],
+        ),
+        (
+            "fault-hostkey",
+            ScanStatus::HostKeyMismatch,
+            vec!["does not match".into()],
+        ),
+        (
+            "fault-forcecommand",
+            ScanStatus::CollectorNotStarted,
+            vec![
+                "the login did not run the collector".into(),
+                "the SSH login as root (`sh -s`) succeeded".into(),
+                "5 s later (the connect timeout)".into(),
+                "ForceCommand".into(),
+                "profile script".into(),
+                "home directory".into(),
+                "sudo waiting on a directory service".into(),
+                // What the gate said on stderr, quoted as the login's.
+                "It printed: khlab-login-gate: the login of root".into(),
+            ],
+        ),
+    ] {
+        let n = node(name);
+        assert_eq!(n.scan_status, status, "{name}: {:?}", n.error);
+        assert!(
+            n.results.is_empty(),
+            "{name} was not scanned but has results"
+        );
+        let error = n.error.as_deref().unwrap_or("");
+        for part in says {
+            assert!(error.contains(&part), "{name}: no {part:?} in {error}");
+        }
+    }
+    assert!(
+        elapsed < connect_timeout + Duration::from_secs(3),
+        "the scan took {elapsed:?}:\n{stderr}"
+    );
+
+    // The node's sshd did let us in: the login was accepted and the
+    // forced command ran; nothing of the gate is left once we are gone.
+    let log =
+        std::fs::read_to_string(lab.state.join("nodes/fault-forcecommand/logs/sshd.log")).unwrap();
+    assert!(log.contains("Accepted publickey for root"), "{log}");
+    assert!(log.contains("forced-command (config)"), "{log}");
+    let gates = || {
+        let out = Command::new("bash")
+            .arg(common::lab::lab_sh())
+            .arg("exec")
+            .arg(&lab.state)
+            .args(["fault-forcecommand", "ps", "-eo", "args"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("khlab-login-gate"))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gates() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the login gate outlived the scan"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -14,9 +14,10 @@ use std::time::Duration;
 use common::sshd::{Sshd, free_port};
 
 use kubeharden::facts::ReachOutcome;
-use kubeharden::probe::{HelloOutcome, PortState, TlsProbe, assemble, port_jobs};
+use kubeharden::probe::plan::{port_tasks, results};
+use kubeharden::probe::{GetOutcome, HelloOutcome, PortState, TlsProbe};
+use kubeharden::transport::Transport;
 use kubeharden::transport::ssh::{SshOptions, SshTransport};
-use kubeharden::transport::{ProbeTask, Transport};
 
 struct Kill(Child);
 impl Drop for Kill {
@@ -57,23 +58,62 @@ fn tls_server(dir: &std::path::Path) -> (Kill, u16) {
     panic!("s_server did not start");
 }
 
-fn probe(t: &mut SshTransport, port: u16) -> TlsProbe {
-    let mut tasks: Vec<ProbeTask> = port_jobs("127.0.0.1", port, true)
-        .into_iter()
-        .map(|job| ProbeTask {
-            host: "127.0.0.1".into(),
-            port,
-            job,
-            needs_tls_of: None,
-            eager: true,
-        })
-        .collect();
+/// Probes `ports` from the node as a scan does (every port's TLS job,
+/// plaintext fallback and hellos, scheduled by `probe::plan`); every port
+/// is treated as etcd's, whose insistence on client certificates is
+/// judged.
+fn probe_all(t: &mut dyn Transport, ports: &[u16]) -> Vec<TlsProbe> {
+    let targets: Vec<(String, u16)> = ports.iter().map(|p| ("127.0.0.1".into(), *p)).collect();
+    let mut tasks = port_tasks(&targets, ports);
     assert!(t.run_probes(&mut tasks, Duration::from_secs(5)));
-    assemble(
-        "127.0.0.1",
-        port,
-        tasks.into_iter().map(|t| t.job).collect(),
-    )
+    results(&targets, tasks)
+}
+
+fn probe(t: &mut SshTransport, port: u16) -> TlsProbe {
+    probe_all(t, &[port]).remove(0)
+}
+
+/// A plaintext HTTP server that reads like Go's `net/http`: it answers
+/// only a whole request head, so a ClientHello (binary, no empty line)
+/// meets silence. Counts the connections whose first bytes were a TLS
+/// record, and those that were HTTP.
+fn silent_plaintext() -> (u16, std::sync::Arc<std::sync::Mutex<(usize, usize)>>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((0, 0)));
+    let counts = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let counts = counts.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if got.is_empty() {
+                                let mut c = counts.lock().unwrap();
+                                if buf[0] == 0x16 {
+                                    c.0 += 1;
+                                } else {
+                                    c.1 += 1;
+                                }
+                            }
+                            got.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+                if got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nok");
+                }
+            });
+        }
+    });
+    (port, seen)
 }
 
 fn check(extra: &str, via_shell: bool) {
@@ -117,6 +157,26 @@ fn check(extra: &str, via_shell: bool) {
     // A port where nothing listens is an error, never a pass.
     let p = probe(&mut t, closed);
     assert_eq!(p.state, PortState::Error, "{p:?}");
+
+    // A plaintext port that says nothing to a ClientHello is found by the
+    // one plain GET, long before the probe's 5 s timeout, and gets no
+    // hello.
+    let (silent, seen) = silent_plaintext();
+    let started = std::time::Instant::now();
+    let p = probe(&mut t, silent);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(p.state, PortState::Plaintext, "{p:?}");
+    assert_eq!(
+        p.get.as_ref().unwrap().outcome,
+        GetOutcome::Plaintext,
+        "{p:?}"
+    );
+    assert_eq!(p.get.as_ref().unwrap().status, Some(200), "{p:?}");
+    assert_eq!(*seen.lock().unwrap(), (1, 1), "one ClientHello, one GET");
 }
 
 #[test]
@@ -146,55 +206,47 @@ fn exec_transports_probe_through_relays() {
         let mut buf = [0u8; 512];
         let _ = s.read(&mut buf);
         let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
-        // A second connection would be a hello sent to a plaintext port.
+        // Anything sent on another connection would be a hello (or a GET)
+        // sent to a port known to speak plain HTTP. (A hello's relay may
+        // connect before that is known; it must then send nothing.)
         plain.set_nonblocking(true).unwrap();
-        std::thread::sleep(Duration::from_secs(2));
-        plain.accept().is_ok()
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        let mut sent = false;
+        while std::time::Instant::now() < until {
+            if let Ok((mut c, _)) = plain.accept() {
+                c.set_nonblocking(false).unwrap();
+                c.set_read_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
+                sent |= matches!(c.read(&mut buf), Ok(n) if n > 0);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        sent
     });
     let mut t = ExecTransport {
         name: "n1".into(),
         template: "sh".into(),
         limits: Limits::default(),
     };
-    // As the scan orders them: every port's TLS job first, then the
-    // hellos, each naming its port's TLS job.
-    let mut tasks = Vec::new();
-    let mut hellos = Vec::new();
-    for p in [port, plain_port] {
-        let first = tasks.len();
-        for job in port_jobs("127.0.0.1", p, true) {
-            let is_tls = matches!(job, kubeharden::probe::job::Job::Tls(_));
-            let task = ProbeTask {
-                host: "127.0.0.1".into(),
-                port: p,
-                job,
-                needs_tls_of: (!is_tls).then_some(first),
-                eager: true,
-            };
-            if is_tls {
-                tasks.push(task);
-            } else {
-                hellos.push(task);
-            }
-        }
-    }
-    tasks.append(&mut hellos);
-    assert!(t.run_probes(&mut tasks, Duration::from_secs(5)));
-    let jobs = |p: u16, tasks: &mut Vec<ProbeTask>| {
-        let (mine, rest): (Vec<_>, Vec<_>) = tasks.drain(..).partition(|t| t.port == p);
-        *tasks = rest;
-        assemble("127.0.0.1", p, mine.into_iter().map(|t| t.job).collect())
-    };
-    let tls = jobs(port, &mut tasks);
+    let (silent, seen) = silent_plaintext();
+    let probes = probe_all(&mut t, &[port, plain_port, silent]);
+    let tls = &probes[0];
     assert_eq!(tls.state, PortState::Tls, "{tls:?}");
     assert_eq!(tls.client_cert_required, Some(true), "{tls:?}");
-    assert_eq!(tls.legacy.unwrap().outcome, HelloOutcome::Refused);
-    let clear = jobs(plain_port, &mut tasks);
+    assert_eq!(tls.legacy.as_ref().unwrap().outcome, HelloOutcome::Refused);
+    let clear = &probes[1];
     assert_eq!(clear.state, PortState::Plaintext, "{clear:?}");
     assert!(
-        !server.join().unwrap(),
-        "a hello was sent to the plaintext port"
+        clear.get.is_none(),
+        "it answered the ClientHello: {clear:?}"
     );
+    assert!(
+        !server.join().unwrap(),
+        "a hello or a GET was sent to the plaintext port that answered"
+    );
+    let quiet = &probes[2];
+    assert_eq!(quiet.state, PortState::Plaintext, "{quiet:?}");
+    assert_eq!(*seen.lock().unwrap(), (1, 1), "one ClientHello, one GET");
     let (o, _) = t.reach("127.0.0.1", port, Duration::from_secs(2)).unwrap();
     assert_eq!(o, ReachOutcome::Reachable);
 }

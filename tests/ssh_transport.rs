@@ -1,7 +1,9 @@
 //! The SSH transport against a real OpenSSH server on loopback: host keys
 //! are checked strictly, authentication failures and hung or absent servers
-//! are reported with the right scan status within their timeouts, and a scan
-//! through it collects real facts.
+//! are reported with the right scan status within their timeouts, a login
+//! that never runs the collector is abandoned at the connect timeout while
+//! a collector that started keeps its command timeout, and a scan through it
+//! collects real facts.
 //!
 //! Needs /usr/sbin/sshd and ssh-keygen (Debian's openssh-server; `.ci/run`
 //! installs it) and root (sshd must run as root to switch users).
@@ -194,4 +196,96 @@ fn a_node_behind_a_jump_host_is_reached_and_both_host_keys_are_checked() {
     let o = scan_node(&spec, &strict(), CollectOptions::default());
     assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
     assert!(o.facts.files.contains_key("/etc/kubernetes/pki"));
+}
+
+/// A forced command that waits without reading stdin or printing on
+/// stdout, as a login gate does (it says so on stderr), until its SSH
+/// session is gone: `exec` makes sshd its parent, which exits with the
+/// connection, so nothing outlives the test.
+const GATE: &str = "ForceCommand exec sh -c 'echo \"approval pending for $USER\" >&2; while kill -0 $PPID 2>/dev/null; do sleep 0.2; done'\n";
+
+#[test]
+fn a_login_that_never_runs_the_collector_is_abandoned_at_the_connect_timeout() {
+    let sshd = Sshd::start_with(GATE);
+    let spec = NodeSpec {
+        connect_timeout: Duration::from_secs(2),
+        command_timeout: Duration::from_secs(20),
+        ..sshd.spec()
+    };
+    let started = Instant::now();
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    let took = started.elapsed();
+    assert_eq!(
+        o.facts.scan_status,
+        ScanStatus::CollectorNotStarted,
+        "{:?}",
+        o.facts.error
+    );
+    // The connect timeout and a small margin, far from the command timeout.
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    let error = o.facts.error.unwrap();
+    for part in [
+        "the login did not run the collector",
+        "ForceCommand",
+        "profile script",
+        "home directory",
+        "directory service",
+        "approval pending for root",
+    ] {
+        assert!(error.contains(part), "no {part:?} in {error}");
+    }
+    assert!(o.facts.files.is_empty());
+}
+
+#[test]
+fn a_login_that_echoes_the_script_back_has_not_started_the_collector() {
+    // `cat` sends back everything, our start line's printf and nonce too.
+    let sshd = Sshd::start_with("ForceCommand exec cat\n");
+    let spec = NodeSpec {
+        connect_timeout: Duration::from_secs(1),
+        command_timeout: Duration::from_secs(20),
+        ..sshd.spec()
+    };
+    let started = Instant::now();
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(
+        o.facts.scan_status,
+        ScanStatus::CollectorNotStarted,
+        "{:?}",
+        o.facts.error
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_collector_that_started_and_is_slow_keeps_the_command_timeout() {
+    // A login banner on stdout, then the collector, whose socket listing
+    // (`ss`, asked for in the first round trip) takes 3 s: longer than the
+    // connect timeout, shorter than the command timeout.
+    let slow = tempfile::tempdir().unwrap();
+    let ss = slow.path().join("ss");
+    std::fs::write(&ss, "#!/bin/sh\nsleep 3\nPATH=${PATH#*:} exec ss \"$@\"\n").unwrap();
+    std::fs::set_permissions(&ss, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let sshd = Sshd::start_with(&format!(
+        "ForceCommand printf 'Authorized use only'; PATH={}:$PATH exec sh -s\n",
+        slow.path().display()
+    ));
+    let spec = NodeSpec {
+        connect_timeout: Duration::from_secs(1),
+        command_timeout: Duration::from_secs(20),
+        ..sshd.spec()
+    };
+    let started = Instant::now();
+    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    assert!(o.facts.files.contains_key("/etc/kubernetes/pki"));
+    assert!(
+        o.facts.sockets.iter().any(|s| s.port == sshd.port),
+        "{:?}",
+        o.facts.sockets
+    );
 }

@@ -70,6 +70,62 @@ impl CertInfo {
     }
 }
 
+/// A serving pair a Kubernetes component made for itself, as client-go's
+/// `GenerateSelfSignedCertKeyWithFixtures` (`k8s.io/client-go/util/cert`)
+/// makes it: a CA named `CN=<host>-ca@<unix time>` and a leaf named
+/// `CN=<host>@<unix time>` that it signed, both RSA, valid from the same
+/// moment (an hour before they were made) to the same end, the leaf naming
+/// `<host>` in its SANs, the CA written or sent right after the leaf.
+///
+/// The kubelet makes one for its hostname when it is given no serving
+/// certificate (`<cert-dir>/kubelet.crt`); the controller-manager and the
+/// scheduler make one for `localhost` in memory when they get no
+/// `--tls-cert-file`. Nobody but the component itself trusts that CA, so
+/// such a pair is the documented default, not a forgery, and deserves its
+/// own verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelfGenerated {
+    /// The host it was made for: the kubelet's hostname, or `localhost`.
+    pub host: String,
+    /// When the leaf was made (the `@<unix time>` of its name).
+    pub made_at: i64,
+}
+
+/// `CN=<name>@<unix time>`, and nothing else in the name.
+fn stamped(dn: &str) -> Option<(&str, i64)> {
+    let (name, at) = dn.strip_prefix("CN=")?.rsplit_once('@')?;
+    if name.is_empty() || name.contains(['=', ',', '+']) || at.is_empty() {
+        return None;
+    }
+    if !at.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((name, at.parse().ok()?))
+}
+
+/// Whether `leaf` and `ca` are a pair client-go generated (see
+/// [`SelfGenerated`]); `ca` must be the certificate that follows the leaf
+/// in the same file or the same handshake.
+pub fn self_generated(leaf: &CertInfo, ca: &CertInfo) -> Option<SelfGenerated> {
+    let (host, made_at) = stamped(&leaf.subject)?;
+    let (ca_name, ca_at) = stamped(&ca.subject)?;
+    let same_host = ca_name.strip_suffix("-ca") == Some(host);
+    // The CA is made first, the leaf right after (two RSA keys later);
+    // both are valid from an hour before the CA was made.
+    let in_order = ca_at <= made_at && made_at - ca_at <= 3600 && leaf.not_before <= ca_at;
+    let ca_ok = ca.is_ca && ca.self_issued && ca.issued_by(ca);
+    let leaf_ok = !leaf.is_ca && leaf.issuer == ca.subject && leaf.issued_by(ca);
+    let shape = leaf.key_type == "RSA"
+        && ca.key_type == "RSA"
+        && leaf.not_before == ca.not_before
+        && leaf.not_after == ca.not_after
+        && leaf.covers(host);
+    (same_host && in_order && ca_ok && leaf_ok && shape).then(|| SelfGenerated {
+        host: host.to_string(),
+        made_at,
+    })
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -295,6 +351,62 @@ mod tests {
         let leaf = parse_pem(&leaf_pem).remove(0).unwrap();
         assert_eq!(leaf.signature_algorithm, "sha1WithRSAEncryption");
         assert!(leaf.weak_signature());
+    }
+
+    #[test]
+    fn client_go_pairs_are_recognised_by_their_shape() {
+        let pki = crate::engine::test_pki::Pki::new();
+        let t = 1_700_000_000;
+        let pair = |name: &str, host: &str, sans: &str| {
+            let v: Vec<CertInfo> = parse_pem(&pki.client_go_pair(name, host, sans, t, 365))
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect();
+            (v[0].clone(), v[1].clone())
+        };
+        let (leaf, ca) = pair("a", "node1", "DNS:node1");
+        assert_eq!(leaf.subject, format!("CN=node1@{t}"));
+        assert_eq!(ca.subject, format!("CN=node1-ca@{t}"));
+        assert_eq!(
+            (leaf.not_before, leaf.not_after),
+            (t - 3600, t - 3600 + 365 * 86_400)
+        );
+        assert!(ca.subject_key_id.is_some() && ca.authority_key_id.is_none());
+        assert!(leaf.subject_key_id.is_none() && leaf.authority_key_id == ca.subject_key_id);
+        assert_eq!(
+            self_generated(&leaf, &ca),
+            Some(SelfGenerated {
+                host: "node1".into(),
+                made_at: t
+            })
+        );
+        let (local, local_ca) = pair("b", "localhost", "DNS:localhost,IP:127.0.0.1,IP:127.0.0.1");
+        assert_eq!(self_generated(&local, &local_ca).unwrap().host, "localhost");
+        // Not a pair: the wrong way round, another pair's CA of the same
+        // name (another key), a leaf that does not name its host.
+        assert!(self_generated(&ca, &leaf).is_none());
+        let (_, twin_ca) = pair("c", "node1", "DNS:node1");
+        assert_eq!(twin_ca.subject, ca.subject);
+        assert!(self_generated(&leaf, &twin_ca).is_none());
+        let (unnamed, unnamed_ca) = pair("d", "node1", "DNS:elsewhere");
+        assert!(self_generated(&unnamed, &unnamed_ca).is_none());
+        assert!(self_generated(&local, &ca).is_none());
+        // A leaf of an ordinary CA is no such pair.
+        let (ca_pem, leaf_pem) = openssl_pair(&[], "365");
+        let ordinary = parse_pem(&leaf_pem).remove(0).unwrap();
+        let cluster = parse_pem(&ca_pem).remove(0).unwrap();
+        assert!(self_generated(&ordinary, &cluster).is_none());
+        // The names alone: `CN=<name>@<digits>` and nothing more.
+        assert_eq!(stamped("CN=node1@17"), Some(("node1", 17)));
+        for dn in [
+            "CN=node1",
+            "CN=@17",
+            "CN=node1@",
+            "CN=node1@1x",
+            "O=x, CN=node1@17",
+        ] {
+            assert_eq!(stamped(dn), None, "{dn}");
+        }
     }
 
     #[test]

@@ -137,10 +137,12 @@ struct ScanArgs {
     /// Ask for the identity file's passphrase (or set KUBEHARDEN_SSH_PASSPHRASE).
     #[arg(long)]
     ask_passphrase: bool,
-    /// Connect timeout for ad hoc nodes, e.g. 10s.
+    /// Connect timeout for ad hoc nodes, e.g. 10s. It also bounds the time
+    /// from the login (or the exec/local command) to the collector's start.
     #[arg(long, value_parser = kubeharden::inventory::parse_duration)]
     connect_timeout: Option<std::time::Duration>,
-    /// Timeout of each collector round trip for ad hoc nodes, e.g. 60s.
+    /// Timeout of each collector round trip for ad hoc nodes, once the
+    /// collector has started, e.g. 60s.
     #[arg(long, value_parser = kubeharden::inventory::parse_duration)]
     command_timeout: Option<std::time::Duration>,
     /// Nodes scanned at once (default: all, up to 64).

@@ -187,7 +187,7 @@ pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
             _ => format!(" - {}", f.error.as_deref().unwrap_or("")),
         };
         eprintln!(
-            "{:<24} {:<18} {:>6.1}s  {}{}",
+            "{:<24} {:<21} {:>6.1}s  {}{}",
             kubeharden::report::text::clean(&f.node.name),
             f.scan_status.as_str(),
             o.elapsed.as_secs_f64(),

@@ -36,7 +36,8 @@ fn component_of_binary(name: &str) -> Option<ComponentKind> {
 
 /// Decodes the collector's hex dump of /proc/<pid>/cmdline into argv.
 pub fn decode_cmdline(hex: &str) -> Option<Vec<String>> {
-    let hex = hex.trim();
+    // `od -An -tx1` spaces its bytes and breaks its lines.
+    let hex: String = hex.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if hex.len() % 2 != 0 {
         return None;
     }
@@ -488,11 +489,19 @@ fn apply_proc(facts: &mut NodeFacts, comm: &str, payload: &str) {
     let mut argv = None;
     let mut env = Vec::new();
     let mut own_root = None;
+    // `cmd` is followed by `od`'s lines of hex, each starting with a space.
+    let mut hex: Option<String> = None;
     for line in payload.lines() {
+        if line.starts_with(' ') {
+            if let Some(h) = hex.as_mut() {
+                h.push_str(line);
+            }
+            continue;
+        }
         let (k, v) = line.split_once(' ').unwrap_or((line, ""));
         match k {
             "pid" => pid = v.trim().parse::<u32>().ok(),
-            "cmd" => argv = decode_cmdline(v),
+            "cmd" => hex = Some(v.to_string()),
             "root" => {
                 own_root = match v.trim() {
                     "own" => Some(true),
@@ -509,6 +518,9 @@ fn apply_proc(facts: &mut NodeFacts, comm: &str, payload: &str) {
             }
             _ => {}
         }
+    }
+    if let Some(h) = hex {
+        argv = decode_cmdline(&h);
     }
     // The component is decided by the full argv[0]; comm is cut at 15
     // characters and only selected the candidate.
@@ -620,6 +632,16 @@ mod tests {
         );
         assert_eq!(decode_cmdline("zz"), None);
         assert_eq!(decode_cmdline("abc"), None);
+        // As `od -An -v -tx1` prints it: spaced, on several lines.
+        let mut facts = NodeFacts::default();
+        apply_proc(
+            &mut facts,
+            "kubelet",
+            "pid 5\ncmd\n 6b 75 62 65 6c 65 74 00 2d 2d 76 3d\n 0a 31 00\n",
+        );
+        let k = facts.component(ComponentKind::Kubelet).unwrap();
+        assert_eq!(k.argv, vec!["kubelet", "--v=\n1"]);
+        assert_eq!(k.pid, Some(5));
     }
 
     #[test]

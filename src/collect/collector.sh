@@ -18,6 +18,16 @@
 # Work is batched to keep the node's cost low: requests are gathered first,
 # then one `find` lists every directory, one `stat` answers every path, and
 # one `awk` per kind of read answers every file. Shell builtins do the rest.
+#
+# The first thing it does, before any work, is print a start line,
+# "@@<nonce> START", so kubeharden can tell a collector that is running
+# (and may take its time) from a login that never ran it (a ForceCommand, a
+# profile script that waits, a hung home directory, sudo waiting on a
+# directory service), which it abandons at the connect timeout. The nonce
+# and the word are kept apart here, so a login that echoes this script back
+# cannot forge the line; the leading newline ends whatever the login printed
+# without one.
+printf '\n@@%s START\n' "$KH_N"
 
 LC_ALL=C
 export LC_ALL
@@ -55,9 +65,10 @@ kh_procs() {
       *) continue ;;
     esac
     kh_b proc "$comm"
-    printf 'pid %s\ncmd ' "${d#/proc/}"
-    od -An -v -tx1 < "$d/cmdline" 2>/dev/null | tr -d ' \n'
-    printf '\n'
+    printf 'pid %s\ncmd\n' "${d#/proc/}"
+    # Hex, so no byte of argv can break the frame; kubeharden drops the
+    # spaces and line breaks (one fork fewer than piping through tr).
+    od -An -v -tx1 < "$d/cmdline" 2>/dev/null
     # Its root directory: the host's / (same device and inode), or a
     # container's. Nothing when /proc/PID/root cannot be followed.
     if [ "$d/root/" -ef / ]; then

@@ -79,6 +79,12 @@ pub fn script(nonce: &str, cap: usize, requests: &[Request]) -> String {
     trip(nonce, cap, requests, true)
 }
 
+/// The line the collector prints before anything else (see collector.sh),
+/// which tells that it has started.
+pub fn start_marker(nonce: &str) -> String {
+    format!("@@{nonce} START")
+}
+
 /// The line a round trip ends with in a conversation.
 pub fn done_marker(nonce: &str) -> String {
     format!("@@{nonce} DONE")
@@ -198,6 +204,22 @@ mod tests {
         assert!(s.contains("kh_main <<'KH_REQ_n1'\nstat /etc/$(touch /tmp/pwned)\nKH_REQ_n1\nprintf '\\n@@n1 DONE\\n'\n"));
         assert!(!s.contains("/a\nprocs"));
         assert!(!s.contains("relative"));
+    }
+
+    #[test]
+    fn the_start_line_is_printed_first_and_never_appears_in_what_we_send() {
+        let s = trip("n7", 100, &[Request::Meta], true);
+        let first_command = s
+            .lines()
+            .skip(2)
+            .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .unwrap();
+        assert_eq!(first_command, r#"printf '\n@@%s START\n' "$KH_N""#);
+        // A login that echoes our input back cannot forge it.
+        assert!(crate::transport::marker_end(s.as_bytes(), &start_marker("n7")).is_none());
+        assert!(!s.contains("@@n7 START"));
+        // Later round trips do not print it again.
+        assert!(!trip("n8", 100, &[Request::Meta], false).contains("START"));
     }
 
     #[test]

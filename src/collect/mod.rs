@@ -50,7 +50,11 @@ fn round_trip(
         }
     }
     let text = frames::trip(&nonce, opts.file_cap, requests, first);
-    let out = conv.exchange(&text, &frames::done_marker(&nonce))?;
+    // The first trip carries the collector itself, which says it has
+    // started before anything else: that is what the start deadline waits
+    // for.
+    let start = first.then(|| frames::start_marker(&nonce));
+    let out = conv.exchange(&text, start.as_deref(), &frames::done_marker(&nonce))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (frames, incomplete) = frames::parse(&nonce, &stdout);
     assemble::apply(facts, &frames, opts.file_cap);
@@ -100,10 +104,12 @@ pub fn collect(t: &mut dyn Transport, identity: NodeIdentity, opts: CollectOptio
         plan::from_config_files,
     ];
     let result = t.open().and_then(|mut conv| {
-        for (i, next) in trips.into_iter().enumerate() {
+        let mut first = true;
+        for next in trips {
             let requests = next(&facts);
             if !requests.is_empty() {
-                round_trip(conv.as_mut(), &mut facts, &requests, i == 0, opts)?;
+                round_trip(conv.as_mut(), &mut facts, &requests, first, opts)?;
+                first = false;
             }
         }
         Ok(())

@@ -150,6 +150,12 @@ const FILE_FLAGS: &[(ComponentKind, &str, Act)] = &[
         "--cluster-signing-key-file",
         Stat,
     ),
+    (ComponentKind::ControllerManager, "--tls-cert-file", Certs),
+    (
+        ComponentKind::ControllerManager,
+        "--tls-private-key-file",
+        Stat,
+    ),
     (ComponentKind::Scheduler, "--kubeconfig", ReadKubeconfig),
     (
         ComponentKind::Scheduler,
@@ -162,6 +168,8 @@ const FILE_FLAGS: &[(ComponentKind, &str, Act)] = &[
         ReadKubeconfig,
     ),
     (ComponentKind::Scheduler, "--config", Read),
+    (ComponentKind::Scheduler, "--tls-cert-file", Certs),
+    (ComponentKind::Scheduler, "--tls-private-key-file", Stat),
     (ComponentKind::Etcd, "--config-file", Read),
     (ComponentKind::Etcd, "--data-dir", Stat),
     (ComponentKind::Etcd, "--cert-file", Certs),
@@ -242,6 +250,39 @@ pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
                     out.extend(request(*act, through_root(comp.pid, path)));
                 }
             }
+        }
+    }
+    // Serving certificates a component writes into its --cert-dir when no
+    // file is named (kubelet: kubelet.crt, or the bootstrapped
+    // kubelet-server-current.pem; controller-manager and scheduler:
+    // <binary>.crt). The kubelet's default directory is read in discovery.
+    for (kind, names) in [
+        (
+            ComponentKind::Kubelet,
+            &["kubelet.crt", "kubelet-server-current.pem"][..],
+        ),
+        (
+            ComponentKind::ControllerManager,
+            &["kube-controller-manager.crt"][..],
+        ),
+        (ComponentKind::Scheduler, &["kube-scheduler.crt"][..]),
+    ] {
+        let Some(comp) = facts.component(kind).filter(|c| c.running) else {
+            continue;
+        };
+        let args = parse_argv(kind, &comp.argv);
+        let Some(dir) = args
+            .value("--cert-dir")
+            .map(|d| d.trim_end_matches('/'))
+            .filter(|d| d.starts_with('/') && *d != KUBELET_PKI_DIR)
+        else {
+            continue;
+        };
+        for name in names {
+            out.insert(Request::Certs(through_root(
+                comp.pid,
+                &format!("{dir}/{name}"),
+            )));
         }
     }
     out.into_iter().collect()
@@ -389,6 +430,63 @@ mod tests {
         assert!(
             r.contains(&Request::Certs("/proc/5/root/pki/server.crt".into())),
             "{r:?}"
+        );
+    }
+
+    #[test]
+    fn serving_certificates_are_read_where_the_components_keep_them() {
+        let mut facts = NodeFacts::default();
+        for (kind, pid, argv) in [
+            (
+                ComponentKind::ControllerManager,
+                9,
+                &[
+                    "kube-controller-manager",
+                    "--tls-cert-file=/etc/kubernetes/pki/cm.crt",
+                    "--tls-private-key-file=/etc/kubernetes/pki/cm.key",
+                ][..],
+            ),
+            (
+                ComponentKind::Scheduler,
+                10,
+                &["kube-scheduler", "--cert-dir", "/var/run/kubernetes/"][..],
+            ),
+            (
+                ComponentKind::Kubelet,
+                11,
+                &["kubelet", "--cert-dir=/srv/kubelet"][..],
+            ),
+        ] {
+            facts.components.insert(
+                kind,
+                ComponentFacts {
+                    running: true,
+                    pid: Some(pid),
+                    argv: argv.iter().map(|a| a.to_string()).collect(),
+                    ..Default::default()
+                },
+            );
+        }
+        let r = from_command_lines(&facts);
+        for want in [
+            Request::Certs("/proc/9/root/etc/kubernetes/pki/cm.crt".into()),
+            Request::Stat("/proc/9/root/etc/kubernetes/pki/cm.key".into()),
+            Request::Certs("/proc/10/root/var/run/kubernetes/kube-scheduler.crt".into()),
+            Request::Certs("/proc/11/root/srv/kubelet/kubelet.crt".into()),
+            Request::Certs("/proc/11/root/srv/kubelet/kubelet-server-current.pem".into()),
+        ] {
+            assert!(r.contains(&want), "no {want:?} in {r:?}");
+        }
+        // The kubelet's default directory is already read in discovery.
+        facts
+            .components
+            .get_mut(&ComponentKind::Kubelet)
+            .unwrap()
+            .argv = vec!["kubelet".into(), "--cert-dir=/var/lib/kubelet/pki".into()];
+        assert!(
+            !from_command_lines(&facts)
+                .iter()
+                .any(|r| r.path().is_some_and(|p| p.contains("kubelet.crt")))
         );
     }
 

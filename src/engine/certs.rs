@@ -13,7 +13,7 @@
 //! certificate was collected gets a skip, never a pass.
 
 use super::effective::NodeCtx;
-use crate::certs::{CertInfo, parse_pem};
+use crate::certs::{CertInfo, parse_pem, self_generated};
 use crate::facts::ComponentKind;
 use crate::report::{Finding, Status, cap};
 
@@ -34,14 +34,29 @@ fn node_certs(ctx: &NodeCtx<'_>) -> (Vec<(String, CertInfo)>, Vec<String>) {
     let mut certs = Vec::new();
     let mut bad = Vec::new();
     for c in &ctx.facts.certificates {
+        let mut first: Option<CertInfo> = None;
         for (i, parsed) in parse_pem(&c.pem).into_iter().enumerate() {
-            let label = if i == 0 {
+            let mut label = if i == 0 {
                 c.path.clone()
             } else {
                 format!("{} #{}", c.path, i + 1)
             };
             match parsed {
-                Ok(info) => certs.push((label, info)),
+                Ok(info) => {
+                    // The CA a component generated for itself follows its
+                    // leaf in the same file (the kubelet's kubelet.crt).
+                    if i == 1
+                        && first
+                            .as_ref()
+                            .is_some_and(|l| self_generated(l, &info).is_some())
+                    {
+                        label.push_str(" (its self-generated CA)");
+                    }
+                    if i == 0 {
+                        first = Some(info.clone());
+                    }
+                    certs.push((label, info))
+                }
                 Err(e) => bad.push(format!("{label}: {e}")),
             }
         }
@@ -130,7 +145,12 @@ pub fn cert_findings(
             soonest = Some((days, path));
         }
         let text = if days < 0 {
-            format!("{path} ({}) expired {} days ago", c.subject, -days)
+            // whole days since it ended, as tls.served-cert says it
+            format!(
+                "{path} ({}) expired {} days ago",
+                c.subject,
+                (opts.now - c.not_after) / 86_400
+            )
         } else {
             format!("{path} ({}) expires in {days} days", c.subject)
         };
@@ -225,14 +245,21 @@ pub fn cert_findings(
 fn chain_pairs(ctx: &NodeCtx<'_>) -> Vec<(String, String, String)> {
     let mut pairs = Vec::new();
     let flag = |kind: ComponentKind, name: &str| -> Option<String> {
-        let (comp, args) = ctx.running(kind).ok()?;
+        let (_, args) = ctx.running(kind).ok()?;
+        // etcd's files come from its --config-file alone when it has one,
+        // else its flags and ETCD_* variables: the effective setting.
+        if kind == ComponentKind::Etcd {
+            let spec = super::known::find_flag(kind, name)?;
+            return ctx
+                .flag(spec)
+                .ok()
+                .filter(|o| o.explicit)
+                .and_then(|o| o.value)
+                .map(|v| v.text())
+                .filter(|p| p.starts_with('/'));
+        }
         args.value(name)
             .map(String::from)
-            .or_else(|| {
-                (kind == ComponentKind::Etcd)
-                    .then(|| comp.env.get(&super::known::etcd_env_name(name)).cloned())
-                    .flatten()
-            })
             .filter(|p| p.starts_with('/'))
     };
     let mut pair = |leaf: Option<String>, ca: Option<String>, why: &str| {
@@ -501,6 +528,44 @@ mod tests {
             &[(ComponentKind::Etcd, etcd)],
         );
         assert_eq!(status(&run(&n, now), "cert.chain"), Some(Status::Pass));
+        // etcd with --config-file: the pairs are the file's, its flags are
+        // not read by etcd and not here either.
+        let mut n = node(
+            &[
+                ("/pki/etcd/server.crt", pki.pem("ca")),
+                ("/pki/etcd/peer.crt", pki.pem("ca")),
+                ("/pki/etcd/ca.crt", pki.pem("ca")),
+                (
+                    "/cfg/peer.crt",
+                    pki.leaf("cfg-peer", "other", "rsa:2048", "365", "-sha256", "DNS:x"),
+                ),
+            ],
+            &[(
+                ComponentKind::Etcd,
+                &[
+                    "etcd",
+                    "--config-file=/cfg/etcd.yaml",
+                    "--peer-cert-file=/pki/etcd/peer.crt",
+                ],
+            )],
+        );
+        n.files.insert(
+            "/cfg/etcd.yaml".into(),
+            crate::facts::FileFacts {
+                exists: true,
+                content: Some(
+                    "peer-transport-security:\n  cert-file: /cfg/peer.crt\n  trusted-ca-file: /pki/etcd/ca.crt\n"
+                        .into(),
+                ),
+                ..Default::default()
+            },
+        );
+        let chain = run(&n, now)
+            .into_iter()
+            .find(|x| x.id == "cert.chain")
+            .unwrap();
+        assert_eq!(chain.status, Status::Fail, "{chain:?}");
+        assert!(chain.actual.contains("/cfg/peer.crt ("), "{}", chain.actual);
     }
 
     #[test]
@@ -547,6 +612,53 @@ mod tests {
             status(&run(&n, now), "cert.apiserver-san"),
             Some(Status::Pass)
         );
+    }
+
+    #[test]
+    fn self_generated_pairs_pass_the_certificate_checks_and_are_labelled() {
+        // A kubeadm node's defaults: the kubelet's kubelet.crt (leaf, then
+        // its CA), and the controller-manager's pair, only on the wire.
+        let pki = Pki::new();
+        let t = parse_pem(&pki.pem("ca")).remove(0).unwrap().not_before;
+        let kubelet = pki.client_go_pair("kubelet", "node1", "DNS:node1", t, 365);
+        let cm = pki.client_go_pair("cm", "localhost", "DNS:localhost,IP:127.0.0.1", t, 365);
+        let mut n = node(
+            &[("/var/lib/kubelet/pki/kubelet.crt", kubelet.clone())],
+            &[
+                (ComponentKind::Kubelet, &["kubelet"]),
+                (
+                    ComponentKind::ControllerManager,
+                    &["kube-controller-manager"],
+                ),
+            ],
+        );
+        for (port, pem) in [(10250, kubelet), (10257, cm)] {
+            n.tls.push(crate::probe::TlsProbe {
+                served_pem: Some(pem),
+                ..crate::probe::TlsProbe::new("10.0.0.11", port, crate::probe::PortState::Tls)
+            });
+        }
+        let ctx = NodeCtx::new(&n);
+        let opts = CertOptions {
+            now: t + 86_400,
+            fail_days: 7,
+            warn_days: 30,
+        };
+        let (findings, certs) = cert_findings(&ctx, opts);
+        for f in &findings {
+            assert_eq!(f.status, Status::Pass, "{}: {}", f.id, f.actual);
+        }
+        let labels: Vec<&str> = certs.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "/var/lib/kubelet/pki/kubelet.crt",
+                "/var/lib/kubelet/pki/kubelet.crt #2 (its self-generated CA)",
+                "served on 10.0.0.11:10257 (self-generated)",
+                "served on 10.0.0.11:10257 (chain #2: its self-generated CA)",
+            ]
+        );
+        assert_eq!(certs[2].1.subject, format!("CN=localhost@{t}"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod known;
 pub mod network;
 pub mod platform;
 #[cfg(test)]
-mod test_pki;
+pub(crate) mod test_pki;
 pub mod tls;
 pub mod value;
 
@@ -230,7 +230,7 @@ fn evaluate_node_full(
         let (findings, certs) = certs::cert_findings(&ctx, opts.cert());
         results.extend(findings);
         results.extend(network::plaintext_finding(facts));
-        results.extend(tls::tls_findings(&ctx));
+        results.extend(tls::tls_findings(&ctx, opts.now));
         cert_rows = certs
             .into_iter()
             .map(|(path, c)| CertificateInfo {

@@ -154,6 +154,44 @@ pub const SCANNER: &str = "(scanning machine)";
 /// Ports that speak plain HTTP by design: kubelet and kube-proxy health checks.
 pub const PLAINTEXT_BY_DESIGN: [u16; 2] = [10248, 10256];
 
+/// Plaintext ports that fail wherever they listen, loopback included, and
+/// why: what they serve, they serve to any local process without
+/// authentication.
+pub const PLAINTEXT_NEVER: [(u16, &str); 2] = [
+    (
+        8080,
+        "an insecure API port serves the whole API with no authentication or authorization",
+    ),
+    (
+        10255,
+        "the kubelet's read-only port serves its pods and node details without authentication",
+    ),
+];
+
+fn never_plaintext(port: u16) -> Option<&'static str> {
+    PLAINTEXT_NEVER
+        .iter()
+        .find(|(p, _)| *p == port)
+        .map(|(_, why)| *why)
+}
+
+/// Who holds a probed port, as the node's socket list says, e.g.
+/// `kubelet, pid 700`.
+fn holder(facts: &NodeFacts, p: &crate::probe::TlsProbe) -> Option<String> {
+    let wild = ["*", "0.0.0.0", "::", "[::]"];
+    let s = facts.sockets.iter().find(|s| {
+        s.port == p.port
+            && (s.address == p.address
+                || (wild.contains(&s.address.as_str()) && p.address == facts.node.address))
+    })?;
+    match (&s.process, s.pid) {
+        (Some(name), Some(pid)) => Some(format!("{name}, pid {pid}")),
+        (Some(name), None) => Some(name.clone()),
+        (None, Some(pid)) => Some(format!("pid {pid}")),
+        (None, None) => None,
+    }
+}
+
 fn is_loopback(address: &str) -> bool {
     super::value::is_loopback_address(address)
 }
@@ -207,6 +245,7 @@ fn port_verdict(p: &crate::probe::TlsProbe) -> Option<Status> {
     Some(match p.state {
         PortState::Error => return None,
         PortState::Plaintext if PLAINTEXT_BY_DESIGN.contains(&p.port) => Status::Pass,
+        PortState::Plaintext if never_plaintext(p.port).is_some() => Status::Fail,
         PortState::Plaintext if is_loopback(&p.address) => Status::Warn,
         PortState::Plaintext => Status::Fail,
         PortState::Tls => {
@@ -302,21 +341,30 @@ pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
 
 /// `tls.plaintext`: no Kubernetes port answers in clear on a network
 /// address (fail), nor on loopback (warn), except the health checks that
-/// are plaintext by design. `None` when nothing was probed.
+/// are plaintext by design; an insecure API port or the kubelet's
+/// read-only port fails wherever it listens. `None` when nothing was
+/// probed.
 pub fn plaintext_finding(facts: &NodeFacts) -> Option<Finding> {
     use crate::probe::PortState;
     if facts.tls.is_empty() {
         return None;
     }
     let mut exposed = Vec::new();
+    let mut never = Vec::new();
     let mut local = Vec::new();
     let mut unproven = Vec::new();
     for p in &facts.tls {
         let at = format!("{}:{}", p.address, p.port);
+        let held = holder(facts, p)
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
         match p.state {
             PortState::Plaintext if PLAINTEXT_BY_DESIGN.contains(&p.port) => {}
-            PortState::Plaintext if is_loopback(&p.address) => local.push(at),
-            PortState::Plaintext => exposed.push(at),
+            PortState::Plaintext => match never_plaintext(p.port) {
+                Some(why) => never.push(format!("{at}{held}: {why}")),
+                None if is_loopback(&p.address) => local.push(format!("{at}{held}")),
+                None => exposed.push(format!("{at}{held}")),
+            },
             PortState::Error => unproven.push(format!(
                 "{at} ({})",
                 p.detail.as_deref().unwrap_or("no answer")
@@ -337,11 +385,21 @@ pub fn plaintext_finding(facts: &NodeFacts) -> Option<Finding> {
             )
         })
         .collect();
-    let (status, actual) = if !exposed.is_empty() {
-        (
-            Status::Fail,
-            format!("plaintext on a network address: {}", exposed.join(", ")),
-        )
+    let (status, actual) = if !exposed.is_empty() || !never.is_empty() {
+        let mut parts = Vec::new();
+        if !never.is_empty() {
+            parts.push(format!(
+                "plaintext where it must never be: {}",
+                never.join("; ")
+            ));
+        }
+        if !exposed.is_empty() {
+            parts.push(format!(
+                "plaintext on a network address: {}",
+                exposed.join(", ")
+            ));
+        }
+        (Status::Fail, parts.join("; "))
     } else if !unproven.is_empty() {
         (
             Status::Error,
@@ -364,12 +422,13 @@ pub fn plaintext_finding(facts: &NodeFacts) -> Option<Finding> {
         status,
         reason: (status == Status::Error).then(|| "some ports could not be probed".to_string()),
         expected: format!(
-            "TLS on every Kubernetes port; plaintext allowed only for the health checks on {}",
-            PLAINTEXT_BY_DESIGN.map(|p| p.to_string()).join(" and ")
+            "TLS on every Kubernetes port; plaintext allowed only for the health checks on {}, and never on {} (not even on loopback)",
+            PLAINTEXT_BY_DESIGN.map(|p| p.to_string()).join(" and "),
+            PLAINTEXT_NEVER.map(|(p, _)| p.to_string()).join(" or ")
         ),
         actual: cap(&actual, super::EVIDENCE_CAP),
-        source: "TLS handshakes from the node itself over SSH direct-tcpip channels; nothing sent beyond the handshake".into(),
-        remediation: "Turn off plaintext ports: --read-only-port=0 (readOnlyPort: 0) on kubelets, no --insecure-port on the API server, metrics on loopback or behind TLS (kube-proxy metricsBindAddress: 127.0.0.1:10249, etcd --listen-metrics-urls on loopback).".into(),
+        source: format!("probes from the node itself: a TLS ClientHello to every port, and, to a port that stays silent, one plain `{}` on a second connection", crate::probe::job::GET_REQUEST_LINE),
+        remediation: "Turn off plaintext ports: --read-only-port=0 (readOnlyPort: 0) on kubelets, no insecure API port (and no `kubectl proxy` left listening), metrics on loopback or behind TLS (kube-proxy metricsBindAddress: 127.0.0.1:10249, etcd --listen-metrics-urls on loopback).".into(),
         waiver: None,
     })
 }
@@ -454,6 +513,31 @@ mod tests {
         );
         assert_eq!(f(&[("10.0.0.5", 10250, Error)]).status, Status::Error);
         assert!(plaintext_finding(&probed(&[])).is_none());
+        // An insecure API port and the kubelet's read-only port fail even
+        // on loopback, and say why, and who holds them.
+        for port in [8080, 10255] {
+            let mut n = probed(&[("127.0.0.1", port, Plaintext)]);
+            n.sockets.push(crate::facts::SocketFacts {
+                protocol: "tcp".into(),
+                address: "127.0.0.1".into(),
+                port,
+                pid: Some(42),
+                process: Some("kubectl".into()),
+            });
+            let never = plaintext_finding(&n).unwrap();
+            assert_eq!(never.status, Status::Fail, "{port}: {}", never.actual);
+            assert!(
+                never
+                    .actual
+                    .contains(&format!("127.0.0.1:{port} (kubectl, pid 42): ")),
+                "{}",
+                never.actual
+            );
+            assert!(
+                never.actual.contains("without authentication")
+                    || never.actual.contains("no authentication")
+            );
+        }
         let rows = tls_rows(&probed(&[
             ("10.0.0.5", 10255, Plaintext),
             ("127.0.0.1", 10249, Plaintext),

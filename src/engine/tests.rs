@@ -867,7 +867,7 @@ fn etcd_listen_urls_come_from_the_config_file_alone() {
     // The probes' view of the node agrees: 12379 is etcd's client port.
     let probe = crate::probe::TlsProbe::new("10.0.0.1", 12379, crate::probe::PortState::Tls);
     n.tls = vec![probe];
-    let f = tls::tls_findings(&NodeCtx::new(&n))
+    let f = tls::tls_findings(&NodeCtx::new(&n), 0)
         .into_iter()
         .find(|f| f.id == "tls.etcd-client-cert")
         .expect("12379 is judged as etcd's port");

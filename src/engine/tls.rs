@@ -7,7 +7,21 @@
 //! | `tls.weak-ciphers` | a port accepts a broken suite (RC4, 3DES, NULL, export, CBC-SHA256), or one outside the suites its component is configured with; warns for a suite outside the recommended list when none is configured |
 //! | `tls.kubelet-anonymous` | the kubelet answers an anonymous `GET /pods` with anything but 401 or 403 |
 //! | `tls.etcd-client-cert` | etcd completes a handshake without a client certificate |
-//! | `tls.served-cert` | a port serves a certificate other than the file its flags name, or one its CA did not issue; warns for a self-signed kubelet, controller-manager or scheduler certificate |
+//! | `tls.served-cert` | a port serves a certificate other than the one its flags or config name, one its CA did not issue, or an expired one; warns for a pair the kubelet, controller-manager or scheduler generated for itself |
+//!
+//! Given no serving certificate, the kubelet, controller-manager and
+//! scheduler make their own pair with client-go's
+//! `GenerateSelfSignedCertKey`: the kubelet writes it to
+//! `<cert-dir>/kubelet.crt`, the other two keep it in memory. That is
+//! kubeadm's default, and CIS does not ask for `--tls-cert-file` on the
+//! control plane, so failing it would fail every cluster for nothing an
+//! attacker gains; but no client can verify such a port, so it warns, and
+//! says the way out. What decides is where upstream takes the certificate
+//! from (`Origin`): the port must serve exactly that file's first
+//! certificate, and a pair is recognised by its shape
+//! ([`crate::certs::self_generated`]) and by its CA following the leaf in
+//! that file, or, in memory, in the handshake. Anything else a component
+//! without a named certificate serves is someone else on its port.
 //!
 //! Every check reads the probes in the node's facts (`tls`), so they are
 //! judged again, offline, from saved facts. A port whose probe could not be
@@ -17,7 +31,7 @@
 use super::effective::NodeCtx;
 use super::value::Observed;
 use crate::bench::Fact;
-use crate::certs::{CertInfo, parse_pem};
+use crate::certs::{CertInfo, parse_pem, self_generated};
 use crate::facts::ComponentKind;
 use crate::probe::hello::{Tier, suite_tier};
 use crate::probe::{HelloOutcome, KUBELET_PORT, PortState, TlsProbe};
@@ -382,144 +396,299 @@ fn etcd_client_cert(ctx: &NodeCtx<'_>) -> Option<Finding> {
     )
 }
 
-fn first_cert(ctx: &NodeCtx<'_>, path: &str) -> Option<CertInfo> {
+/// Every certificate of a collected file, in order; `None` when the file
+/// was not collected.
+fn file_certs(ctx: &NodeCtx<'_>, path: &str) -> Option<Vec<CertInfo>> {
     let c = ctx.facts.certificates.iter().find(|c| c.path == path)?;
-    parse_pem(&c.pem).into_iter().next()?.ok()
+    Some(
+        parse_pem(&c.pem)
+            .into_iter()
+            .filter_map(|r| r.ok())
+            .collect(),
+    )
 }
 
-/// Where a bootstrapped kubelet keeps its serving certificate.
-const KUBELET_SERVER_CURRENT: &str = "/var/lib/kubelet/pki/kubelet-server-current.pem";
+fn first_cert(ctx: &NodeCtx<'_>, path: &str) -> Option<CertInfo> {
+    file_certs(ctx, path)?.into_iter().next()
+}
+
+/// The kubelet's `--cert-dir` when none is given: where it writes its
+/// self-generated `kubelet.crt` and keeps its rotated certificates.
+const KUBELET_CERT_DIR: &str = "/var/lib/kubelet/pki";
 
 /// The cluster CA when no flag names it: kubeadm's path.
 const CLUSTER_CA: &str = "/etc/kubernetes/pki/ca.crt";
 
-fn served_cert(ctx: &NodeCtx<'_>) -> Option<Finding> {
+/// Where the certificate a port serves must come from, decided the way
+/// the component itself decides it from its flags and config.
+enum Origin {
+    /// A file the flags or config name (`--tls-cert-file`, `tlsCertFile`,
+    /// etcd's `--cert-file`), or, with serverTLSBootstrap, the kubelet's
+    /// `kubelet-server-current.pem`: `by` says which.
+    Named { path: String, by: String },
+    /// A file the component writes itself when it is given none: the
+    /// kubelet's `<cert-dir>/kubelet.crt` (cmd/kubelet/app/server.go,
+    /// `InitializeTLS`), or `<cert-dir>/<binary>.crt` of a controller-manager
+    /// or scheduler given `--cert-dir` (k8s.io/apiserver's
+    /// `SecureServingOptions.MaybeDefaultWithSelfSignedCerts`).
+    SelfWritten { path: String, why: String },
+    /// A controller-manager or scheduler with neither `--tls-cert-file` nor
+    /// `--cert-dir`: a pair made in memory at start-up, nowhere on disk.
+    InMemory,
+    /// Nothing names it (an API server or etcd without the flag, a
+    /// bootstrapping kubelet whose current certificate was not collected):
+    /// judged by its issuer alone.
+    Unnamed,
+}
+
+fn origin(ctx: &NodeCtx<'_>, s: Server) -> Origin {
+    use ComponentKind::*;
+    let named = explicit(ctx, knobs(s)[2])
+        .and_then(|(v, src)| Some((v.first()?.clone(), src)))
+        .filter(|(p, _)| !p.is_empty());
+    let cert_dir = || {
+        ctx.running(s.kind)
+            .ok()
+            .and_then(|(_, a)| a.value("--cert-dir"))
+            .map(|d| d.trim_end_matches('/').to_string())
+            .filter(|d| !d.is_empty())
+    };
+    match s.kind {
+        Kubelet => {
+            let dir = cert_dir().unwrap_or_else(|| KUBELET_CERT_DIR.to_string());
+            let bootstrap = observe(ctx, "kubelet:serverTLSBootstrap")
+                .and_then(|o| o.value)
+                .is_some_and(|v| v.items().first().is_some_and(|b| b == "true"));
+            if bootstrap {
+                // The certificate manager serves what it got from the
+                // cluster CA, whatever tlsCertFile says.
+                let path = format!("{dir}/kubelet-server-current.pem");
+                return if file_certs(ctx, &path).is_some() {
+                    Origin::Named {
+                        path,
+                        by: "serverTLSBootstrap: true".into(),
+                    }
+                } else {
+                    Origin::Unnamed
+                };
+            }
+            match named {
+                Some((path, by)) => Origin::Named { path, by },
+                None => Origin::SelfWritten {
+                    path: format!("{dir}/kubelet.crt"),
+                    why: "which the kubelet writes and serves when neither tlsCertFile nor serverTLSBootstrap is set".into(),
+                },
+            }
+        }
+        ControllerManager | Scheduler => match (named, cert_dir()) {
+            (Some((path, by)), _) => Origin::Named { path, by },
+            (None, Some(dir)) => Origin::SelfWritten {
+                path: format!("{dir}/{}.crt", s.kind.binary()),
+                why: format!(
+                    "which {} writes and serves with --cert-dir and no --tls-cert-file",
+                    s.kind.binary()
+                ),
+            },
+            (None, None) => Origin::InMemory,
+        },
+        _ => match named {
+            Some((path, by)) => Origin::Named { path, by },
+            None => Origin::Unnamed,
+        },
+    }
+}
+
+/// What one port's certificate comes to, before expiry is considered.
+enum Verdict {
+    Pass(String),
+    Warn(String),
+    Fail(String),
+    Error(String),
+}
+
+/// How a self-generated pair is described, and the way out of it.
+fn self_generated_text(
+    s: Server,
+    at: &str,
+    leaf: &CertInfo,
+    ca: &CertInfo,
+    origin: &Origin,
+) -> String {
+    let pair = format!("\"{}\", issued by \"{}\"", leaf.subject, ca.subject);
+    let whose = match (s.kind, origin) {
+        (_, Origin::InMemory) => format!(
+            "the pair {} generates in memory without --tls-cert-file: {pair} (sent with it)",
+            s.kind.binary()
+        ),
+        (ComponentKind::Kubelet, Origin::SelfWritten { path, .. }) => {
+            format!("the kubelet's self-generated certificate {pair}, which follows it in {path}")
+        }
+        (_, Origin::SelfWritten { path, .. }) => format!(
+            "the pair {} generated into {path} without --tls-cert-file: {pair}, which follows it there",
+            s.kind.binary()
+        ),
+        (_, Origin::Named { path, by }) => format!(
+            "a self-generated pair from {path} (named by {by}): {pair}, which follows it there"
+        ),
+        (_, Origin::Unnamed) => format!("a self-generated pair: {pair}"),
+    };
+    let way_out = if s.kind == ComponentKind::Kubelet {
+        "serverTLSBootstrap: true, then approve its kubelet-serving CSRs"
+    } else {
+        "--tls-cert-file and --tls-private-key-file from the cluster CA"
+    };
+    format!("{at} serves {whose}: a CA no client trusts; the way out: {way_out}")
+}
+
+fn judge_served(ctx: &NodeCtx<'_>, s: Server, at: &str, chain: &[CertInfo]) -> Verdict {
+    let leaf = &chain[0];
+    let origin = origin(ctx, s);
+    // 1. The file it must come from, and the certificate that follows the
+    //    leaf there (a self-generated pair keeps its CA there).
+    let mut follows: Option<CertInfo> = None;
+    let mut from: Option<&str> = None;
+    if let Origin::Named { path, .. } | Origin::SelfWritten { path, .. } = &origin {
+        let what = match &origin {
+            Origin::Named { by, .. } => format!("named by {by}"),
+            Origin::SelfWritten { why, .. } => why.clone(),
+            _ => unreachable!(),
+        };
+        let Some(file) = file_certs(ctx, path) else {
+            return Verdict::Error(format!("{at}: {path}, {what}, was not collected"));
+        };
+        let Some(first) = file.first() else {
+            return Verdict::Error(format!(
+                "{at}: {path}, {what}, holds no certificate that could be parsed"
+            ));
+        };
+        if first != leaf {
+            return Verdict::Fail(format!(
+                "{at} serves \"{}\" (serial {}), not the certificate in {path} (\"{}\", serial {}), {what}: the component was not restarted since the file changed, or something else answers on the port",
+                leaf.subject, leaf.serial, first.subject, first.serial
+            ));
+        }
+        follows = file.get(1).cloned();
+        from = Some(path);
+    }
+    // 2. A pair the component generated for itself: the documented
+    //    default of the kubelet, controller-manager and scheduler.
+    let may_self_generate = matches!(
+        s.kind,
+        ComponentKind::Kubelet | ComponentKind::ControllerManager | ComponentKind::Scheduler
+    );
+    let ca_of_pair = match origin {
+        Origin::InMemory => chain.get(1),
+        Origin::Named { .. } | Origin::SelfWritten { .. } => follows.as_ref(),
+        Origin::Unnamed => None,
+    };
+    if let Some(ca) =
+        ca_of_pair.filter(|ca| may_self_generate && self_generated(leaf, ca).is_some())
+    {
+        return Verdict::Warn(self_generated_text(s, at, leaf, ca, &origin));
+    }
+    if let Origin::InMemory = origin {
+        return Verdict::Fail(format!(
+            "{at} serves \"{}\", issued by \"{}\", but without --tls-cert-file (or --cert-dir) {} serves only the pair it generates in memory (\"CN=localhost@<time>\", issued by \"CN=localhost-ca@<time>\", sent with it): something else answers on the port",
+            leaf.subject,
+            leaf.issuer,
+            s.kind.binary()
+        ));
+    }
+    // 3. Who issued it.
+    let ca_path = explicit(ctx, knobs(s)[3])
+        .and_then(|(v, _)| v.first().cloned())
+        .unwrap_or_else(|| {
+            if s.kind == ComponentKind::Etcd {
+                "/etc/kubernetes/pki/etcd/ca.crt".to_string()
+            } else {
+                CLUSTER_CA.to_string()
+            }
+        });
+    let from = from.map(|p| format!(" from {p}")).unwrap_or_default();
+    if leaf.self_issued && leaf.issued_by(leaf) {
+        return Verdict::Fail(format!(
+            "{at} serves a self-signed certificate (\"{}\"){from}, not one issued by {ca_path}",
+            leaf.subject
+        ));
+    }
+    // An intermediate sent with the leaf may stand between it and the CA.
+    let chains_to = |ca: &CertInfo| {
+        leaf.issued_by(ca)
+            || chain[1..]
+                .iter()
+                .any(|i| leaf.issued_by(i) && i.issued_by(ca))
+    };
+    match first_cert(ctx, &ca_path) {
+        Some(ca) if chains_to(&ca) => Verdict::Pass(format!(
+            "{at} serves \"{}\"{from}, issued by {ca_path}",
+            leaf.subject
+        )),
+        Some(ca) => Verdict::Fail(format!(
+            "{at} serves \"{}\"{from}, issued by \"{}\" but not by {ca_path} (\"{}\"){}",
+            leaf.subject,
+            leaf.issuer,
+            ca.subject,
+            if leaf.issuer == ca.subject {
+                ": same name, another key"
+            } else {
+                ""
+            }
+        )),
+        None => Verdict::Error(format!(
+            "{at}: the CA that should have issued its certificate ({ca_path}) was not collected"
+        )),
+    }
+}
+
+fn served_cert(ctx: &NodeCtx<'_>, now: i64) -> Option<Finding> {
     let mut t = Tally::default();
     for (p, s) in tls_ports(ctx) {
         let Some(pem) = &p.served_pem else { continue };
         let at = label(p, s);
-        let Some(served) = parse_pem(pem).into_iter().next().and_then(|r| r.ok()) else {
+        let chain: Vec<CertInfo> = parse_pem(pem).into_iter().map_while(|r| r.ok()).collect();
+        if chain.is_empty() {
             t.error
                 .push(format!("{at}: the certificate served could not be parsed"));
             continue;
-        };
+        }
         let Some(s) = s else {
             continue;
         };
-        let [_, _, cert_fact, ca_fact] = knobs(s);
-        // 1. The file the flags name.
-        let mut named = explicit(ctx, cert_fact).and_then(|(v, _)| v.first().cloned());
-        if s.kind == ComponentKind::Kubelet
-            && observe(ctx, "kubelet:serverTLSBootstrap")
-                .and_then(|o| o.value)
-                .is_some_and(|v| v.items().first().is_some_and(|b| b == "true"))
-        {
-            // With serverTLSBootstrap the kubelet serves what its
-            // certificate manager got from the cluster CA, whatever
-            // tlsCertFile says.
-            named = Some(KUBELET_SERVER_CURRENT.to_string())
-                .filter(|p| ctx.facts.certificates.iter().any(|c| &c.path == p));
-        }
-        if let Some(path) = &named {
-            match first_cert(ctx, path) {
-                Some(file) if file.serial == served.serial && file.issuer == served.issuer => {}
-                Some(file) => {
-                    t.fail.push(format!(
-                        "{at} serves \"{}\" (serial {}), not the certificate in {path} (\"{}\", serial {})",
-                        served.subject, served.serial, file.subject, file.serial
-                    ));
-                    continue;
-                }
-                None => {
-                    t.error.push(format!(
-                        "{at}: {path}, named by the flags, was not collected"
-                    ));
-                    continue;
-                }
-            }
-        }
-        // 2. Who issued it.
-        let ca_path = explicit(ctx, ca_fact)
-            .and_then(|(v, _)| v.first().cloned())
-            .or_else(|| {
-                let default = if s.kind == ComponentKind::Etcd {
-                    "/etc/kubernetes/pki/etcd/ca.crt"
-                } else {
-                    CLUSTER_CA
-                };
-                Some(default.to_string())
-            })
-            .unwrap_or_default();
-        let self_signed = served.self_issued && served.issued_by(&served);
-        let may_self_sign = matches!(
-            s.kind,
-            ComponentKind::Kubelet | ComponentKind::ControllerManager | ComponentKind::Scheduler
-        );
-        if self_signed {
-            let text = format!(
-                "{at} serves a self-signed certificate (\"{}\"){}",
-                served.subject,
-                if s.kind == ComponentKind::Kubelet {
-                    ": clients cannot verify the kubelet (serverTLSBootstrap: true gets it one from the cluster CA)"
-                } else {
-                    ""
-                }
+        let verdict = judge_served(ctx, s, &at, &chain);
+        let leaf = &chain[0];
+        if leaf.not_after < now {
+            let text = match verdict {
+                Verdict::Pass(x) | Verdict::Warn(x) | Verdict::Fail(x) | Verdict::Error(x) => x,
+            };
+            let on = humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(leaf.not_after.max(0) as u64),
             );
-            if may_self_sign {
-                t.warn.push(text);
-            } else {
-                t.fail.push(text);
-            }
+            t.fail.push(format!(
+                "{text}; and it expired {} days ago ({on}): clients refuse it",
+                (now - leaf.not_after) / 86_400
+            ));
             continue;
         }
-        // An intermediate sent with the leaf may stand between it and the CA.
-        let intermediates: Vec<CertInfo> = parse_pem(pem)
-            .into_iter()
-            .skip(1)
-            .filter_map(|r| r.ok())
-            .collect();
-        let chains_to = |ca: &CertInfo| {
-            served.issued_by(ca)
-                || intermediates
-                    .iter()
-                    .any(|i| served.issued_by(i) && i.issued_by(ca))
-        };
-        match first_cert(ctx, &ca_path) {
-            Some(ca) if chains_to(&ca) => t.pass.push(format!(
-                "{at} serves \"{}\"{}, issued by {ca_path}",
-                served.subject,
-                if named.is_some() {
-                    " (the file its flags name)"
-                } else {
-                    ""
-                }
-            )),
-            Some(ca) => t.fail.push(format!(
-                "{at} serves \"{}\", issued by \"{}\" but not by {ca_path} (\"{}\"){}",
-                served.subject,
-                served.issuer,
-                ca.subject,
-                if served.issuer == ca.subject {
-                    ": same name, another key"
-                } else {
-                    ""
-                }
-            )),
-            None => t.error.push(format!(
-                "{at}: the CA that should have issued its certificate ({ca_path}) was not collected"
-            )),
+        match verdict {
+            Verdict::Pass(x) => t.pass.push(x),
+            Verdict::Warn(x) => t.warn.push(x),
+            Verdict::Fail(x) => t.fail.push(x),
+            Verdict::Error(x) => t.error.push(x),
         }
     }
     t.finding(
         "served-cert",
         "Each port serves the certificate its flags name, from the right CA",
-        "the certificate served is the file named by --tls-cert-file (etcd: --cert-file, --peer-cert-file), issued by the cluster CA (etcd: the etcd CA); kubelet, controller-manager and scheduler may self-sign, which warns",
-        "Point the component at the right certificate and key, issued by the CA its clients trust (kubeadm: `kubeadm certs renew`; kubelets: serverTLSBootstrap: true and approve the CSRs), and restart it; a certificate other than the flag's means something else answers on the port.",
+        "each port serves the certificate its flags or config name (--tls-cert-file, tlsCertFile, etcd's --cert-file and --peer-cert-file; a bootstrapping kubelet's kubelet-server-current.pem), unexpired and issued by the CA its clients trust (the cluster CA; for etcd, the etcd CA); a pair the kubelet, controller-manager or scheduler generated for itself because it was given none warns",
+        "Point the component at a certificate and key issued by the CA its clients trust and restart it (kubeadm: `kubeadm certs renew`). Kubelets: serverTLSBootstrap: true, then approve their kubelet-serving CSRs; controller-manager and scheduler: --tls-cert-file and --tls-private-key-file. A port serving something other than the file its flags name was not restarted since the file changed, or is answered by something else.",
     )
 }
 
 /// Every `tls.*` finding of one node, beside `tls.plaintext`.
-pub fn tls_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
+/// `now` (seconds since the Unix epoch) is when served certificates are
+/// judged expired.
+pub fn tls_findings(ctx: &NodeCtx<'_>, now: i64) -> Vec<Finding> {
     if ctx.facts.tls.is_empty() {
         return Vec::new();
     }
@@ -528,7 +697,7 @@ pub fn tls_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
         weak_ciphers(ctx),
         kubelet_anonymous(ctx),
         etcd_client_cert(ctx),
-        served_cert(ctx),
+        served_cert(ctx, now),
     ]
     .into_iter()
     .flatten()
@@ -537,7 +706,8 @@ pub fn tls_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
 
 /// Certificates served on the node's ports that are not also one of its
 /// collected files, labelled by port, for the certificate checks and the
-/// certificate table.
+/// certificate table. A pair generated in memory (a controller-manager or
+/// scheduler without --tls-cert-file) is labelled as such.
 pub fn served_only(
     facts: &crate::facts::NodeFacts,
     files: &[(String, CertInfo)],
@@ -546,16 +716,20 @@ pub fn served_only(
     for p in &facts.tls {
         let Some(pem) = &p.served_pem else { continue };
         // The leaf, and any chain sent with it.
-        for (i, c) in parse_pem(pem).into_iter().enumerate() {
-            let Ok(c) = c else { continue };
-            let same = |o: &CertInfo| o.serial == c.serial && o.issuer == c.issuer;
-            if files.iter().any(|(_, f)| same(f)) || out.iter().any(|(_, f)| same(f)) {
+        let chain: Vec<CertInfo> = parse_pem(pem).into_iter().map_while(|r| r.ok()).collect();
+        let pair = chain
+            .get(1)
+            .is_some_and(|ca| self_generated(&chain[0], ca).is_some());
+        for (i, c) in chain.into_iter().enumerate() {
+            if files.iter().any(|(_, f)| *f == c) || out.iter().any(|(_, f)| *f == c) {
                 continue;
             }
-            let label = if i == 0 {
-                format!("served on {}:{}", p.address, p.port)
-            } else {
-                format!("served on {}:{} (chain #{})", p.address, p.port, i + 1)
+            let at = format!("served on {}:{}", p.address, p.port);
+            let label = match (i, pair) {
+                (0, false) => at,
+                (0, true) => format!("{at} (self-generated)"),
+                (1, true) => format!("{at} (chain #2: its self-generated CA)"),
+                _ => format!("{at} (chain #{})", i + 1),
             };
             out.push((label, c));
         }
@@ -610,6 +784,7 @@ mod tests {
             legacy: None,
             weak: None,
             http: None,
+            get: None,
             detail: None,
         }
     }
@@ -624,8 +799,12 @@ mod tests {
     }
 
     fn status(f: &NodeFacts, id: &str) -> Option<(Status, String)> {
+        status_at(f, id, 0)
+    }
+
+    fn status_at(f: &NodeFacts, id: &str, now: i64) -> Option<(Status, String)> {
         let ctx = NodeCtx::new(f);
-        tls_findings(&ctx)
+        tls_findings(&ctx, now)
             .into_iter()
             .find(|x| x.id == id)
             .map(|x| (x.status, x.actual))
@@ -755,10 +934,66 @@ mod tests {
         );
     }
 
+    /// A node running `components` (kind, argv), holding `files`, and
+    /// serving `pem` on `port`, judged at `now`.
+    fn served_at(
+        components: &[(ComponentKind, &[&str])],
+        files: &[(&str, &str)],
+        port: u16,
+        pem: &str,
+        now: i64,
+    ) -> (Status, String) {
+        use crate::facts::CertificateFacts;
+        let mut p = probe(port);
+        p.served_pem = Some(pem.to_string());
+        let mut n = NodeFacts::default();
+        n.node.name = "cp1".into();
+        for (kind, argv) in components {
+            n.components.insert(
+                *kind,
+                ComponentFacts {
+                    running: true,
+                    argv: argv.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                },
+            );
+        }
+        n.certificates = files
+            .iter()
+            .map(|(path, pem)| CertificateFacts {
+                path: path.to_string(),
+                pem: pem.to_string(),
+            })
+            .collect();
+        n.tls = vec![p];
+        status_at(&n, "tls.served-cert", now).unwrap()
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn served(
+        components: &[(ComponentKind, &[&str])],
+        files: &[(&str, &str)],
+        port: u16,
+        pem: &str,
+    ) -> (Status, String) {
+        served_at(components, files, port, pem, now())
+    }
+
+    const CA: &str = "/etc/kubernetes/pki/ca.crt";
+    const KUBELET_CRT: &str = "/var/lib/kubelet/pki/kubelet.crt";
+    const KUBELET: &[&str] = &["kubelet", "--config=/var/lib/kubelet/config.yaml"];
+    const CM: &[&str] = &["kube-controller-manager", "--bind-address=127.0.0.1"];
+    const SCHEDULER: &[&str] = &["kube-scheduler", "--bind-address=127.0.0.1"];
+
     #[test]
     fn the_certificate_served_must_be_the_flags_file_and_chain_to_its_ca() {
         use crate::engine::test_pki::Pki;
-        use crate::facts::CertificateFacts;
         let pki = Pki::new();
         let leaf = |name: &str, ca: &str| pki.leaf(name, ca, "rsa:2048", "30", "-sha256", "DNS:x");
         let apiserver = leaf("apiserver", "ca");
@@ -766,60 +1001,328 @@ mod tests {
         let inter = leaf("inter", "ca");
         let via_inter = leaf("via", "inter");
         let ca = pki.pem("ca");
-        let served = |argv: &[&str], port: u16, pem: String| {
-            let mut p = probe(port);
-            p.served_pem = Some(pem);
-            let mut n = node(argv, vec![p]);
-            n.certificates = vec![
-                CertificateFacts {
-                    path: "/etc/kubernetes/pki/ca.crt".into(),
-                    pem: ca.clone(),
-                },
-                CertificateFacts {
-                    path: "/etc/kubernetes/pki/apiserver.crt".into(),
-                    pem: apiserver.clone(),
-                },
-            ];
-            n.components.insert(
-                ComponentKind::Kubelet,
-                ComponentFacts {
-                    running: true,
-                    argv: vec!["kubelet".into()],
-                    ..Default::default()
-                },
-            );
-            status(&n, "tls.served-cert").unwrap()
+        let files = [
+            (CA, ca.as_str()),
+            ("/etc/kubernetes/pki/apiserver.crt", apiserver.as_str()),
+        ];
+        let api = |argv: &'static [&'static str], pem: &str| {
+            served(&[(ComponentKind::ApiServer, argv)], &files, 6443, pem)
         };
-        let flags = [
+        let flags: &[&str] = &[
             "kube-apiserver",
             "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
             "--client-ca-file=/etc/kubernetes/pki/ca.crt",
         ];
-        assert_eq!(served(&flags, 6443, apiserver.clone()).0, Status::Pass);
-        let (s, actual) = served(&flags, 6443, rogue.clone());
+        let (s, actual) = api(flags, &apiserver);
+        assert_eq!(s, Status::Pass, "{actual}");
+        assert!(
+            actual.contains(
+                "from /etc/kubernetes/pki/apiserver.crt, issued by /etc/kubernetes/pki/ca.crt"
+            ),
+            "{actual}"
+        );
+        let (s, actual) = api(flags, &rogue);
         assert_eq!(s, Status::Fail);
         assert!(
             actual.contains("not the certificate in /etc/kubernetes/pki/apiserver.crt"),
             "{actual}"
         );
         // No file named: judged by its issuer, through an intermediate too.
-        let bare = ["kube-apiserver"];
-        assert_eq!(
-            served(&bare, 6443, format!("{via_inter}{inter}")).0,
-            Status::Pass
-        );
-        let (s, actual) = served(&bare, 6443, rogue);
+        let bare: &[&str] = &["kube-apiserver"];
+        assert_eq!(api(bare, &format!("{via_inter}{inter}")).0, Status::Pass);
+        let (s, actual) = api(bare, &rogue);
         assert_eq!(s, Status::Fail);
         assert!(
             actual.contains("but not by /etc/kubernetes/pki/ca.crt"),
             "{actual}"
         );
-        // A self-signed kubelet warns; a self-signed API server fails.
-        let self_signed = pki.pem("other");
+        // A self-signed API server fails.
+        let (s, actual) = api(bare, &pki.pem("other"));
+        assert_eq!(s, Status::Fail);
+        assert!(actual.contains("self-signed"), "{actual}");
+    }
+
+    #[test]
+    fn the_kubelets_self_generated_pair_warns_and_says_the_way_out() {
+        use crate::engine::test_pki::Pki;
+        let pki = Pki::new();
+        let t = now() - 86_400;
+        // What the kubelet writes to /var/lib/kubelet/pki/kubelet.crt when
+        // it has neither tlsCertFile nor serverTLSBootstrap, and serves.
+        let pair = pki.client_go_pair("kubelet", "node1", "DNS:node1", t, 365);
+        let ca = pki.pem("ca");
+        let kubelet = [(ComponentKind::Kubelet, KUBELET)];
+        let files = [(CA, ca.as_str()), (KUBELET_CRT, pair.as_str())];
+        let (s, actual) = served(&kubelet, &files, KUBELET_PORT, &pair);
+        assert_eq!(s, Status::Warn, "{actual}");
+        for want in [
+            ":10250 (kubelet) serves the kubelet's self-generated certificate",
+            &format!("\"CN=node1@{t}\", issued by \"CN=node1-ca@{t}\""),
+            "which follows it in /var/lib/kubelet/pki/kubelet.crt",
+            "serverTLSBootstrap: true",
+        ] {
+            assert!(actual.contains(want), "no {want:?} in {actual}");
+        }
+        // Another pair of the same shape is not the kubelet's file:
+        // something else answers on its port.
+        let impostor = pki.client_go_pair("impostor", "node1", "DNS:node1", t, 365);
+        let (s, actual) = served(&kubelet, &files, KUBELET_PORT, &impostor);
+        assert_eq!(s, Status::Fail, "{actual}");
+        assert!(
+            actual.contains("not the certificate in /var/lib/kubelet/pki/kubelet.crt")
+                && actual.contains("neither tlsCertFile nor serverTLSBootstrap"),
+            "{actual}"
+        );
+        // Its file not collected: unknown, never a pass.
+        let (s, actual) = served(&kubelet, &files[..1], KUBELET_PORT, &pair);
+        assert_eq!(s, Status::Error, "{actual}");
+        assert!(actual.contains("kubelet.crt"), "{actual}");
+        // --cert-dir moves the file.
+        let moved = [(
+            ComponentKind::Kubelet,
+            &["kubelet", "--cert-dir=/srv/kubelet/pki"][..],
+        )];
+        assert_eq!(served(&moved, &files, KUBELET_PORT, &pair).0, Status::Error);
+        let files_moved = [
+            (CA, ca.as_str()),
+            ("/srv/kubelet/pki/kubelet.crt", pair.as_str()),
+        ];
         assert_eq!(
-            served(&bare, KUBELET_PORT, self_signed.clone()).0,
+            served(&moved, &files_moved, KUBELET_PORT, &pair).0,
             Status::Warn
         );
-        assert_eq!(served(&bare, 6443, self_signed).0, Status::Fail);
+        // kubelet.crt holding a certificate of the cluster CA passes; one of
+        // another CA fails, even with that CA after it in the file.
+        let good = pki.leaf("good", "ca", "rsa:2048", "30", "-sha256", "DNS:node1");
+        let files = [(CA, ca.as_str()), (KUBELET_CRT, good.as_str())];
+        assert_eq!(
+            served(&kubelet, &files, KUBELET_PORT, &good).0,
+            Status::Pass
+        );
+        let other = format!(
+            "{}{}",
+            pki.leaf("bad", "other", "rsa:2048", "30", "-sha256", "DNS:node1"),
+            pki.pem("other")
+        );
+        let files = [(CA, ca.as_str()), (KUBELET_CRT, other.as_str())];
+        let (s, actual) = served(&kubelet, &files, KUBELET_PORT, &other);
+        assert_eq!(s, Status::Fail, "{actual}");
+        assert!(
+            actual.contains("but not by /etc/kubernetes/pki/ca.crt"),
+            "{actual}"
+        );
+    }
+
+    #[test]
+    fn in_memory_pairs_of_the_controller_manager_and_scheduler_warn() {
+        use crate::engine::test_pki::Pki;
+        let pki = Pki::new();
+        let t = now() - 3_600;
+        // MaybeDefaultWithSelfSignedCerts("localhost", nil, [127.0.0.1])
+        // with --bind-address=127.0.0.1: the bind address is added again.
+        let sans = "DNS:localhost,IP:127.0.0.1,IP:127.0.0.1";
+        let cm_pair = pki.client_go_pair("cm", "localhost", sans, t, 365);
+        let sched_pair = pki.client_go_pair("sched", "localhost", sans, t + 1, 365);
+        let ca = pki.pem("ca");
+        let files = [(CA, ca.as_str())];
+        let (s, actual) = served(
+            &[(ComponentKind::ControllerManager, CM)],
+            &files,
+            10257,
+            &cm_pair,
+        );
+        assert_eq!(s, Status::Warn, "{actual}");
+        for want in [
+            ":10257 (kube-controller-manager) serves the pair kube-controller-manager generates in memory without --tls-cert-file",
+            &format!("\"CN=localhost@{t}\", issued by \"CN=localhost-ca@{t}\" (sent with it)"),
+            "--tls-cert-file and --tls-private-key-file",
+        ] {
+            assert!(actual.contains(want), "no {want:?} in {actual}");
+        }
+        let (s, actual) = served(
+            &[(ComponentKind::Scheduler, SCHEDULER)],
+            &files,
+            10259,
+            &sched_pair,
+        );
+        assert_eq!(s, Status::Warn, "{actual}");
+        assert!(
+            actual.contains("(kube-scheduler) serves the pair kube-scheduler generates in memory"),
+            "{actual}"
+        );
+        // Without --tls-cert-file nothing else can be served: the leaf
+        // alone, or a certificate of the cluster CA, is someone else.
+        let leaf_only = &cm_pair[..cm_pair.find("-----END CERTIFICATE-----").unwrap() + 26];
+        let (s, actual) = served(
+            &[(ComponentKind::ControllerManager, CM)],
+            &files,
+            10257,
+            leaf_only,
+        );
+        assert_eq!(s, Status::Fail, "{actual}");
+        assert!(
+            actual.contains("serves only the pair it generates in memory"),
+            "{actual}"
+        );
+        let cluster = pki.leaf(
+            "cm-serving",
+            "ca",
+            "rsa:2048",
+            "30",
+            "-sha256",
+            "DNS:localhost",
+        );
+        assert_eq!(
+            served(
+                &[(ComponentKind::ControllerManager, CM)],
+                &files,
+                10257,
+                &cluster
+            )
+            .0,
+            Status::Fail
+        );
+        // With --tls-cert-file the port must serve that file, from the cluster CA.
+        let named: &[&str] = &[
+            "kube-controller-manager",
+            "--tls-cert-file=/etc/kubernetes/pki/cm-serving.crt",
+            "--tls-private-key-file=/etc/kubernetes/pki/cm-serving.key",
+        ];
+        let with_file = [
+            (CA, ca.as_str()),
+            ("/etc/kubernetes/pki/cm-serving.crt", cluster.as_str()),
+        ];
+        let cm = [(ComponentKind::ControllerManager, named)];
+        let (s, actual) = served(&cm, &with_file, 10257, &cm_pair);
+        assert_eq!(s, Status::Fail, "{actual}");
+        assert!(
+            actual.contains("not the certificate in /etc/kubernetes/pki/cm-serving.crt")
+                && actual
+                    .contains("named by kube-controller-manager command line: --tls-cert-file"),
+            "{actual}"
+        );
+        assert_eq!(served(&cm, &with_file, 10257, &cluster).0, Status::Pass);
+        // ... and a file from a rogue CA that bears the cluster CA's name fails.
+        pki.ca("rogue-ca", "ca");
+        let rogue = pki.leaf(
+            "rogue-serving",
+            "rogue-ca",
+            "rsa:2048",
+            "30",
+            "-sha256",
+            "DNS:localhost",
+        );
+        let with_rogue = [
+            (CA, ca.as_str()),
+            ("/etc/kubernetes/pki/cm-serving.crt", rogue.as_str()),
+        ];
+        let (s, actual) = served(&cm, &with_rogue, 10257, &rogue);
+        assert_eq!(s, Status::Fail, "{actual}");
+        assert!(
+            actual.contains("issued by \"CN=ca\" but not by /etc/kubernetes/pki/ca.crt (\"CN=ca\"): same name, another key"),
+            "{actual}"
+        );
+        // With --cert-dir the pair is written there, and judged from the file.
+        let dir: &[&str] = &["kube-scheduler", "--cert-dir=/var/run/kubernetes"];
+        let in_dir = [
+            (CA, ca.as_str()),
+            (
+                "/var/run/kubernetes/kube-scheduler.crt",
+                sched_pair.as_str(),
+            ),
+        ];
+        let (s, actual) = served(
+            &[(ComponentKind::Scheduler, dir)],
+            &in_dir,
+            10259,
+            &sched_pair,
+        );
+        assert_eq!(s, Status::Warn, "{actual}");
+        assert!(
+            actual.contains("generated into /var/run/kubernetes/kube-scheduler.crt"),
+            "{actual}"
+        );
+        // An API server has no such default: the same pair fails there.
+        assert_eq!(
+            served(
+                &[(ComponentKind::ApiServer, &["kube-apiserver"][..])],
+                &files,
+                6443,
+                &cm_pair
+            )
+            .0,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn an_expired_served_certificate_fails_whatever_else_is_right() {
+        use crate::engine::test_pki::Pki;
+        let pki = Pki::new();
+        let apiserver = pki.leaf("apiserver", "ca", "rsa:2048", "30", "-sha256", "DNS:x");
+        let ca = pki.pem("ca");
+        let files = [
+            (CA, ca.as_str()),
+            ("/etc/kubernetes/pki/apiserver.crt", apiserver.as_str()),
+        ];
+        let flags: &[&str] = &[
+            "kube-apiserver",
+            "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
+        ];
+        let api = [(ComponentKind::ApiServer, flags)];
+        let end = parse_pem(&apiserver).remove(0).unwrap().not_after;
+        assert_eq!(
+            served_at(&api, &files, 6443, &apiserver, end - 60).0,
+            Status::Pass
+        );
+        let (s, actual) = served_at(&api, &files, 6443, &apiserver, end + 3 * 86_400 + 60);
+        assert_eq!(s, Status::Fail, "{actual}");
+        assert!(actual.contains("expired 3 days ago"), "{actual}");
+        // The kubelet's own pair, once its year is over, fails too.
+        let t = now() - 400 * 86_400;
+        let pair = pki.client_go_pair("kubelet", "node1", "DNS:node1", t, 365);
+        let files = [(CA, ca.as_str()), (KUBELET_CRT, pair.as_str())];
+        let (s, actual) = served(
+            &[(ComponentKind::Kubelet, KUBELET)],
+            &files,
+            KUBELET_PORT,
+            &pair,
+        );
+        assert_eq!(s, Status::Fail, "{actual}");
+        assert!(
+            actual.contains("self-generated") && actual.contains("expired 35 days ago"),
+            "{actual}"
+        );
+    }
+
+    #[test]
+    fn served_pairs_generated_in_memory_are_labelled_in_the_certificate_list() {
+        use crate::engine::test_pki::Pki;
+        let pki = Pki::new();
+        let pair = pki.client_go_pair("cm", "localhost", "DNS:localhost,IP:127.0.0.1", now(), 365);
+        let mut p = probe(10257);
+        p.served_pem = Some(pair.clone());
+        let mut kubelet = probe(KUBELET_PORT);
+        kubelet.served_pem = Some(pki.leaf("k", "ca", "rsa:2048", "30", "-sha256", "DNS:x"));
+        let n = node(&["kube-apiserver"], vec![p, kubelet]);
+        let files = [(
+            "/var/lib/kubelet/pki/kubelet.crt".to_string(),
+            parse_pem(kubelet_pem(&n)).remove(0).unwrap(),
+        )];
+        let labels: Vec<String> = served_only(&n, &files)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "served on 10.0.0.1:10257 (self-generated)",
+                "served on 10.0.0.1:10257 (chain #2: its self-generated CA)",
+            ]
+        );
+    }
+
+    fn kubelet_pem(n: &NodeFacts) -> &str {
+        n.tls[1].served_pem.as_deref().unwrap()
     }
 }

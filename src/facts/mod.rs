@@ -180,6 +180,10 @@ pub enum ScanStatus {
     AuthFailed,
     HostKeyMismatch,
     Timeout,
+    /// The login succeeded but never ran the collector (a `ForceCommand`,
+    /// a profile script that waits, a hung home directory, `sudo` waiting
+    /// on a directory service): abandoned at the start deadline.
+    CollectorNotStarted,
     Error,
 }
 
@@ -191,6 +195,7 @@ impl ScanStatus {
             ScanStatus::AuthFailed => "auth-failed",
             ScanStatus::HostKeyMismatch => "host-key-mismatch",
             ScanStatus::Timeout => "timeout",
+            ScanStatus::CollectorNotStarted => "collector-not-started",
             ScanStatus::Error => "error",
         }
     }

@@ -15,7 +15,7 @@ use rustls::pki_types::ServerName;
 use rustls::{AlertDescription, ClientConfig, ClientConnection};
 
 use super::hello::{HelloAnswer, HelloKind, client_hello, read_answer, suite_name, version_name};
-use super::{AskedForCert, HelloOutcome, HelloResult, HttpResult, Observer};
+use super::{AskedForCert, GetOutcome, GetResult, HelloOutcome, HelloResult, HttpResult, Observer};
 
 /// How long a TLS 1.3 server gets, after the handshake, to reject the
 /// empty client certificate it asked for, at least.
@@ -57,6 +57,9 @@ pub struct TlsJob {
     version: Option<String>,
     cipher: Option<String>,
     cert_verdict: bool,
+    /// Ended by another conversation of its port: the plain `GET /` that
+    /// followed its silence was answered in clear, so the port is not TLS.
+    settled_plain: bool,
 }
 
 impl TlsJob {
@@ -92,6 +95,7 @@ impl TlsJob {
             version: None,
             cipher: None,
             cert_verdict,
+            settled_plain: false,
         };
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -334,6 +338,23 @@ impl TlsJob {
         self.asked.0.load(Ordering::SeqCst)
     }
 
+    /// Whether the server has said anything at all (a byte of TLS, or of
+    /// anything else).
+    pub(crate) fn heard(&self) -> bool {
+        !self.first.is_empty() || self.handshake_done
+    }
+
+    /// When the ClientHello went out (the connection was made), if it did.
+    pub(crate) fn sent_at(&self) -> Option<Instant> {
+        self.started
+    }
+
+    /// Whether the port was found to speak plain HTTP by the `GET /` that
+    /// followed this job's silence.
+    pub(crate) fn settled_plain(&self) -> bool {
+        self.settled_plain
+    }
+
     pub(crate) fn negotiated(&self) -> (Option<String>, Option<String>) {
         (self.version.clone(), self.cipher.clone())
     }
@@ -398,10 +419,149 @@ impl HelloJob {
     }
 }
 
+/// What a Go TLS server writes, in clear, to a client that sends it an
+/// HTTP request instead of a ClientHello (`net/http`'s `conn.serve`, on a
+/// `tls.RecordHeaderError` whose header looks like HTTP).
+pub const GO_TLS_SERVER_ANSWER: &str = "Client sent an HTTP request to an HTTPS server";
+
+/// Cap on what the plain `GET /` keeps of the answer.
+const GET_KEEP: usize = 4096;
+
+/// The plaintext fallback: one minimal `GET / HTTP/1.0` on a fresh
+/// connection, for a port that said nothing to a ClientHello (Go's
+/// `net/http` reads a request line up to a newline, and a ClientHello
+/// usually holds none, so a plaintext Go server waits in silence).
+/// It reads the status line, and for a 400 the body too, since a Go TLS
+/// server answers a plain request with `400 Bad Request` and
+/// [`GO_TLS_SERVER_ANSWER`].
+pub struct GetJob {
+    request: Option<Vec<u8>>,
+    buf: Vec<u8>,
+    pub(crate) result: Option<GetResult>,
+}
+
+/// The request line of [`GetJob`], as reports name it.
+pub const GET_REQUEST_LINE: &str = "GET / HTTP/1.0";
+
+impl GetJob {
+    pub fn new(host: &str, port: u16) -> GetJob {
+        let host = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        GetJob {
+            request: Some(
+                format!(
+                    "{GET_REQUEST_LINE}\r\nHost: {host}\r\nUser-Agent: kubeharden-probe\r\nConnection: close\r\n\r\n"
+                )
+                .into_bytes(),
+            ),
+            buf: Vec::new(),
+            result: None,
+        }
+    }
+
+    fn status_line(&self) -> Option<String> {
+        let end = self.buf.iter().position(|b| *b == b'\n')?;
+        let line: String = String::from_utf8_lossy(&self.buf[..end])
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        Some(crate::report::cap(line.trim(), 120))
+    }
+
+    fn decide(&mut self, ended: bool) {
+        if self.result.is_some() || self.buf.is_empty() {
+            return;
+        }
+        let first = self.buf[0];
+        if first == 0x15 || first == 0x16 {
+            // A TLS record (an alert, most likely): a TLS server.
+            self.result = Some(GetResult {
+                outcome: GetOutcome::TlsServer,
+                status: None,
+                status_line: None,
+                detail: Some("answered with a TLS record".into()),
+            });
+            return;
+        }
+        if self.buf.len() >= 5 && !self.buf.starts_with(b"HTTP/") {
+            let text: String = String::from_utf8_lossy(&self.buf[..self.buf.len().min(24)])
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
+            self.result = Some(GetResult {
+                outcome: GetOutcome::NoAnswer,
+                status: None,
+                status_line: None,
+                detail: Some(format!("answered something that is not HTTP: {text:?}")),
+            });
+            return;
+        }
+        let Some(line) = self.status_line() else {
+            if ended || self.buf.len() >= GET_KEEP {
+                self.result = Some(GetResult {
+                    outcome: GetOutcome::NoAnswer,
+                    status: None,
+                    status_line: None,
+                    detail: Some("the answer ended before a whole status line".into()),
+                });
+            }
+            return;
+        };
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok());
+        if status == Some(400) && !ended && self.buf.len() < GET_KEEP {
+            // Wait for the body: a Go TLS server says why it refused.
+            return;
+        }
+        let tls = String::from_utf8_lossy(&self.buf).contains(GO_TLS_SERVER_ANSWER);
+        self.result = Some(GetResult {
+            outcome: if tls {
+                GetOutcome::TlsServer
+            } else {
+                GetOutcome::Plaintext
+            },
+            status,
+            status_line: Some(line),
+            detail: tls.then(|| format!("the body says {GO_TLS_SERVER_ANSWER:?}")),
+        });
+    }
+
+    fn input(&mut self, data: &[u8]) {
+        let room = GET_KEEP.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&data[..data.len().min(room)]);
+        self.decide(false);
+    }
+
+    fn eof(&mut self) {
+        self.decide(true);
+        if self.result.is_none() {
+            self.result = Some(GetResult {
+                outcome: GetOutcome::NoAnswer,
+                status: None,
+                status_line: None,
+                detail: Some("the server closed the connection without answering".into()),
+            });
+        }
+    }
+
+    /// A plaintext answer has come back.
+    pub(crate) fn plaintext(&self) -> bool {
+        self.result
+            .as_ref()
+            .is_some_and(|r| r.outcome == GetOutcome::Plaintext)
+    }
+}
+
 /// One probe conversation.
 pub enum Job {
     Tls(Box<TlsJob>),
     Hello(HelloJob),
+    Get(GetJob),
 }
 
 impl Job {
@@ -410,6 +570,7 @@ impl Job {
         match self {
             Job::Tls(j) => j.output(),
             Job::Hello(j) => j.hello.take().unwrap_or_default(),
+            Job::Get(j) => j.request.take().unwrap_or_default(),
         }
     }
 
@@ -418,6 +579,7 @@ impl Job {
         match self {
             Job::Tls(j) => j.input(data, now),
             Job::Hello(j) => j.input(data),
+            Job::Get(j) => j.input(data),
         }
     }
 
@@ -426,6 +588,7 @@ impl Job {
         match self {
             Job::Tls(j) => j.eof(now),
             Job::Hello(j) => j.eof(),
+            Job::Get(j) => j.eof(),
         }
     }
 
@@ -436,7 +599,8 @@ impl Job {
         }
     }
 
-    /// The connection could not be made or broke; `reason` says why.
+    /// The connection could not be made or broke, or the job is no longer
+    /// wanted; `reason` says why. A job that failed sends nothing more.
     pub fn fail(&mut self, reason: String) {
         match self {
             Job::Tls(j) => {
@@ -448,13 +612,43 @@ impl Job {
                     });
                 } else if !j.handshake_done {
                     j.failure.get_or_insert(reason);
+                    // Nothing more goes out: not even a ClientHello that
+                    // never left.
+                    j.conn = None;
                 }
                 j.state = TlsState::Done;
             }
             Job::Hello(j) => {
+                // A hello not sent yet never will be.
+                j.hello = None;
                 if j.result.is_none() {
                     j.result = Some(HelloResult::error(reason));
                 }
+            }
+            Job::Get(j) => {
+                j.request = None;
+                if j.result.is_none() {
+                    j.result = Some(GetResult {
+                        outcome: GetOutcome::NoAnswer,
+                        status: None,
+                        status_line: None,
+                        detail: Some(reason),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Ends a TLS job whose port another conversation has found to speak
+    /// plain HTTP (its own ClientHello met silence); `reason` says so.
+    /// Nothing more is sent on its connection.
+    pub fn settle_plaintext(&mut self, reason: String) {
+        if let Job::Tls(j) = self {
+            if !j.handshake_done && j.first.is_empty() {
+                j.settled_plain = true;
+                j.failure.get_or_insert(reason);
+                j.conn = None;
+                j.state = TlsState::Done;
             }
         }
     }
@@ -467,6 +661,9 @@ impl Job {
         if j.handshake_done || j.asked() || j.version.is_some() {
             return Some(true);
         }
+        if j.settled_plain {
+            return Some(false);
+        }
         if j.state != TlsState::Done {
             return None;
         }
@@ -474,11 +671,20 @@ impl Job {
         Some(looks_tls)
     }
 
+    /// For a TLS job: when its ClientHello went out.
+    pub fn sent_at(&self) -> Option<Instant> {
+        match self {
+            Job::Tls(j) => j.sent_at(),
+            _ => None,
+        }
+    }
+
     /// Wants no more input.
     pub fn done(&self) -> bool {
         match self {
             Job::Tls(j) => j.state == TlsState::Done,
             Job::Hello(j) => j.result.is_some(),
+            Job::Get(j) => j.result.is_some(),
         }
     }
 }

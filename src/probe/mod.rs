@@ -1,14 +1,24 @@
 //! Network probes: what a port really speaks, seen from the node.
 //!
 //! A probe runs over any byte stream; during a scan that stream is an SSH
-//! `direct-tcpip` channel opened by the node's own sshd, so the probe needs
-//! no network path from the scanner and sees the node's loopback too.
+//! `direct-tcpip` channel opened by the node's own sshd (or a relay a shell
+//! on the node runs), so the probe needs no network path from the scanner
+//! and sees the node's loopback too.
 //!
-//! The TLS probe completes a handshake with rustls and records the version,
-//! the cipher suite, the certificate served and whether the server asked for
-//! a client certificate. It trusts nothing and verifies nothing: it observes.
-//! That is why its verifier sits behind rustls's `dangerous()` door, and why
-//! it never sends application data.
+//! What a port is sent, and nothing else (`plan` schedules it):
+//! * a rustls handshake, recording the version, the cipher suite, the
+//!   chain served and whether a client certificate is asked for. It trusts
+//!   nothing and verifies nothing: it observes. That is why its verifier
+//!   sits behind rustls's `dangerous()` door;
+//! * when the port stays silent on that ClientHello, one plain
+//!   `GET / HTTP/1.0` on a second connection ([`job::GetJob`]): plaintext
+//!   Go servers wait for a newline a ClientHello does not hold;
+//! * on a port that speaks TLS, two hand-built ClientHellos ([`hello`]):
+//!   TLS 1.0/1.1 only, and TLS 1.2 with weak suites only;
+//! * on the kubelet's port, one anonymous `GET /pods` after the handshake.
+//!
+//! The jobs ([`job`]) are conversations without I/O of their own; the
+//! transports drive them.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -17,9 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub mod hello;
 pub mod job;
+pub mod plan;
 
 use hello::HelloKind;
-use job::{HelloJob, Job, TlsJob};
+use job::{Job, TlsJob};
 
 use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -93,6 +104,10 @@ pub struct TlsProbe {
     /// The anonymous request made after the handshake (kubelet only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpResult>,
+    /// The plain `GET / HTTP/1.0` made on a second connection when the
+    /// port said nothing to the ClientHello.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get: Option<GetResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -133,6 +148,33 @@ impl HelloResult {
             detail: Some(detail),
         }
     }
+}
+
+/// What the plaintext fallback's `GET / HTTP/1.0` learnt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GetOutcome {
+    /// An HTTP status line came back in clear: the port speaks plain HTTP.
+    Plaintext,
+    /// The answer was a TLS server's: a TLS record, or Go's
+    /// `400 Bad Request` saying a plain request reached an HTTPS server.
+    TlsServer,
+    /// No usable answer (closed, silent, not HTTP).
+    NoAnswer,
+}
+
+/// The plaintext fallback's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetResult {
+    pub outcome: GetOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The status line as received (control characters removed, capped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_line: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// An anonymous HTTP request's answer.
@@ -216,20 +258,6 @@ impl ResolvesClientCert for AskedForCert {
     }
 }
 
-/// The jobs that probe one port: a rustls handshake (with `GET /pods` on
-/// the kubelet's port, the anonymous-access check), and two hand-built
-/// ClientHellos: TLS 1.0/1.1, and weak suites under TLS 1.2.
-/// `etcd`: the port is etcd's, whose insistence on client certificates
-/// is judged (under TLS 1.3 that means waiting for its verdict).
-pub fn port_jobs(host: &str, port: u16, etcd: bool) -> Vec<Job> {
-    let get = (port == KUBELET_PORT).then_some(KUBELET_ANONYMOUS_PATH);
-    vec![
-        Job::Tls(Box::new(TlsJob::new(host, get, etcd))),
-        Job::Hello(HelloJob::new(HelloKind::Legacy, host)),
-        Job::Hello(HelloJob::new(HelloKind::WeakSuites, host)),
-    ]
-}
-
 /// Ports that speak plain HTTP unless someone changed them: health checks,
 /// metrics, the kubelet's read-only port, the insecure API port. Only used
 /// to order the probes (the verdicts come from what the ports answer).
@@ -281,6 +309,7 @@ impl TlsProbe {
             legacy: None,
             weak: None,
             http: None,
+            get: None,
             detail: None,
         }
     }
@@ -303,9 +332,14 @@ pub fn url_ports<'a>(urls: impl IntoIterator<Item = &'a str>) -> Vec<u16> {
     ports
 }
 
-/// What the jobs of [`port_jobs`] found, as one probe result.
+/// What the jobs of a port found, as one probe result: the TLS job decides
+/// when the server answered the ClientHello at all; when it met only
+/// silence (or a hang-up), the plain `GET /` decides, and a port that
+/// answered neither is an error that says what was tried.
 pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
     let mut out = TlsProbe::new(host, port, PortState::Error);
+    // The TLS job's own account of a silence, for the fallback's verdict.
+    let mut silence: Option<String> = None;
     for job in jobs {
         match job {
             Job::Tls(t) => {
@@ -338,7 +372,7 @@ pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
                                 .chars()
                                 .filter(|c| !c.is_control())
                                 .collect();
-                            out.detail = Some(format!("answered in clear: {text:?}"));
+                            out.detail = Some(format!("answered a ClientHello in clear: {text:?}"));
                         } else if out.client_cert_requested || out.version.is_some() {
                             // The server spoke TLS and stopped us: it wants
                             // a client certificate we do not have.
@@ -349,6 +383,13 @@ pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
                             ));
                         } else {
                             out.detail = Some(e.clone());
+                            if first.is_empty() {
+                                silence = Some(if t.settled_plain() {
+                                    "no answer to a TLS ClientHello".to_string()
+                                } else {
+                                    format!("no answer to a TLS ClientHello ({e})")
+                                });
+                            }
                         }
                     }
                 }
@@ -360,7 +401,44 @@ pub fn assemble(host: &str, port: u16, jobs: Vec<Job>) -> TlsProbe {
                 };
                 *slot = h.result.clone();
             }
+            Job::Get(g) => out.get = g.result.clone(),
         }
+    }
+    if out.state == PortState::Error {
+        if let (Some(silent), Some(get)) = (&silence, &out.get) {
+            let answer = get
+                .status_line
+                .as_deref()
+                .map(|l| format!("{l:?}"))
+                .or_else(|| get.detail.clone())
+                .unwrap_or_else(|| "nothing".into());
+            match get.outcome {
+                GetOutcome::Plaintext => {
+                    out.state = PortState::Plaintext;
+                    out.detail = Some(format!(
+                        "{silent}; `{}` on a second connection was answered in clear: {answer}",
+                        job::GET_REQUEST_LINE
+                    ));
+                }
+                GetOutcome::TlsServer => {
+                    out.detail = Some(format!(
+                        "{silent}, yet `{}` got a TLS server's answer ({answer}): the port speaks TLS but did not complete a handshake",
+                        job::GET_REQUEST_LINE
+                    ));
+                }
+                GetOutcome::NoAnswer => {
+                    out.detail = Some(format!(
+                        "answered neither: {silent}; `{}` on a second connection: {answer}",
+                        job::GET_REQUEST_LINE
+                    ));
+                }
+            }
+        }
+    }
+    if silence.is_none() {
+        // The ClientHello was answered (or never sent): the fallback was
+        // not needed, or ran while a handshake was slow, and says nothing.
+        out.get = None;
     }
     if out.state != PortState::Tls {
         // What a hand-built hello saw on a port that is not TLS says
@@ -377,24 +455,6 @@ pub fn probe_tls<S: Read + Write>(stream: S, host: &str, port: u16) -> TlsProbe 
     let mut job = Job::Tls(Box::new(TlsJob::new(host, None, true)));
     job::run_blocking(&mut job, stream, std::time::Duration::from_secs(10));
     assemble(host, port, vec![job])
-}
-
-/// Runs every job of [`port_jobs`] one after another, each over a stream
-/// from `connect`: for transports that cannot multiplex.
-pub fn probe_port_blocking<S: Read + Write>(
-    host: &str,
-    port: u16,
-    timeout: std::time::Duration,
-    mut connect: impl FnMut() -> Result<S, String>,
-) -> TlsProbe {
-    let mut jobs = port_jobs(host, port, true);
-    for job in jobs.iter_mut() {
-        match connect() {
-            Ok(s) => job::run_blocking(job, s, timeout),
-            Err(e) => job.fail(format!("could not connect from the node: {e}")),
-        }
-    }
-    assemble(host, port, jobs)
 }
 
 #[cfg(test)]
@@ -523,10 +583,17 @@ mod tests {
         server.join().unwrap();
     }
 
+    /// Every job of the port but the plaintext fallback, one after
+    /// another (the transports' drivers run them at once).
     fn all_jobs(port: u16) -> TlsProbe {
-        probe_port_blocking("127.0.0.1", port, Duration::from_secs(5), || {
-            Ok::<_, String>(connect(port))
-        })
+        let targets = vec![("127.0.0.1".to_string(), port)];
+        let mut tasks = plan::port_tasks(&targets, &[port]);
+        for t in tasks.iter_mut() {
+            if !matches!(t.job, Job::Get(_)) {
+                job::run_blocking(&mut t.job, connect(port), Duration::from_secs(5));
+            }
+        }
+        plan::results(&targets, tasks).remove(0)
     }
 
     #[test]

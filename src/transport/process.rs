@@ -3,6 +3,13 @@
 //!
 //! The child runs in its own process group; at the deadline the whole group
 //! is killed, so a hung node (or a hung `docker exec`) never holds up the scan.
+//!
+//! Both have the start deadline of every transport (see the module docs of
+//! `transport`), counted from the spawn and set to the node's connect
+//! timeout (10 s unless `--connect-timeout` or the inventory says
+//! otherwise): a `docker exec` stuck in the container runtime, or a
+//! `sudo -n` waiting on a directory service, is abandoned then, not at the
+//! command deadline.
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -12,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{Conversation, Exchange, Limits, Transport, TransportError, take_answer};
+use super::{Conversation, Exchange, Limits, Next, Transport, TransportError, Waiting};
 
 /// Quotes a word for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
@@ -67,22 +74,27 @@ impl Transport for LocalTransport {
         Some(tcp_reach(host, port, timeout))
     }
 
-    fn connect(
+    /// Plain TCP from this machine, which is the node.
+    fn run_probes(
         &mut self,
-        host: &str,
-        port: u16,
+        tasks: &mut [crate::probe::plan::ProbeTask],
         timeout: Duration,
-    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
-        Some(
-            tcp(host, port, timeout)
-                .and_then(|s| {
-                    s.set_read_timeout(Some(Duration::from_millis(100)))?;
-                    Ok(Box::new(s) as Box<dyn super::ByteStream>)
-                })
-                .map_err(|e| e.to_string()),
-        )
+    ) -> bool {
+        let connect = |host: &str, port: u16| -> Result<Box<dyn super::threads::Stream>, String> {
+            let s = tcp(host, port, timeout).map_err(|e| e.to_string())?;
+            s.set_read_timeout(Some(Duration::from_millis(20)))
+                .map_err(|e| e.to_string())?;
+            Ok(Box::new(s))
+        };
+        super::threads::drive(tasks, timeout, PROBE_CONNECTIONS, &connect);
+        true
     }
 }
+
+/// Conversations a threaded probe driver holds open at once: enough for
+/// every port of a node to be in its handshake while fallbacks and hellos
+/// run beside them.
+const PROBE_CONNECTIONS: usize = 12;
 
 /// A TCP connection from this machine to `host:port`, closed at once.
 pub fn tcp_reach(
@@ -174,59 +186,19 @@ impl Transport for ExecTransport {
         ))
     }
 
-    /// A relay run by a shell on the node (`relay::RelayStream`).
-    fn connect(
+    /// Each conversation through a relay process of its own, run by a
+    /// shell on the node (`relay::RelayStream`).
+    fn run_probes(
         &mut self,
-        host: &str,
-        port: u16,
+        tasks: &mut [crate::probe::plan::ProbeTask],
         timeout: Duration,
-    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
-        Some(
-            super::relay::RelayStream::start(&mut self.command(), host, port, timeout)
-                .map(|s| Box::new(s) as Box<dyn super::ByteStream>),
-        )
-    }
-
-    /// Each probe gets its own relay process; up to eight run at once.
-    fn run_probes(&mut self, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
+    ) -> bool {
         let this = &*self;
-        // The TLS jobs first (they come first), then the hellos for the
-        // ports that speak TLS.
-        let split = tasks
-            .iter()
-            .position(|t| t.needs_tls_of.is_some())
-            .unwrap_or(tasks.len());
-        let (first, second) = tasks.split_at_mut(split);
-        let run = |part: &mut [super::ProbeTask]| {
-            for batch in part.chunks_mut(8) {
-                thread::scope(|s| {
-                    for t in batch.iter_mut().filter(|t| !t.job.done()) {
-                        s.spawn(move || {
-                            match super::relay::RelayStream::start(
-                                &mut this.command(),
-                                &t.host,
-                                t.port,
-                                timeout,
-                            ) {
-                                Ok(stream) => {
-                                    crate::probe::job::run_blocking(&mut t.job, stream, timeout)
-                                }
-                                Err(e) => t.job.fail(e),
-                            }
-                        });
-                    }
-                });
-            }
+        let connect = |host: &str, port: u16| -> Result<Box<dyn super::threads::Stream>, String> {
+            super::relay::RelayStream::start(&mut this.command(), host, port, timeout)
+                .map(|s| Box::new(s) as Box<dyn super::threads::Stream>)
         };
-        run(first);
-        for t in second.iter_mut() {
-            if let Some(j) = t.needs_tls_of {
-                if first.get(j).and_then(|f| f.job.speaks_tls()) == Some(false) {
-                    t.job.fail("not asked: the port does not speak TLS".into());
-                }
-            }
-        }
-        run(second);
+        super::threads::drive(tasks, timeout, PROBE_CONNECTIONS, &connect);
         true
     }
 }
@@ -251,23 +223,20 @@ pub(super) fn read_in_background(mut r: impl Read + Send + 'static) -> Receiver<
     rx
 }
 
-fn read_capped(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
-    let mut buf = Vec::new();
+/// Reads `r` until it ends into `into`, chunk by chunk (so that what a
+/// hung child printed so far can be told), keeping at most `cap` bytes.
+fn read_capped_into(mut r: impl Read, cap: usize, into: &Mutex<Vec<u8>>) {
     let mut chunk = [0u8; 64 * 1024];
-    let mut truncated = false;
     loop {
         match r.read(&mut chunk) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                let mut buf = into.lock().unwrap_or_else(|p| p.into_inner());
                 let room = cap.saturating_sub(buf.len());
-                if n > room {
-                    truncated = true;
-                }
                 buf.extend_from_slice(&chunk[..n.min(room)]);
             }
         }
     }
-    (buf, truncated)
 }
 
 pub(super) fn kill_group(child: &Child) {
@@ -291,6 +260,13 @@ pub struct ChildConversation {
     limits: Limits,
     /// The transport command, for messages (exec transports).
     command_line: Option<String>,
+    /// The command as run (`sh -s`, `sudo -n sh -s`, or `sh -c TEMPLATE`),
+    /// for messages.
+    shown: String,
+    /// When the child was spawned: the start deadline runs from here.
+    opened: Instant,
+    /// Whether the child printed anything at all on stdout.
+    heard: bool,
 }
 
 impl ChildConversation {
@@ -304,6 +280,14 @@ impl ChildConversation {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        let shown = command_line.clone().unwrap_or_else(|| {
+            std::iter::once(cmd.get_program())
+                .chain(cmd.get_args())
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let opened = Instant::now();
         let mut child = cmd.spawn().map_err(|e| TransportError::Unreachable {
             node: name.to_string(),
             reason: format!("cannot start the transport command: {e}"),
@@ -314,10 +298,7 @@ impl ChildConversation {
         let out = read_in_background(stdout);
         let err = Arc::new(Mutex::new(Vec::new()));
         let err2 = err.clone();
-        thread::spawn(move || {
-            let (buf, _) = read_capped(&mut stderr, 64 * 1024);
-            *err2.lock().unwrap_or_else(|p| p.into_inner()) = buf;
-        });
+        thread::spawn(move || read_capped_into(&mut stderr, 64 * 1024, &err2));
         Ok(ChildConversation {
             name: name.to_string(),
             child,
@@ -327,7 +308,36 @@ impl ChildConversation {
             buf: Vec::new(),
             limits,
             command_line,
+            shown,
+            opened,
+            heard: false,
         })
+    }
+
+    /// The collector has not started: the child is killed, and the error
+    /// says what usually keeps this kind of command from running it.
+    fn not_started(&mut self) -> TransportError {
+        kill_group(&self.child);
+        let _ = self.child.wait();
+        let mut printed = std::mem::take(&mut self.buf);
+        printed.extend_from_slice(self.stderr_text().as_bytes());
+        let (how, causes) = match &self.command_line {
+            Some(c) => (
+                format!("starting `{c}`"),
+                "the command hangs before it runs a shell on the node (a container runtime that does not answer, a paused or stopping container), a profile script that waits, sudo waiting on a directory service (LDAP, SSSD)",
+            ),
+            None => (
+                format!("starting `{}` on this machine", self.shown),
+                "sudo waiting on a directory service (LDAP, SSSD) or on a hung home directory (automount, NFS), a shell startup file that waits",
+            ),
+        };
+        TransportError::not_started(
+            &self.name,
+            &how,
+            self.limits.start_timeout,
+            causes,
+            &printed,
+        )
     }
 
     fn stderr_text(&self) -> String {
@@ -339,41 +349,65 @@ impl ChildConversation {
 }
 
 impl Conversation for ChildConversation {
-    fn exchange(&mut self, text: &str, marker: &str) -> Result<Exchange, TransportError> {
-        let deadline = Instant::now() + self.limits.command_timeout;
+    fn exchange(
+        &mut self,
+        text: &str,
+        start: Option<&str>,
+        marker: &str,
+    ) -> Result<Exchange, TransportError> {
+        let mut wait = Waiting::new(start, self.opened, self.limits, marker);
         if let Some(stdin) = self.stdin.as_mut() {
-            // A shell that went away shows up below as end of output.
+            // A shell that went away shows up below as end of output. The
+            // pipe holds 64 KiB, more than the collector: a child that never
+            // reads does not block us here.
             let _ = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
         }
         loop {
-            if let Some(answer) = take_answer(&mut self.buf, marker, self.limits.max_output) {
-                if answer.truncated {
-                    // The shell cannot be trusted to stay in step: end it.
-                    self.stdin = None;
+            let left = match wait.next(&mut self.buf, Instant::now()) {
+                Next::Answer(answer) => {
+                    if answer.truncated {
+                        // The shell cannot be trusted to stay in step: end it.
+                        self.stdin = None;
+                    }
+                    return Ok(answer);
                 }
-                return Ok(answer);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.out.recv_timeout(left) {
-                Ok(chunk) => self.buf.extend_from_slice(&chunk),
-                Err(RecvTimeoutError::Timeout) => {
+                Next::NotStarted => return Err(self.not_started()),
+                Next::TimedOut => {
                     kill_group(&self.child);
                     return Err(TransportError::Timeout {
                         node: self.name.clone(),
-                        seconds: self.limits.command_timeout.as_secs(),
+                        seconds: self.limits.command_timeout.as_secs().max(1),
+                        what: format!(
+                            "the collector started through `{}` but did not finish its round trip",
+                            self.shown
+                        ),
                     });
                 }
+                Next::Wait(left) => left,
+            };
+            match self.out.recv_timeout(left) {
+                Ok(chunk) => {
+                    self.heard = true;
+                    self.buf.extend_from_slice(&chunk);
+                }
+                // The deadlines are looked at again above.
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     let status = self.child.wait().ok().and_then(|s| s.code());
                     let err = self.stderr_text();
-                    let what = self.command_line.clone().unwrap_or_else(|| "sh -s".into());
                     let reason = format!(
-                        "`{what}` ended (status {}) before answering: {err}",
+                        "`{}` ended (status {}) before {}: {err}",
+                        self.shown,
                         status
                             .map(|s| s.to_string())
-                            .unwrap_or_else(|| "killed".into())
+                            .unwrap_or_else(|| "killed".into()),
+                        if wait.started() {
+                            "answering"
+                        } else {
+                            "the collector started"
+                        }
                     );
-                    return Err(if self.buf.is_empty() && self.command_line.is_some() {
+                    return Err(if !self.heard && self.command_line.is_some() {
                         TransportError::Unreachable {
                             node: self.name.clone(),
                             reason,
@@ -417,6 +451,7 @@ mod tests {
     fn limits(secs: u64) -> Limits {
         Limits {
             command_timeout: Duration::from_secs(secs),
+            start_timeout: Duration::from_secs(secs),
             max_output: 1000,
         }
     }
@@ -443,11 +478,11 @@ mod tests {
         };
         let mut c = t.open().unwrap();
         let a = c
-            .exchange("X=41; echo first; printf '@@m DONE\\n'\n", "@@m DONE")
+            .exchange("X=41; echo first; printf '@@m DONE\\n'\n", None, "@@m DONE")
             .unwrap();
         assert_eq!(a.stdout, b"first\n@@m DONE\n");
         let b = c
-            .exchange("echo $((X+1)); echo '@@m DONE'\n", "@@m DONE")
+            .exchange("echo $((X+1)); echo '@@m DONE'\n", None, "@@m DONE")
             .unwrap();
         assert_eq!(b.stdout, b"42\n@@m DONE\n");
     }
@@ -461,13 +496,13 @@ mod tests {
         };
         let mut c = t.open().unwrap();
         let started = Instant::now();
-        let e = c.exchange("sleep 30\n", "@@m DONE").unwrap_err();
+        let e = c.exchange("sleep 30\n", None, "@@m DONE").unwrap_err();
         assert!(matches!(e, TransportError::Timeout { .. }), "{e}");
         assert!(started.elapsed() < Duration::from_secs(5));
         drop(c);
         let mut c = t.open().unwrap();
         let e = c
-            .exchange("echo bye >&2; exit 3\n", "@@m DONE")
+            .exchange("echo bye >&2; exit 3\n", None, "@@m DONE")
             .unwrap_err();
         assert!(
             e.to_string().contains("status 3") && e.to_string().contains("bye"),
@@ -484,7 +519,7 @@ mod tests {
         };
         let mut c = t.open().unwrap();
         let x = c
-            .exchange("i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done; echo '@@m DONE'\n", "@@m DONE")
+            .exchange("i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done; echo '@@m DONE'\n", None, "@@m DONE")
             .unwrap();
         assert!(x.truncated);
         assert!(
@@ -502,9 +537,99 @@ mod tests {
             limits: limits(5),
         };
         let mut c = t.open().unwrap();
-        let err = c.exchange("true\n", "@@m DONE").unwrap_err();
+        let err = c
+            .exchange("true\n", Some("@@m START"), "@@m DONE")
+            .unwrap_err();
         assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains("no such container"), "{err}");
+    }
+
+    #[test]
+    fn an_exec_command_that_never_starts_the_shell_is_abandoned_at_the_start_deadline() {
+        // `sleep` stands for a `docker exec` stuck in the container runtime:
+        // it prints a word, never reads stdin and never runs a shell.
+        let mut t = ExecTransport {
+            name: "stuck".into(),
+            template: "echo 'waiting for the runtime' >&2; exec sleep 30".into(),
+            limits: Limits {
+                start_timeout: Duration::from_secs(1),
+                ..limits(30)
+            },
+        };
+        let started = Instant::now();
+        let mut c = t.open().unwrap();
+        let err = c
+            .exchange("printf '\\n@@m START\\n'\n", Some("@@m START"), "@@m DONE")
+            .unwrap_err();
+        let took = started.elapsed();
+        drop(c);
+        assert!(matches!(err, TransportError::NotStarted { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("the login did not run the collector")
+                && text.contains("exec sleep 30")
+                && text.contains("container runtime")
+                && text.contains("waiting for the runtime"),
+            "{text}"
+        );
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn a_login_that_echoes_the_script_has_not_started_it() {
+        // `cat` prints back all we send, our start line's printf included.
+        let mut t = ExecTransport {
+            name: "echo".into(),
+            template: "cat".into(),
+            limits: Limits {
+                start_timeout: Duration::from_secs(1),
+                ..limits(30)
+            },
+        };
+        let mut c = t.open().unwrap();
+        let nonce = "4f3c";
+        let text = format!(
+            "KH_N={nonce}\nprintf '\\n@@%s START\\n' \"$KH_N\"\nprintf '\\n@@{nonce} DONE\\n'\n"
+        );
+        let err = c
+            .exchange(&text, Some("@@4f3c START"), "@@4f3c DONE")
+            .unwrap_err();
+        assert!(matches!(err, TransportError::NotStarted { .. }), "{err}");
+        // Its own output is quoted in the reason, flattened.
+        assert!(err.to_string().contains("It printed: KH_N=4f3c"), "{err}");
+    }
+
+    #[test]
+    fn a_started_collector_keeps_the_command_deadline() {
+        // Starts at once, then works for longer than the start deadline.
+        let mut t = LocalTransport {
+            name: "slow".into(),
+            sudo: false,
+            limits: Limits {
+                start_timeout: Duration::from_secs(1),
+                ..limits(20)
+            },
+        };
+        let mut c = t.open().unwrap();
+        let a = c
+            .exchange(
+                "echo 'motd without a newline' | tr -d '\\n'; printf '\\n@@m START\\n'; sleep 2; echo done; printf '@@m DONE\\n'\n",
+                Some("@@m START"),
+                "@@m DONE",
+            )
+            .unwrap();
+        assert_eq!(a.stdout, b"done\n@@m DONE\n");
+        // The next round trip is not asked to start again, long after the
+        // start deadline.
+        std::thread::sleep(Duration::from_millis(200));
+        let b = c
+            .exchange("sleep 1; echo '@@m DONE'\n", None, "@@m DONE")
+            .unwrap();
+        assert_eq!(b.stdout, b"@@m DONE\n");
     }
 
     #[test]
@@ -516,7 +641,7 @@ mod tests {
         };
         let started = Instant::now();
         let mut c = t.open().unwrap();
-        let err = c.exchange("true\n", "@@m DONE").unwrap_err();
+        let err = c.exchange("true\n", None, "@@m DONE").unwrap_err();
         assert!(matches!(err, TransportError::Timeout { .. }), "{err}");
         drop(c);
         assert!(started.elapsed() < Duration::from_secs(5));

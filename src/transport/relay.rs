@@ -185,7 +185,7 @@ impl RelayStream {
             stdin: stdin.take(),
             out,
             pending: Vec::new(),
-            read_timeout: Duration::from_millis(100),
+            read_timeout: Duration::from_millis(20),
         };
         let script = format!(
             "exec sh -c {}\n",
@@ -335,7 +335,19 @@ mod tests {
             Duration::from_secs(5),
         )
         .unwrap();
-        let p = crate::probe::probe_tls(stream, "127.0.0.1", port);
+        let targets = vec![("127.0.0.1".to_string(), port)];
+        let mut tasks = crate::probe::plan::port_tasks(&targets, &[]);
+        let stream = std::sync::Mutex::new(Some(stream));
+        let connect = |_: &str, _: u16| -> Result<Box<dyn super::super::threads::Stream>, String> {
+            stream
+                .lock()
+                .unwrap()
+                .take()
+                .map(|s| Box::new(s) as Box<dyn super::super::threads::Stream>)
+                .ok_or_else(|| "one connection only".to_string())
+        };
+        super::super::threads::drive(&mut tasks, Duration::from_secs(5), 1, &connect);
+        let p = crate::probe::plan::results(&targets, tasks).remove(0);
         assert_eq!(p.state, crate::probe::PortState::Plaintext, "{p:?}");
         // The server got our ClientHello through the relay.
         assert!(server.join().unwrap() > 5);

@@ -14,14 +14,14 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, Session};
 
-use super::{Conversation, Exchange, Limits, Transport, TransportError, take_answer};
+use super::{Conversation, Exchange, Limits, Next, Transport, TransportError, Waiting};
 use crate::inventory::NodeSpec;
+use crate::probe::plan::{self, ProbeTask, Ready};
 
 /// What to do with a host key that known_hosts does not list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,10 +191,11 @@ impl SshTransport {
         }
     }
 
-    fn timeout(&self, d: Duration) -> TransportError {
+    fn timeout(&self, d: Duration, what: String) -> TransportError {
         TransportError::Timeout {
             node: self.spec.name.clone(),
             seconds: d.as_secs().max(1),
+            what,
         }
     }
 
@@ -222,7 +223,12 @@ impl SshTransport {
             }
         }
         Err(match last {
-            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => self.timeout(connect_timeout),
+            // Not refused, not unreachable: the SYNs went unanswered (a
+            // firewall that drops them, or no host at that address).
+            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => self.timeout(
+                connect_timeout,
+                format!("no answer to a TCP connect to {target} (a firewall dropping it, or no host there)"),
+            ),
             Some(e) => self.err_unreachable(format!("connect to {target}: {e}")),
             None => self.err_unreachable(format!("{target} resolves to no address")),
         })
@@ -309,7 +315,12 @@ impl SshTransport {
         sess.set_timeout(remaining.as_millis() as u32);
         if let Err(e) = sess.handshake() {
             return Err(if is_timeout(&e) {
-                self.timeout(connect_timeout)
+                self.timeout(
+                    connect_timeout,
+                    format!(
+                        "{target} took the TCP connection but did not complete the SSH handshake"
+                    ),
+                )
             } else {
                 self.err_unreachable(format!("SSH handshake with {target}: {}", e.message()))
             });
@@ -393,7 +404,12 @@ impl SshTransport {
             match sess.userauth_pubkey_file(&user, None, id, self.opts.passphrase.as_deref()) {
                 Ok(()) if sess.authenticated() => return Ok(()),
                 Ok(()) => tried.push(format!("key {}: not accepted", id.display())),
-                Err(e) if is_timeout(&e) => return Err(self.timeout(self.spec.connect_timeout)),
+                Err(e) if is_timeout(&e) => {
+                    return Err(self.timeout(
+                        self.spec.connect_timeout,
+                        format!("no answer to the key authentication as {user}"),
+                    ));
+                }
                 Err(e) => tried.push(format!("key {}: {}", id.display(), e.message())),
             }
         }
@@ -469,18 +485,8 @@ fn pump(sess: Session, mut channel: ssh2::Channel, mut sock: UnixStream) {
     let _ = channel.close();
 }
 
-fn io_fail(node: &str, e: std::io::Error, limits: Limits) -> TransportError {
-    if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
-        TransportError::Timeout {
-            node: node.to_string(),
-            seconds: limits.command_timeout.as_secs().max(1),
-        }
-    } else {
-        TransportError::Other {
-            node: node.to_string(),
-            reason: format!("SSH channel: {e}"),
-        }
-    }
+fn io_timed_out(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out")
 }
 
 /// One channel of [`multiplex`].
@@ -489,8 +495,9 @@ struct Open {
     ch: ssh2::Channel,
     pending: Vec<u8>,
     since: Instant,
+    /// The job is done; our close is to be sent.
     closing: bool,
-    /// Our close has gone out; the peer's is awaited.
+    /// Our close has gone out; the peer's is not waited for.
     close_sent: bool,
     /// A relay's output until its ready line (`None`: a direct channel).
     ready: Option<Vec<u8>>,
@@ -501,232 +508,192 @@ fn would_block(e: &ssh2::Error) -> bool {
     matches!(e.code(), ErrorCode::Session(-37))
 }
 
-/// Drives `tasks` over `sess` in non-blocking mode until every job is done
-/// and its channel closed, or time is up. False when a channel open had to
-/// be abandoned (the session's open state is then unknown).
-/// What is known of a port's TLS, by its TLS task's index, shared by the
-/// sessions' threads of `run_probes`.
-const UNKNOWN: u8 = 0;
-const TLS: u8 = 1;
-const NOT_TLS: u8 = 2;
-
-/// Notes what the TLS tasks among `tasks` have learnt.
-fn share(tasks: &[&mut super::ProbeTask], globals: &[usize], status: &[AtomicU8]) {
-    for (t, g) in tasks.iter().zip(globals) {
-        if t.needs_tls_of.is_none() {
-            match t.job.speaks_tls() {
-                Some(true) => status[*g].store(TLS, Ordering::Relaxed),
-                Some(false) => status[*g].store(NOT_TLS, Ordering::Relaxed),
-                None => {}
-            }
-        }
-    }
+/// A session's one channel open in progress (libssh2 opens one at a time
+/// per session).
+#[derive(Default)]
+struct Opening {
+    idx: Option<usize>,
+    since: Option<Instant>,
+    /// Relay mode: a session channel waiting for its exec to be accepted.
+    exec_pending: Option<ssh2::Channel>,
+    /// An open was abandoned half-way: the session's state is unknown.
+    broken: bool,
 }
 
-/// The next task to open, in queue order (TLS jobs come first). Hellos
-/// for ports known not to speak TLS are dropped; a hello for a port not
-/// known yet is opened all the same when it is `eager` (opening costs a
-/// round trip) and waits to be sent (see `multiplex`), else it waits in
-/// the queue.
-fn pick(
-    tasks: &mut [&mut super::ProbeTask],
-    status: &[AtomicU8],
-    queue: &mut std::collections::VecDeque<usize>,
-) -> Option<usize> {
-    let mut k = 0;
-    while k < queue.len() {
-        let t = &mut tasks[queue[k]];
-        let state = t
-            .needs_tls_of
-            .map(|j| status.get(j).map_or(NOT_TLS, |s| s.load(Ordering::Relaxed)));
-        match state {
-            Some(NOT_TLS) => {
-                t.job.fail("not asked: the port does not speak TLS".into());
-                queue.remove(k);
-            }
-            // A port that usually speaks plaintext: wait for its TLS job.
-            Some(UNKNOWN) if !t.eager => k += 1,
-            _ => return queue.remove(k),
-        }
-    }
-    None
-}
-
+/// Drives `tasks` over `sessions` in non-blocking mode, from this one
+/// thread, until every job is done and its close sent, or time is up.
+/// What may start and when is `probe::plan`'s decision; this only opens
+/// channels (one at a time per session, each a round trip), moves bytes
+/// and closes. Channels whose close was sent go to `lingering` (freed
+/// with the transport). Returns, per session, whether it is still clean,
+/// and whether sshd forbade forwarding (relays were used).
 fn multiplex(
-    sess: &Session,
-    tasks: &mut [&mut super::ProbeTask],
-    globals: &[usize],
-    status: &[AtomicU8],
+    sessions: &[Session],
+    tasks: &mut [ProbeTask],
     timeout: Duration,
     mut relay: bool,
     lingering: &mut Vec<ssh2::Channel>,
-) -> (bool, bool) {
+) -> (Vec<bool>, bool) {
     use std::io::ErrorKind;
-    sess.set_blocking(false);
+    for s in sessions {
+        s.set_blocking(false);
+    }
     let started = Instant::now();
     // A bound on the whole run, whatever happens: every open may take a
     // timeout, then every conversation one more.
     let hard_stop = started + timeout * (tasks.len() as u32 + 1);
-    // Tasks not opened yet, in order; `current` is being opened.
-    let mut queue: std::collections::VecDeque<usize> = (0..tasks.len()).collect();
-    let mut current: Option<usize> = None;
-    let mut opening_since: Option<Instant> = None;
+    let mut queued: Vec<bool> = vec![true; tasks.len()];
+    let mut opening: Vec<Opening> = sessions.iter().map(|_| Opening::default()).collect();
     let mut open: Vec<Open> = Vec::new();
-    let mut clean = true;
+    let mut rtt: Option<Duration> = None;
     let mut buf = vec![0u8; 16 * 1024];
-    // Relay mode: a session channel waiting for its exec to be accepted.
-    let mut exec_pending: Option<ssh2::Channel> = None;
     loop {
         let now = Instant::now();
+        let quiet = plan::silence(rtt);
         let mut progress = false;
-        share(tasks, globals, status);
-        if current.is_none() {
-            current = pick(tasks, status, &mut queue);
-        }
-        // Gives up on `current` and everything queued.
-        let abandon = |tasks: &mut [&mut super::ProbeTask],
-                       current: &mut Option<usize>,
-                       queue: &mut std::collections::VecDeque<usize>,
-                       why: String| {
-            for i in current.take().into_iter().chain(queue.drain(..)) {
-                tasks[i].job.fail(why.clone());
-            }
-        };
-        if let Some(i) = current.filter(|_| relay) {
-            let t = &mut tasks[i];
-            let since = *opening_since.get_or_insert(now);
-            if exec_pending.is_none() {
-                match sess.channel_session() {
-                    Ok(ch) => exec_pending = Some(ch),
-                    Err(e) if would_block(&e) => {}
-                    Err(e) => {
-                        t.job.fail(format!(
-                            "sshd forbids forwarding, and no shell channel either: {}",
-                            e.message()
-                        ));
-                        current = None;
-                        opening_since = None;
+        // 1. Each free session takes the next task that may open.
+        for o in opening.iter_mut().filter(|o| o.idx.is_none() && !o.broken) {
+            for i in 0..tasks.len() {
+                if !queued[i] {
+                    continue;
+                }
+                match plan::may_open(tasks, i, now, quiet) {
+                    Ready::Go => {
+                        queued[i] = false;
+                        o.idx = Some(i);
+                        o.since = Some(now);
+                        break;
                     }
+                    Ready::Drop(why) => {
+                        queued[i] = false;
+                        tasks[i].job.fail(why);
+                    }
+                    Ready::Wait => {}
                 }
             }
-            if let Some(ch) = exec_pending.as_mut() {
-                let script = super::relay::relay_script(&t.host, t.port, timeout);
-                match ch.exec(&script) {
-                    Ok(()) => {
-                        open.push(Open {
-                            idx: i,
-                            ch: exec_pending.take().expect("just matched"),
-                            pending: Vec::new(),
-                            since: now,
-                            closing: false,
-                            close_sent: false,
-                            ready: Some(Vec::new()),
-                        });
-                        current = None;
-                        opening_since = None;
+        }
+        // 2. Each session pushes its open along.
+        for (s, o) in opening.iter_mut().enumerate() {
+            let Some(i) = o.idx else { continue };
+            let sess = &sessions[s];
+            let since = o.since.unwrap_or(now);
+            let t = &mut tasks[i];
+            let mut opened: Option<(ssh2::Channel, Option<Vec<u8>>)> = None;
+            if relay {
+                if o.exec_pending.is_none() {
+                    match sess.channel_session() {
+                        Ok(ch) => o.exec_pending = Some(ch),
+                        Err(e) if would_block(&e) => {}
+                        Err(e) => {
+                            t.job.fail(format!(
+                                "sshd forbids forwarding, and no shell channel either: {}",
+                                e.message()
+                            ));
+                            o.idx = None;
+                        }
+                    }
+                }
+                if let Some(ch) = o.exec_pending.as_mut() {
+                    let script = super::relay::relay_script(&t.host, t.port, timeout);
+                    match ch.exec(&script) {
+                        Ok(()) => {
+                            opened = o.exec_pending.take().map(|ch| (ch, Some(Vec::new())));
+                        }
+                        Err(e) if would_block(&e) => {}
+                        Err(e) => {
+                            t.job.fail(format!(
+                                "could not start a relay on the node: {}",
+                                e.message()
+                            ));
+                            o.exec_pending = None;
+                            o.idx = None;
+                        }
+                    }
+                }
+            } else {
+                match sess.channel_direct_tcpip(&t.host, t.port, None) {
+                    Ok(ch) => {
+                        let took = now.duration_since(since);
+                        rtt = Some(rtt.map_or(took, |r| r.min(took)));
+                        opened = Some((ch, None));
+                    }
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => {
+                        let msg = e.message().to_string();
+                        if msg.contains("prohibited") {
+                            // AllowTcpForwarding no: this task and the
+                            // rest go through a relay run by a shell on the
+                            // node.
+                            relay = true;
+                            o.since = Some(now);
+                        } else {
+                            t.job
+                                .fail(format!("could not connect from the node: {msg}"));
+                            o.idx = None;
+                        }
                         progress = true;
                     }
-                    Err(e) if would_block(&e) => {}
-                    Err(e) => {
-                        t.job.fail(format!(
-                            "could not start a relay on the node: {}",
-                            e.message()
-                        ));
-                        exec_pending = None;
-                        current = None;
-                        opening_since = None;
-                    }
                 }
             }
-            if current.is_some() && now.duration_since(since) >= timeout {
-                clean = false;
-                abandon(
-                    tasks,
-                    &mut current,
-                    &mut queue,
+            if let Some((ch, ready)) = opened {
+                open.push(Open {
+                    idx: i,
+                    ch,
+                    pending: Vec::new(),
+                    since: now,
+                    closing: false,
+                    close_sent: false,
+                    ready,
+                });
+                o.idx = None;
+                o.since = None;
+                progress = true;
+            } else if o.idx.is_some() && (now.duration_since(since) >= timeout || now >= hard_stop)
+            {
+                tasks[i].job.fail(if relay {
                     format!(
                         "the node's sshd did not start a relay within {} ms",
                         timeout.as_millis()
-                    ),
-                );
-            }
-        } else if let Some(i) = current {
-            let t = &mut tasks[i];
-            let since = *opening_since.get_or_insert(now);
-            match sess.channel_direct_tcpip(&t.host, t.port, None) {
-                Ok(ch) => {
-                    open.push(Open {
-                        idx: i,
-                        ch,
-                        pending: Vec::new(),
-                        since: now,
-                        closing: false,
-                        close_sent: false,
-                        ready: None,
-                    });
-                    current = None;
-                    opening_since = None;
-                    progress = true;
-                }
-                Err(e) if would_block(&e) => {
-                    if now.duration_since(since) >= timeout || now >= hard_stop {
-                        clean = false;
-                        abandon(
-                            tasks,
-                            &mut current,
-                            &mut queue,
-                            format!(
-                                "the node's sshd did not open a connection within {} ms",
-                                timeout.as_millis()
-                            ),
-                        );
-                    }
-                }
-                Err(e) => {
-                    let msg = e.message().to_string();
-                    if msg.contains("prohibited") {
-                        // AllowTcpForwarding no: this task and the rest go
-                        // through a relay run by a shell on the node.
-                        relay = true;
-                    } else {
-                        t.job
-                            .fail(format!("could not connect from the node: {msg}"));
-                        current = None;
-                    }
-                    opening_since = None;
-                    progress = true;
-                }
+                    )
+                } else {
+                    format!(
+                        "the node's sshd did not open a connection within {} ms",
+                        timeout.as_millis()
+                    )
+                });
+                o.idx = None;
+                o.exec_pending = None;
+                o.broken = true;
             }
         }
+        // 3. Every open channel's conversation.
         for o in open.iter_mut() {
-            // A hello waits, its channel open, until its port is known to
-            // speak TLS; it is never sent to a port that does not.
-            let gate = (!o.closing && o.idx != usize::MAX)
-                .then(|| tasks[o.idx].needs_tls_of)
-                .flatten()
-                .map(|j| status.get(j).map_or(NOT_TLS, |s| s.load(Ordering::Relaxed)));
-            let job = &mut tasks[o.idx].job;
+            if o.close_sent {
+                continue;
+            }
             if o.closing {
-                o.close_sent = true;
                 match o.ch.close() {
                     Err(e) if would_block(&e) && now < hard_stop => {}
                     _ => {
-                        o.closing = false;
-                        o.idx = usize::MAX;
+                        o.close_sent = true;
                         progress = true;
                     }
                 }
                 continue;
             }
-            if o.idx == usize::MAX {
-                continue;
+            let i = o.idx;
+            plan::settle(tasks, i);
+            if !tasks[i].job.done() {
+                match plan::may_send(tasks, i, now, quiet) {
+                    Ready::Go => {}
+                    Ready::Drop(why) => tasks[i].job.fail(why),
+                    Ready::Wait if now.duration_since(o.since) < timeout => continue,
+                    Ready::Wait => tasks[i]
+                        .job
+                        .fail("its port's TLS probe never finished".into()),
+                }
             }
-            match gate {
-                Some(NOT_TLS) => job.fail("not asked: the port does not speak TLS".into()),
-                Some(UNKNOWN) if now.duration_since(o.since) < timeout => continue,
-                Some(UNKNOWN) => job.fail("its port's TLS probe never finished".into()),
-                _ => {}
-            }
+            let job = &mut tasks[i].job;
             if let Some(pre) = o.ready.as_mut().filter(|_| !job.done()) {
                 // A relay: nothing goes to the job before the ready line.
                 match o.ch.read(&mut buf) {
@@ -737,6 +704,8 @@ fn multiplex(
                             Some(Ok(())) => {
                                 let rest = std::mem::take(pre);
                                 o.ready = None;
+                                let took = now.duration_since(o.since);
+                                rtt = Some(rtt.map_or(took, |r| r.min(took)));
                                 if !rest.is_empty() {
                                     job.input(&rest, now);
                                 }
@@ -757,7 +726,9 @@ fn multiplex(
                     }
                 }
             }
-            o.pending.extend(job.output());
+            if !job.done() {
+                o.pending.extend(job.output());
+            }
             if !o.pending.is_empty() {
                 match o.ch.write(&o.pending) {
                     Ok(n) => {
@@ -794,34 +765,47 @@ fn multiplex(
                 progress = true;
             }
         }
-        open.retain(|o| o.idx != usize::MAX || o.closing);
-        if current.is_none() && queue.is_empty() && open.iter().all(|o| o.close_sent) {
+        let idle = opening.iter().all(|o| o.idx.is_none());
+        let waiting = queued.iter().any(|q| *q);
+        if idle && !waiting && open.iter().all(|o| o.close_sent) {
             // Every job is done and every close sent: the peers' answers to
             // the closes are not waited for (the channels linger with the
             // transport; see `run_probes`).
             break;
         }
-
-        if now >= hard_stop {
-            for o in &open {
-                if o.idx != usize::MAX {
-                    tasks[o.idx].job.fail("the probes ran out of time".into());
+        if idle && waiting && opening.iter().all(|o| o.broken) {
+            for (i, q) in queued.iter_mut().enumerate() {
+                if *q {
+                    tasks[i]
+                        .job
+                        .fail("no SSH session left to open a connection on".into());
+                    *q = false;
                 }
             }
-            for i in current.take().into_iter().chain(queue.drain(..)) {
-                tasks[i].job.fail("the probes ran out of time".into());
+        }
+        if now >= hard_stop {
+            for o in open.iter().filter(|o| !o.closing && !o.close_sent) {
+                tasks[o.idx].job.fail("the probes ran out of time".into());
             }
-            clean = false;
+            for (i, q) in queued.iter().enumerate() {
+                if *q {
+                    tasks[i].job.fail("the probes ran out of time".into());
+                }
+            }
+            for o in opening.iter_mut() {
+                if let Some(i) = o.idx.take() {
+                    tasks[i].job.fail("the probes ran out of time".into());
+                    o.broken = true;
+                }
+            }
             break;
         }
         if !progress {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    // The other sessions may be waiting on what this one's TLS jobs found.
-    share(tasks, globals, status);
     lingering.extend(open.into_iter().map(|o| o.ch));
-    (clean, relay)
+    (opening.iter().map(|o| !o.broken).collect(), relay)
 }
 
 fn is_timeout(e: &ssh2::Error) -> bool {
@@ -882,6 +866,7 @@ impl SshTransport {
     fn limits(&self) -> Limits {
         Limits {
             command_timeout: self.spec.command_timeout,
+            start_timeout: self.spec.connect_timeout,
             max_output: Limits::default().max_output,
         }
     }
@@ -901,8 +886,24 @@ impl SshTransport {
         }
     }
 
+    /// The collector had not started in time; `printed` is what the login
+    /// printed meanwhile.
+    fn not_started(&self, printed: &[u8]) -> TransportError {
+        TransportError::not_started(
+            &self.spec.name,
+            &format!(
+                "the SSH login as {} (`{}`)",
+                self.user(),
+                self.shell_command()
+            ),
+            self.spec.connect_timeout,
+            "a ForceCommand in the node's sshd_config (or a command= in authorized_keys) that runs something else and waits, a login profile script that waits, an unreachable home directory (a hung automount or NFS), sudo waiting on a directory service (LDAP, SSSD)",
+            printed,
+        )
+    }
+
     /// Why a shell ended before answering, from what it printed on stderr.
-    fn ended_early(&self, stderr: &[u8], status: Option<i32>) -> TransportError {
+    fn ended_early(&self, stderr: &[u8], status: Option<i32>, started: bool) -> TransportError {
         let err = String::from_utf8_lossy(stderr);
         if self.user() != "root"
             && (err.contains("password is required") || err.contains("a terminal is required"))
@@ -918,11 +919,16 @@ impl SshTransport {
         TransportError::Other {
             node: self.spec.name.clone(),
             reason: format!(
-                "`{}` ended (status {}) before answering: {}",
+                "`{}` ended (status {}) before {}: {}",
                 self.shell_command(),
                 status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "unknown".into()),
+                if started {
+                    "answering"
+                } else {
+                    "the collector started"
+                },
                 crate::report::cap(err.trim(), 300)
             ),
         }
@@ -936,50 +942,143 @@ struct SshConversation<'a> {
     ch: ssh2::Channel,
     buf: Vec<u8>,
     limits: Limits,
+    /// When the session channel was asked for: the start deadline runs
+    /// from here.
+    opened: Instant,
+    /// The node was given up on: its connection is cut (see [`sever`]).
+    abandoned: bool,
+}
+
+/// Cuts the session's connection (both ways), so nothing waits on it any
+/// more: libssh2 would otherwise wait for the peer's close of a channel
+/// whose command never ends (sshd closes a session channel only once its
+/// command has exited), when the channel is closed and again when it is
+/// freed. The node's sshd sees the connection end and cleans up.
+fn sever(sess: &Session) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: shutdown(2) on the session's own socket, which it still
+    // owns; no memory is involved.
+    unsafe {
+        libc::shutdown(sess.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
+
+impl SshConversation<'_> {
+    /// Gives up on the node: what its login printed on stderr so far is
+    /// read without waiting, then the connection is cut.
+    fn abandon(&mut self) -> Vec<u8> {
+        self.abandoned = true;
+        let mut stderr = Vec::new();
+        self.sess.set_blocking(false);
+        let mut chunk = [0u8; 4096];
+        while stderr.len() < 4096 {
+            match self.ch.stderr().read(&mut chunk) {
+                Ok(n) if n > 0 => stderr.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
+        sever(self.sess);
+        self.sess.set_blocking(true);
+        stderr
+    }
+
+    fn late(&mut self, started: bool) -> TransportError {
+        let stderr = self.abandon();
+        if started {
+            TransportError::Timeout {
+                node: self.t.spec.name.clone(),
+                seconds: self.limits.command_timeout.as_secs().max(1),
+                what: format!(
+                    "the collector started (`{}`) but did not finish its round trip",
+                    self.t.shell_command()
+                ),
+            }
+        } else {
+            let mut printed = std::mem::take(&mut self.buf);
+            printed.push(b'\n');
+            printed.extend_from_slice(&stderr);
+            self.t.not_started(&printed)
+        }
+    }
 }
 
 impl Conversation for SshConversation<'_> {
-    fn exchange(&mut self, text: &str, marker: &str) -> Result<Exchange, TransportError> {
-        let node = self.t.spec.name.clone();
-        let limits = self.limits;
-        let deadline = Instant::now() + limits.command_timeout;
-        let set_timeout = |sess: &Session| {
-            let left = deadline.saturating_duration_since(Instant::now());
-            sess.set_timeout(left.as_millis().max(1) as u32);
+    fn exchange(
+        &mut self,
+        text: &str,
+        start: Option<&str>,
+        marker: &str,
+    ) -> Result<Exchange, TransportError> {
+        let mut wait = Waiting::new(start, self.opened, self.limits, marker);
+        let set_timeout = |sess: &Session, left: Duration| {
+            sess.set_timeout(left.as_millis().clamp(1, u32::MAX as u128) as u32);
         };
-        set_timeout(self.sess);
-        self.ch
+        // The channel's window (2 MiB from OpenSSH) takes the whole script
+        // even from a command that never reads it; a write that times out
+        // all the same is judged like a read that does.
+        let bound = match wait.next(&mut self.buf, Instant::now()) {
+            Next::Wait(left) => left,
+            _ => Duration::from_millis(1),
+        };
+        set_timeout(self.sess, bound);
+        if let Err(e) = self
+            .ch
             .write_all(text.as_bytes())
             .and_then(|_| self.ch.flush())
-            .map_err(|e| io_fail(&node, e, limits))?;
+        {
+            if !io_timed_out(&e) {
+                return Err(self.channel_broke(e));
+            }
+            if let Next::NotStarted = wait.next(&mut self.buf, Instant::now()) {
+                return Err(self.late(false));
+            }
+            return Err(self.late(wait.started()));
+        }
         let mut chunk = [0u8; 32 * 1024];
         loop {
-            if let Some(answer) = take_answer(&mut self.buf, marker, limits.max_output) {
-                return Ok(answer);
-            }
-            if Instant::now() >= deadline {
-                return Err(TransportError::Timeout {
-                    node,
-                    seconds: limits.command_timeout.as_secs().max(1),
-                });
-            }
-            set_timeout(self.sess);
+            let left = match wait.next(&mut self.buf, Instant::now()) {
+                Next::Answer(answer) => return Ok(answer),
+                Next::NotStarted => return Err(self.late(false)),
+                Next::TimedOut => return Err(self.late(true)),
+                Next::Wait(left) => left,
+            };
+            set_timeout(self.sess, left);
             match self.ch.read(&mut chunk) {
                 Ok(0) => {
                     let mut stderr = Vec::new();
                     let _ = self.ch.stderr().take(64 * 1024).read_to_end(&mut stderr);
                     let _ = self.ch.wait_close();
-                    return Err(self.t.ended_early(&stderr, self.ch.exit_status().ok()));
+                    return Err(self.t.ended_early(
+                        &stderr,
+                        self.ch.exit_status().ok(),
+                        wait.started(),
+                    ));
                 }
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) => return Err(io_fail(&node, e, limits)),
+                // The deadlines are looked at again above.
+                Err(e) if io_timed_out(&e) => {}
+                Err(e) => return Err(self.channel_broke(e)),
             }
+        }
+    }
+}
+
+impl SshConversation<'_> {
+    fn channel_broke(&self, e: std::io::Error) -> TransportError {
+        TransportError::Other {
+            node: self.t.spec.name.clone(),
+            reason: format!("SSH channel: {e}"),
         }
     }
 }
 
 impl Drop for SshConversation<'_> {
     fn drop(&mut self) {
+        if self.abandoned {
+            // The connection is cut: closing fails at once.
+            let _ = self.ch.close();
+            return;
+        }
         self.sess.set_timeout(2000);
         let _ = self.ch.send_eof();
         let _ = self.ch.close();
@@ -1031,30 +1130,13 @@ impl Transport for SshTransport {
         }
     }
 
-    fn connect(
-        &mut self,
-        host: &str,
-        port: u16,
-        timeout: Duration,
-    ) -> Option<Result<Box<dyn super::ByteStream + '_>, String>> {
-        let sess = match self.session() {
-            Ok(s) => s,
-            Err(e) => return Some(Err(e.to_string())),
-        };
-        sess.set_timeout(timeout.as_millis().max(1) as u32);
-        Some(
-            sess.channel_direct_tcpip(host, port, None)
-                .map(|ch| Box::new(ch) as Box<dyn super::ByteStream>)
-                .map_err(|e| e.message().to_string()),
-        )
-    }
-
-    /// Every probe at once over this one session. libssh2 opens one
-    /// channel at a time, so opens follow each other (one round trip each),
+    /// Every probe at once over this session (and the extra probe
+    /// sessions, if any), from one thread. libssh2 opens one channel at a
+    /// time per session, so opens follow each other (one round trip each),
     /// but every open channel's conversation goes on meanwhile: the probes
     /// of a node cost about one round trip per connection, not one per
-    /// exchange. Runs in non-blocking mode; closes are pipelined too.
-    fn run_probes(&mut self, tasks: &mut [super::ProbeTask], timeout: Duration) -> bool {
+    /// exchange. Closes are pipelined too.
+    fn run_probes(&mut self, tasks: &mut [ProbeTask], timeout: Duration) -> bool {
         let sess = match self.session() {
             Ok(s) => s.clone(),
             Err(e) => {
@@ -1071,51 +1153,19 @@ impl Transport for SshTransport {
                 sessions.push(s);
             }
         }
-        let status: Vec<AtomicU8> = (0..tasks.len()).map(|_| AtomicU8::new(UNKNOWN)).collect();
-        let n = sessions.len();
-        let mut parts: Vec<(Vec<usize>, Vec<&mut super::ProbeTask>)> =
-            (0..n).map(|_| (Vec::new(), Vec::new())).collect();
-        // Tasks come TLS jobs first, then hellos: dealt round-robin, every
-        // session gets its share of both.
-        for (i, t) in tasks.iter_mut().enumerate() {
-            parts[i % n].0.push(i);
-            parts[i % n].1.push(t);
+        let mut left = Vec::new();
+        let (clean, relay) = multiplex(&sessions, tasks, timeout, self.no_forwarding, &mut left);
+        for s in &sessions {
+            s.set_blocking(true);
+            // Dropping a channel waits for the peer's close, which is on
+            // its way: a short wait at most.
+            s.set_timeout(2000);
         }
-        let relay = self.no_forwarding;
-        let results = std::thread::scope(|scope| {
-            let handles: Vec<_> = sessions
-                .iter()
-                .zip(parts)
-                .map(|(sess, (globals, mut part))| {
-                    let status = &status;
-                    scope.spawn(move || {
-                        let mut left = Vec::new();
-                        let r =
-                            multiplex(sess, &mut part, &globals, status, timeout, relay, &mut left);
-                        sess.set_blocking(true);
-                        // Dropping a channel waits for the peer's close,
-                        // which is on its way: a short wait at most.
-                        sess.set_timeout(2000);
-                        (r, left)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(((false, relay), Vec::new())))
-                .collect::<Vec<_>>()
-        });
-        let results: Vec<(bool, bool)> = results
-            .into_iter()
-            .map(|(r, left)| {
-                self.lingering.extend(left);
-                r
-            })
-            .collect();
+        self.lingering.extend(left);
         // The extra sessions go with the transport, after their channels.
         self.spare.extend(sessions.drain(1..));
-        self.no_forwarding |= results.iter().any(|(_, nf)| *nf);
-        if !results.first().is_none_or(|(clean, _)| *clean) {
+        self.no_forwarding |= relay;
+        if !clean.first().copied().unwrap_or(true) {
             // An open was abandoned half-way: do not reuse the session.
             self.session = None;
         }
@@ -1128,12 +1178,14 @@ impl Transport for SshTransport {
         self.start_probe_sessions();
         let this: &SshTransport = self;
         let sess = this.session.as_ref().expect("connected above");
+        // The start deadline covers the session channel and the exec
+        // request too: sshd answers both before the login's own work
+        // (PAM session, the shell, its profile) can hang.
+        let opened = Instant::now();
         let fail = |e: ssh2::Error| {
             if is_timeout(&e) {
-                TransportError::Timeout {
-                    node: this.spec.name.clone(),
-                    seconds: limits.command_timeout.as_secs().max(1),
-                }
+                sever(sess);
+                this.not_started(b"")
             } else {
                 TransportError::Other {
                     node: this.spec.name.clone(),
@@ -1141,8 +1193,10 @@ impl Transport for SshTransport {
                 }
             }
         };
-        sess.set_timeout(limits.command_timeout.as_millis() as u32);
+        sess.set_timeout(limits.start_timeout.as_millis().max(1) as u32);
         let mut ch = sess.channel_session().map_err(fail)?;
+        let left = limits.start_timeout.saturating_sub(opened.elapsed());
+        sess.set_timeout(left.as_millis().max(1) as u32);
         ch.exec(this.shell_command()).map_err(fail)?;
         Ok(Box::new(SshConversation {
             t: this,
@@ -1150,6 +1204,8 @@ impl Transport for SshTransport {
             ch,
             buf: Vec::new(),
             limits,
+            opened,
+            abandoned: false,
         }))
     }
 }

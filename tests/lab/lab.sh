@@ -415,8 +415,9 @@ cmd_up() {
     if [ "$has_sshd" = 1 ]; then
       # bench nodes are identical copies: verify the first one only
       [ "$kind" != bench ] || [ "$name" = bench-001 ] && vnodes+=("$name")
-      # fault-hostkey's key is wrong in known_hosts on purpose
-      [ "$kind" = hostkey ] || sshnodes+=("$name")
+      # fault-hostkey's key is wrong in known_hosts on purpose; on
+      # fault-forcecommand every login waits forever (selftest.sh checks it)
+      [ "$kind" = hostkey ] || [ "$kind" = forcecommand ] || sshnodes+=("$name")
     fi
   done
   if [ ${#vnodes[@]} -gt 0 ]; then do_verify "${vnodes[@]}"; fi
@@ -430,7 +431,7 @@ cmd_up() {
   : >"$STATE/hashes-before.txt"
   for line in "${plan[@]}"; do
     IFS=$'\t' read -r name _ _ _ _ kind _ _ <<<"$line"
-    if [ "$kind" = sshd-down ] || [ "$kind" = hang ]; then continue; fi
+    case $kind in sshd-down|hang|dropped) continue ;; esac
     if [ "$kind" = bench ] && [ "$name" != bench-001 ]; then continue; fi
     do_hash "$name" >"$STATE/nodes/$name/hashes-before.txt"
     sed "s|^|$name |" "$STATE/nodes/$name/hashes-before.txt" >>"$STATE/hashes-before.txt"

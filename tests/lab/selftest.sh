@@ -188,16 +188,71 @@ for p, c in sorted(n["certs"].items()): print(c["sha256"], p)' "$node")
   if [ -n "$want" ] && [ "$want" = "$have" ]; then ok "$node: $(wc -l <<<"$want") certificate files as in network.json"
   else bad "$node: certificate files differ from network.json"; diff <(echo "$want") <(echo "$have"); fi
 done
-out=$("$LAB" exec "$STATE" misconfigured-cp1 sh -c 'cd /etc/khlab/tls &&
-  ! openssl x509 -in expired.crt -noout -checkend 0 >/dev/null &&
-  ! openssl verify -CAfile ca.crt wrong-ca.crt >/dev/null 2>&1 && openssl verify -CAfile rogue-ca.crt wrong-ca.crt &&
-  openssl x509 -in rogue-ca.crt -noout -subject && openssl x509 -in ca.crt -noout -subject' 2>&1)
+# misconfigured-cp1: the kubelet's kubelet.crt has expired; the
+# controller-manager's --tls-cert-file comes from the rogue CA, whose subject
+# is the cluster CA's (host copies: the node's files are compared above)
+cert_of() { # NODE PATH KEY: a field of network.json's entry for a certificate
+  net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]; print(n["certs"][sys.argv[4]][sys.argv[5]])' "$@"
+}
+expired=$(cert_of misconfigured-cp1 /var/lib/kubelet/pki/kubelet.crt host_copy)
+wrong=$(cert_of misconfigured-cp1 /etc/kubernetes/pki/controller-manager-serving.crt host_copy)
+out=$(! openssl x509 -in "$expired" -noout -checkend 0 >/dev/null &&
+  ! openssl verify -CAfile "$STATE/pki/ca.crt" "$wrong" >/dev/null 2>&1 &&
+  openssl verify -CAfile "$STATE/pki/rogue-ca.crt" "$wrong" &&
+  openssl x509 -in "$STATE/pki/rogue-ca.crt" -noout -subject && openssl x509 -in "$STATE/pki/ca.crt" -noout -subject 2>&1)
 [ "$(grep -c 'subject=CN = kubernetes' <<<"$out")" = 2 ] &&
-  ok "misconfigured-cp1: /etc/khlab/tls: expired.crt has expired; wrong-ca.crt is signed by rogue-ca.crt, whose subject is the cluster CA's" ||
-  bad "misconfigured-cp1 /etc/khlab/tls: $out"
-check "misconfigured-w1: /etc/khlab/tls/expiring-5d.crt expires in 4 to 6 days" \
-  "$LAB" exec "$STATE" misconfigured-w1 sh -c 'f=/etc/khlab/tls/expiring-5d.crt;
+  ok "misconfigured-cp1: kubelet.crt has expired; controller-manager-serving.crt is signed by the rogue CA, whose subject is the cluster CA's" ||
+  bad "misconfigured-cp1 certificates: $out"
+check "misconfigured-cp1: the controller-manager names its serving certificate (--tls-cert-file)" \
+  "$LAB" exec "$STATE" misconfigured-cp1 sh -c 'tr "\0" " " </proc/$(pgrep -x kube-controller)/cmdline |
+  grep -- "--tls-cert-file=/etc/kubernetes/pki/controller-manager-serving.crt"'
+check "misconfigured-w1: /var/lib/kubelet/pki/kubelet.crt expires in 4 to 6 days" \
+  "$LAB" exec "$STATE" misconfigured-w1 sh -c 'f=/var/lib/kubelet/pki/kubelet.crt;
   ! openssl x509 -in $f -noout -checkend 518400 && openssl x509 -in $f -noout -checkend 345600'
+
+# client-go's self-generated pairs (GenerateSelfSignedCertKeyWithFixtures):
+# the kubeadm-default kubelets' kubelet.crt in the node, and the in-memory
+# pairs the controller-manager and scheduler serve without --tls-cert-file
+pair_ok() { # FILE HOST: leaf CN=HOST@T then CA CN=HOST-ca@T that signed it; prints a summary
+  local f=$1 host=$2 t leaf ca
+  t=$(mktemp -d)
+  awk -v d="$t" '/BEGIN CERT/{n++} {print > (d "/c" n ".pem")}' "$f"
+  [ -f "$t/c2.pem" ] && [ ! -f "$t/c3.pem" ] || { echo "not two certificates"; rm -rf "$t"; return 1; }
+  leaf=$(openssl x509 -in "$t/c1.pem" -noout -subject -issuer -startdate -enddate -ext basicConstraints,extendedKeyUsage,subjectAltName 2>&1)
+  ca=$(openssl x509 -in "$t/c2.pem" -noout -subject -ext basicConstraints,keyUsage 2>&1)
+  local good=1
+  grep -Eq "^subject=CN = $host@[0-9]+$" <<<"$leaf" || good=0
+  grep -Eq "^issuer=CN = $host-ca@[0-9]+$" <<<"$leaf" || good=0
+  grep -q "CA:FALSE" <<<"$leaf" && grep -q "TLS Web Server Authentication" <<<"$leaf" || good=0
+  grep -Eq "^subject=CN = $host-ca@[0-9]+$" <<<"$ca" && grep -q "CA:TRUE" <<<"$ca" || good=0
+  openssl verify -CAfile "$t/c2.pem" "$t/c1.pem" >/dev/null 2>&1 || good=0
+  # valid from an hour before it was made, for 365 days
+  local nb na made
+  nb=$(date -d "$(sed -n 's/^notBefore=//p' <<<"$leaf")" +%s)
+  na=$(date -d "$(sed -n 's/^notAfter=//p' <<<"$leaf")" +%s)
+  made=$(sed -n "s/^subject=CN = $host@//p" <<<"$leaf")
+  [ $((made - nb)) -ge 3600 ] && [ $((made - nb)) -le 3700 ] && [ $((na - nb)) = 31536000 ] || good=0
+  rm -rf "$t"
+  printf '%s\n' "$leaf" | sed -n 's/^subject=//p;s/^ *\(DNS:\)/\1/p' | paste -sd' '
+  [ $good = 1 ]
+}
+for node in kubeadm-default-cp1 kubeadm-default-w1; do
+  f=$("$LAB" exec "$STATE" $node cat /var/lib/kubelet/pki/kubelet.crt > "$STATE/.pair.pem" && echo "$STATE/.pair.pem")
+  if got=$(pair_ok "$f" "$node"); then ok "$node: /var/lib/kubelet/pki/kubelet.crt is client-go's pair ($got)"
+  else bad "$node: kubelet.crt is not client-go's pair: $got"; fi
+  check "$node: kubelet.key is PKCS#1 RSA, 0600 root:root" \
+    "$LAB" exec "$STATE" $node sh -c 'head -1 /var/lib/kubelet/pki/kubelet.key | grep -qx -- "-----BEGIN RSA PRIVATE KEY-----" &&
+    [ "$(stat -c %a:%U:%G /var/lib/kubelet/pki/kubelet.key)" = 600:root:root ] &&
+    [ "$(stat -c %a /var/lib/kubelet/pki/kubelet.crt)" = 644 ]'
+done
+for node in kubeadm-default-cp1 hardened-cp1; do
+  for comp in controller-manager scheduler; do
+    f=$(cert_of $node /etc/khlab/tls/$comp.crt host_copy)
+    if got=$(pair_ok "$f" localhost); then ok "$node: $comp serves client-go's in-memory pair ($got)"
+    else bad "$node: $comp's pair: $got"; fi
+  done
+done
+rm -f "$STATE/.pair.pem"
 
 # the collector sees exactly the fixture's components: the stand-ins are
 # khlab-netserve and openssl, nothing named like a Kubernetes component
@@ -211,8 +266,9 @@ print(sum(1 for c in f["components"].values() if c.get("running")))' "$node")
     bad "$node: $have component processes, fixture has $want"
 done
 
-# -- firewall: iptables in the control planes' netns (network.json "firewall")
-for node in $CONTROL_PLANES; do
+# -- firewall: iptables in the control planes' netns and fault-dropped's
+# (network.json "firewall")
+for node in $CONTROL_PLANES fault-dropped; do
   want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]; print("\n".join(n["firewall"]["iptables_S"]))' "$node")
   have=$("$LAB" exec "$STATE" "$node" iptables -S 2>&1)
   if [ "$want" = "$have" ] && [ "$have" = "$(cat "$STATE/nodes/$node/iptables.txt")" ]; then
@@ -284,6 +340,25 @@ s=$(date +%s)
 out=$(timeout 20 "${SSH[@]}" "root@$(ip_of fault-hang)" true 2>&1)
 e=$(($(date +%s) - s))
 case $out in *"timed out during banner exchange"*|*"Connection timed out"*) ok "fault-hang: ssh times out in the banner exchange (${e}s)" ;; *) bad "fault-hang: $out" ;; esac
+s=$(date +%s)
+out=$(timeout 20 "${SSH[@]}" "root@$(ip_of fault-dropped)" true 2>&1)
+e=$(($(date +%s) - s))
+case $out in *"Connection timed out"*) ok "fault-dropped: the TCP connect gets no answer and times out (${e}s)" ;; *) bad "fault-dropped: $out" ;; esac
+# fault-forcecommand: the key is accepted, the forced command runs instead
+# of ours and never returns; it says so on stderr, and ends with its session
+out=$(timeout 4 "${SSH[@]}" "root@$(ip_of fault-forcecommand)" 'echo never-run' 2>&1)
+rc=$?
+case $rc:$out in 124:*"waits for approval"*) ok "fault-forcecommand: login accepted, the client's command never runs (timed out, rc $rc)" ;;
+  *) bad "fault-forcecommand: rc $rc: $out" ;; esac
+check "fault-forcecommand: sshd accepted the key and ran its ForceCommand" \
+  grep -q "forced-command (config) 'exec /usr/local/sbin/khlab-login-gate' for root" \
+  "$STATE/nodes/fault-forcecommand/logs/sshd.log"
+gone=0
+for _ in $(seq 25); do
+  "$LAB" exec "$STATE" fault-forcecommand ps -eo args | grep -q '[k]hlab-login-gate' || { gone=1; break; }
+  sleep 0.2
+done
+[ $gone = 1 ] && ok "fault-forcecommand: the gate ends with its session" || bad "fault-forcecommand: the gate outlived its session"
 out=$("${SSH[@]}" "root@$(ip_of fault-hostkey)" true 2>&1)
 case $out in *"Host key verification failed"*) ok "fault-hostkey: host key mismatch" ;; *) bad "fault-hostkey: $out" ;; esac
 real=$(awk '{print $2}' "$STATE/nodes/fault-hostkey/root/etc/ssh/ssh_host_ed25519_key.pub")
@@ -309,7 +384,7 @@ n=$(collector_input | "${SSH[@]}" "auditor@$(ip_of fault-sudo)" sudo -n sh | gre
 [ "$n" = 2 ] && ok "fault-sudo: collector through sudo -n finds 2 components" || bad "fault-sudo: collector via sudo found $n"
 n=$(collector_input | "$LAB" exec "$STATE" hardened-w1 sh | grep -c '^@@selftest1 B proc')
 [ "$n" = 2 ] && ok "hardened-w1: collector through lab.sh exec finds 2 components" || bad "hardened-w1: exec collector found $n"
-for node in $SCENARIO_NODES fault-hostkey fault-sudo; do
+for node in $SCENARIO_NODES fault-hostkey fault-sudo fault-forcecommand; do
   check "$node: hash unchanged after the scans" diff -q "$STATE/nodes/$node/hashes-before.txt" <("$LAB" hash "$STATE" "$node")
 done
 check "lab.sh verify: every node still matches its fixture" "$LAB" verify "$STATE"

@@ -18,6 +18,7 @@ Nothing here needs the namespaces: it only writes under STATE_DIR.
 import base64
 import concurrent.futures
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -46,8 +47,12 @@ NODES = [
     ("fault-hang", "f-hang", 17, "hang", None, None),
     ("fault-hostkey", "f-hkey", 18, "hostkey", "kubeadm-default", "w1"),
     ("fault-sudo", "f-sudo", 19, "sudo", "kubeadm-default", "w1"),
+    # Nodes added later take the free addresses below .10 (.1 is the host),
+    # so that no node's address ever moves.
+    ("fault-forcecommand", "f-fcmd", 8, "forcecommand", None, None),
+    ("fault-dropped", "f-drop", 9, "dropped", None, None),
     # etcd started as RKE2 starts it, with --config-file only (README.md)
-    ("etcd-config-file-cp1", "ef-cp1", 9, "scenario", "etcd-config-file", "cp1"),
+    ("etcd-config-file-cp1", "ef-cp1", 7, "scenario", "etcd-config-file", "cp1"),
 ]
 NODE_BY_NAME = {n[0]: n for n in NODES}
 # `lab.sh up --bench N`: N copies of the kubeadm-default worker, bench-001...,
@@ -66,7 +71,28 @@ def spec_of(name):
                      f"bench-001..bench-{BENCH_MAX}")
 
 
-SSHD_KINDS = ("scenario", "hostkey", "sudo", "bench")
+SSHD_KINDS = ("scenario", "hostkey", "sudo", "bench", "forcecommand")
+
+# fault-forcecommand's sshd runs this for every login, whatever the client
+# asked for. sshd_config(5), ForceCommand: the command replaces the
+# client's (which sshd keeps in SSH_ORIGINAL_COMMAND) and is run with the
+# user's login shell and -c (OpenSSH session.c: do_exec() swaps in the
+# forced command, do_child() runs `shell -c command`). It stands for a login
+# gate such as login_duo(8), installed as `ForceCommand /usr/sbin/login_duo`
+# (its man page, EXAMPLES), which runs the client's command only once a
+# second factor approves the login: here the approval never comes. It reads
+# nothing from stdin, prints nothing on stdout and one line on stderr, and
+# waits until its session is gone: sshd (its parent, through `exec`) exits
+# when the connection closes, so no gate outlives the scan that started it.
+LOGIN_GATE = "/usr/local/sbin/khlab-login-gate"
+LOGIN_GATE_SCRIPT = """#!/bin/sh
+# kubeharden lab, fault-forcecommand: sshd's ForceCommand (see sshd_config):
+# a login gate waiting for an approval that never comes. It never runs
+# $SSH_ORIGINAL_COMMAND, never reads stdin, and ends with its session.
+echo "khlab-login-gate: the login of $USER from ${SSH_CONNECTION%% *} waits for approval" >&2
+while kill -0 "$PPID" 2>/dev/null; do sleep 1; done
+exit 1
+"""
 
 # The fixtures' addresses, replaced by lab addresses in every argument.
 FIXTURE_ADDR = {"cp1": "192.168.56.11", "w1": "192.168.56.21"}
@@ -255,6 +281,82 @@ class PKI:
                 "-extfile", f"{t}/ext", "-extensions", "ext")
         return crt, key
 
+    def client_go_pair(self, out, host, alt_ips=(), alt_dns=(), days=365):
+        """A serving pair made the way client-go's
+        GenerateSelfSignedCertKeyWithFixtures (k8s.io/client-go/util/cert,
+        cert.go) makes it, which the kubelet (cmd/kubelet/app/server.go,
+        InitializeTLS) and the controller-manager and scheduler
+        (k8s.io/apiserver/pkg/server/options/serving.go,
+        MaybeDefaultWithSelfSignedCerts) call when they get no certificate:
+
+          validFrom = now - 1h, NotAfter = validFrom + 365 days (v1.32)
+          CA:   RSA 2048, serial random in [1, 2^63-1], CN=<host>-ca@<unix now>,
+                keyUsage critical digitalSignature,keyEncipherment,keyCertSign,
+                basicConstraints critical CA:TRUE; Go's x509.CreateCertificate
+                adds a subject key id (SHA-1 of the key) and, self-signed,
+                no authority key id
+          leaf: RSA 2048, another random serial, CN=<host>@<unix now>,
+                keyUsage critical digitalSignature,keyEncipherment,
+                extKeyUsage serverAuth, basicConstraints critical CA:FALSE,
+                the CA's key id as authority key id and none of its own;
+                SANs: <host> (DNS, or IP when it is an address), then
+                alternateDNS, then the IPs (Go writes DNS names before IPs)
+          out.crt: the leaf, then the CA (PEM); out.key: the leaf's key,
+                PKCS#1 ("RSA PRIVATE KEY", keyutil.RSAPrivateKeyBlockType).
+                The CA key is thrown away, as upstream never keeps it.
+
+        OpenSSL 3.0's `openssl ca` is the one tool here that takes a start
+        date in the past. Also writes out-ca.crt (the CA alone), a host copy
+        for netcheck. Returns (crt, key, what network.json says of them)."""
+        key, crt = out + ".key", out + ".crt"
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        valid_from = int(time.time()) - 3600
+        start = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(valid_from))
+        end = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(valid_from + days * 86400))
+        try:
+            host_ip = ipaddress.ip_address(host)
+        except ValueError:
+            host_ip = None
+        dns = ([] if host_ip else [host]) + list(alt_dns)
+        ips = ([host] if host_ip else []) + list(alt_ips)
+        sans = ",".join([f"DNS:{x}" for x in dns] + [f"IP:{x}" for x in ips])
+        with tempfile.TemporaryDirectory(dir=self.root) as t:
+            with open(f"{t}/ca.cnf", "w") as f:
+                f.write(f"[ca]\ndefault_ca = cg\n[cg]\ndatabase = {t}/index.txt\n"
+                        f"serial = {t}/serial\nnew_certs_dir = {t}\ndefault_md = sha256\n"
+                        "policy = pol\nunique_subject = no\n[pol]\ncommonName = supplied\n"
+                        "[ca_ext]\nkeyUsage = critical,digitalSignature,keyEncipherment,keyCertSign\n"
+                        "basicConstraints = critical,CA:TRUE\nsubjectKeyIdentifier = hash\n"
+                        "[leaf_ext]\nkeyUsage = critical,digitalSignature,keyEncipherment\n"
+                        "extendedKeyUsage = serverAuth\nbasicConstraints = critical,CA:FALSE\n"
+                        "authorityKeyIdentifier = keyid\nsubjectKeyIdentifier = none\n"
+                        f"subjectAltName = {sans}\n")
+            open(f"{t}/index.txt", "w").close()
+
+            def sign(subj, req_key, ext, out_crt, selfsign):
+                run("openssl", "req", "-new", "-key", req_key, "-subj", subj, "-out", f"{t}/req.csr")
+                with open(f"{t}/serial", "w") as f:
+                    f.write("%016x\n" % (secrets.randbelow(2**63 - 1) + 1))
+                who = ["-selfsign"] if selfsign else ["-cert", f"{t}/ca.crt"]
+                run("openssl", "ca", "-batch", "-notext", "-config", f"{t}/ca.cnf", *who,
+                    "-keyfile", f"{t}/ca.key", "-in", f"{t}/req.csr", "-out", out_crt,
+                    "-startdate", start, "-enddate", end, "-extensions", ext, "-preserveDN")
+
+            self._key(f"{t}/ca.key")
+            ca_subj = f"/CN={host}-ca@{int(time.time())}"
+            sign(ca_subj, f"{t}/ca.key", "ca_ext", f"{t}/ca.crt", True)
+            self._key(key)
+            leaf_subj = f"/CN={host}@{int(time.time())}"
+            sign(leaf_subj, key, "leaf_ext", f"{t}/leaf.crt", False)
+            ca_pem = read(f"{t}/ca.crt")
+            with open(crt, "w") as f:
+                f.write(read(f"{t}/leaf.crt") + ca_pem)
+            with open(out + "-ca.crt", "w") as f:
+                f.write(ca_pem)
+        return crt, key, {"subject": leaf_subj, "ca_subject": ca_subj, "sans": sans,
+                          "not_before": iso_at(valid_from), "not_after": iso_at(valid_from + days * 86400),
+                          "ca_host_copy": out + "-ca.crt"}
+
 
 def asn1_time(days):
     return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + days * 86400))
@@ -276,11 +378,19 @@ def go_ciphers(strong):
 
 
 def iso_time(days):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + days * 86400))
+    return iso_at(time.time() + days * 86400)
+
+
+def iso_at(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def cert_sha256(path):
-    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(read(path))).hexdigest()
+    """sha256 of the first certificate of a PEM file (its DER)."""
+    text = read(path)
+    end = "-----END CERTIFICATE-----"
+    first = text[text.index("-----BEGIN CERTIFICATE-----"):text.index(end) + len(end)]
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest()
 
 
 def read(path):
@@ -452,34 +562,39 @@ README_DROPINS = """Kubelet configuration drop-ins, applied in lexical order aft
 
 TLS_DIR = "/etc/khlab/tls"
 
-# The kubelet's serving certificate (TLS_DIR/<file>.crt, port 10250) and the
-# lowest TLS version it accepts, by scenario and fixture node:
-#   (file, issuer, valid from, valid to (days from now), status, min TLS)
+# The kubelet's serving certificate (port 10250) and the lowest TLS version
+# it accepts, by scenario and fixture node: (issuer, valid from, valid to
+# (days from now), status, min TLS). Where it lives follows the kubelet's
+# config, as InitializeTLS (cmd/kubelet/app/server.go) decides: with
+# serverTLSBootstrap the certificate manager's kubelet-server-current.pem
+# (here TLS_DIR/kubelet.crt, a stand-in issued by the cluster CA); else the
+# tlsCertFile; else <cert-dir>/kubelet.crt (default /var/lib/kubelet/pki),
+# which the kubelet writes itself, with client-go's pair, when it cannot
+# read it (and the fixture lists it).
 KUBELET_TLS = {
-    # kubeadm's kubelet makes itself a self-signed certificate
-    ("kubeadm-default", "cp1"): ("kubelet", "self", 0, 365, "self-signed", "TLSv1.2"),
-    ("kubeadm-default", "w1"): ("kubelet", "self", 0, 365, "self-signed", "TLSv1.2"),
+    # kubeadm's config sets neither: the kubelet's self-generated pair
+    ("kubeadm-default", "cp1"): ("self-generated", 0, 365, "self-generated", "TLSv1.2"),
+    ("kubeadm-default", "w1"): ("self-generated", 0, 365, "self-generated", "TLSv1.2"),
     # serverTLSBootstrap: signed by the cluster CA
-    ("hardened", "cp1"): ("kubelet", "ca", 0, 365, "valid", "TLSv1.2"),
-    ("hardened", "w1"): ("kubelet", "ca", 0, 365, "valid", "TLSv1.2"),
-    # signed by the cluster CA, but expired 35 days ago
-    ("misconfigured", "cp1"): ("expired", "ca", -400, -35, "expired", "TLSv1.2"),
+    ("hardened", "cp1"): ("ca", 0, 365, "valid", "TLSv1.2"),
+    ("hardened", "w1"): ("ca", 0, 365, "valid", "TLSv1.2"),
+    # kubelet.crt holds a certificate of the cluster CA that someone put
+    # there (the kubelet serves whatever it can read), expired 35 days ago
+    ("misconfigured", "cp1"): ("ca", -400, -35, "expired", "TLSv1.2"),
     # rotateCertificates: false, no tlsCipherSuites: a certificate that
     # expires in 5 days, and TLS 1.0 (at OpenSSL security level 0) accepted
-    ("misconfigured", "w1"): ("expiring-5d", "ca", -360, 5, "expiring-soon", "TLSv1"),
+    ("misconfigured", "w1"): ("ca", -360, 5, "expiring-soon", "TLSv1"),
     # otherwise kubeadm-default's control plane
-    ("etcd-config-file", "cp1"): ("kubelet", "self", 0, 365, "self-signed", "TLSv1.2"),
+    ("etcd-config-file", "cp1"): ("self-generated", 0, 365, "self-generated", "TLSv1.2"),
 }
-# controller-manager (10257) and scheduler (10259) serve a certificate of the
-# cluster CA, except these (scenario, component): one of the rogue CA
-WRONG_CA = {("misconfigured", "controller-manager")}
 
 SEVERITY = {"cert-expired": "fail", "cert-untrusted-ca": "fail", "tls-legacy-version": "fail",
+            "insecure-api-port": "fail",
             "anonymous-access": "fail", "plaintext-exposed": "fail",
             "bound-all-addresses": "fail", "cert-expiring-soon": "warn",
-            "cert-self-signed": "warn", "reachable-from-workers": "warn"}
+            "cert-self-generated": "warn", "reachable-from-workers": "warn"}
 CERT_FINDING = {"expired": "cert-expired", "expiring-soon": "cert-expiring-soon",
-                "untrusted-ca": "cert-untrusted-ca", "self-signed": "cert-self-signed"}
+                "untrusted-ca": "cert-untrusted-ca", "self-generated": "cert-self-generated"}
 
 PODLIST = json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [
     {"metadata": {"name": "khlab-pod", "namespace": "default", "uid": "khlab-0001"},
@@ -601,6 +716,7 @@ class Node:
         self.listeners = []     # for STATE/network.json
         self.netserve = []      # for the node's khlab-netserve
         self.certs = {}         # node path -> what network.json says of it
+        self._kubelet = False   # kubelet_serving(), once made
         self.firewall = None
         self.inside = {}        # component -> {container path: fixture entry}
         self.containers = {}    # component -> (container root, volume dir, mount point)
@@ -660,9 +776,7 @@ class Node:
     def cert(self, which):
         """Returns (crt, key) for a named certificate of this node."""
         b = self.b
-        ip = self.ip
         pd = self.pki_dir
-        fname = self.fnode or self.name
         if which == "sa":
             key = os.path.join(pd, "sa.key")
             pub = os.path.join(pd, "sa.pub")
@@ -671,7 +785,14 @@ class Node:
                 b.pki._key(key)
                 run("openssl", "rsa", "-in", key, "-pubout", "-out", pub)
             return pub, key
-        table = {
+        ca, subj, sans, eku = self.cert_table()[which]
+        return b.pki.leaf(os.path.join(pd, which), ca, subj, sans, eku)
+
+    def cert_table(self):
+        """Named certificates of this node: name -> (CA, subject, SANs, EKU)."""
+        ip = self.ip
+        fname = self.fnode or self.name
+        return {
             "apiserver": ("ca", "/CN=kube-apiserver",
                           ["DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
                            "DNS:kubernetes.default.svc.cluster.local", f"DNS:{fname}",
@@ -693,9 +814,11 @@ class Node:
             "controller-manager": ("ca", "/CN=system:kube-controller-manager", None, "clientAuth"),
             "scheduler": ("ca", "/CN=system:kube-scheduler", None, "clientAuth"),
             "kubelet": ("ca", f"/O=system:nodes/CN=system:node:{fname}", None, "clientAuth"),
+            # misconfigured: --tls-cert-file, from the rogue CA (CN=kubernetes)
+            "controller-manager-serving": ("rogue-ca", "/CN=kube-controller-manager",
+                                           ["DNS:localhost", f"DNS:{fname}", f"DNS:{self.name}",
+                                            "IP:127.0.0.1", f"IP:{ip}"], "serverAuth"),
         }
-        ca, subj, sans, eku = table[which]
-        return b.pki.leaf(os.path.join(pd, which), ca, subj, sans, eku)
 
     # ---- file content for a fixture path
     def content_for(self, path, entry):
@@ -718,6 +841,9 @@ class Node:
             else:
                 crt, key = self.cert(stem)
             return read(key if ext == ".key" else crt)
+        k = self.kubelet_serving()
+        if k and path in (k["path"], k["key_path"]):
+            return read(k["host_copy"] if path == k["path"] else k["host_key"])
         for comp in (self.facts or {}).get("components", {}).values():
             m = comp.get("manifest")
             if m and m.get("path") == path:
@@ -968,7 +1094,9 @@ MaxSessions 64
 LoginGraceTime 30
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
-""", 0o644)
+""" + (f"ForceCommand exec {LOGIN_GATE}\n" if self.kind == "forcecommand" else ""), 0o644)
+        if self.kind == "forcecommand":
+            self.write(LOGIN_GATE, LOGIN_GATE_SCRIPT, 0o755)
         # The node's own /root (opaque): the host's dotfiles (pyenv, cargo...)
         # must not run, or write, in the node's login shells.
         self.mkdir("/root", 0o700)
@@ -1060,20 +1188,80 @@ nopass ALL=(ALL:ALL) ALL
         e = (self.facts or {}).get("files", {}).get(path, {})
         return e.get("content") if e.get("exists") else None
 
-    def tls_cert(self, name, issuer, subj, sans, not_before, not_after, status):
-        """Makes TLS_DIR/<name>.{crt,key} in the node; returns the node path."""
-        crt, key = self.b.pki.serving(os.path.join(self.pki_dir, "khlab", name), issuer, subj,
-                                      sans, not_before, not_after)
-        path = f"{TLS_DIR}/{name}.crt"
-        self.write(path, read(crt), 0o644)
-        self.write(f"{TLS_DIR}/{name}.key", read(key), 0o600)
-        self.certs[path] = {"issuer": {"ca": "cluster-ca"}.get(issuer, issuer), "subject": subj,
-                            "not_before": iso_time(not_before), "not_after": iso_time(not_after),
-                            "status": status, "sha256": cert_sha256(crt), "host_copy": crt}
-        return path
+    def kubelet_conf(self):
+        """The kubelet settings the listeners follow, from its argv, config
+        file and drop-ins (flags win), or None without a running kubelet."""
+        argv = self.component_argv("kubelet")
+        if not argv:
+            return None
+        files = self.facts["files"]
+        texts = [self.file_text(flag_value(argv, "config") or "")]
+        cdir = flag_value(argv, "config-dir")
+        if cdir:
+            texts += [self.file_text(p) for p in sorted(files)
+                      if os.path.dirname(p) == cdir and p.endswith(".conf")]
+        conf = {}
+        for t in filter(None, texts):
+            for key in ("readOnlyPort", "healthzBindAddress", "healthzPort", "address",
+                        "serverTLSBootstrap", "tlsCertFile", "tlsPrivateKeyFile"):
+                v = yaml_value(t, key)
+                if v is not None:
+                    conf[key] = v
+            m = re.search(r"^authentication:\s*\n(?:[ \t]+.*\n)*?[ \t]+anonymous:\s*\n"
+                          r"[ \t]+enabled:[ \t]*(\w+)", t, re.M)
+            if m:
+                conf["anonymous"] = m.group(1)
+        for key, flag in (("readOnlyPort", "read-only-port"), ("address", "address"),
+                          ("anonymous", "anonymous-auth"), ("healthzPort", "healthz-port"),
+                          ("healthzBindAddress", "healthz-bind-address"),
+                          ("tlsCertFile", "tls-cert-file"), ("tlsPrivateKeyFile", "tls-private-key-file"),
+                          ("certDir", "cert-dir")):
+            v = flag_value(argv, flag)
+            if v is not None:
+                conf[key] = v
+        return conf
+
+    def kubelet_serving(self):
+        """The kubelet's serving certificate, made once: a dict with the node
+        paths of the certificate and key ("path", "key_path"), their host
+        copies, the lowest TLS version, and what network.json says of it.
+        Where it lives is decided as InitializeTLS decides (see KUBELET_TLS);
+        None without a kubelet."""
+        if self._kubelet is not False:
+            return self._kubelet
+        conf = self.kubelet_conf()
+        if conf is None:
+            self._kubelet = None
+            return None
+        issuer, nb, na, status, min_tls = KUBELET_TLS[(self.scenario, self.fnode)]
+        cert_dir = (conf.get("certDir") or "/var/lib/kubelet/pki").rstrip("/")
+        if conf.get("serverTLSBootstrap") == "true":
+            path = f"{TLS_DIR}/kubelet.crt"
+            key_path = f"{TLS_DIR}/kubelet.key"
+        elif conf.get("tlsCertFile"):
+            path, key_path = conf["tlsCertFile"], conf.get("tlsPrivateKeyFile")
+        else:
+            path, key_path = f"{cert_dir}/kubelet.crt", f"{cert_dir}/kubelet.key"
+        out = os.path.join(self.pki_dir, "khlab", "kubelet")
+        if issuer == "self-generated":
+            # nodeutil.GetHostname: the node's hostname (the lab sets it to
+            # the node name), lowercased; no alternate names
+            crt, key, meta = self.b.pki.client_go_pair(out, self.name.lower())
+            entry = dict(meta, issuer="self-generated")
+        else:
+            host_sans = [f"DNS:{self.fnode}", f"DNS:{self.name}", "DNS:localhost", f"IP:{self.ip}",
+                         "IP:127.0.0.1"]
+            subj = f"/O=system:nodes/CN=system:node:{self.fnode}"
+            crt, key = self.b.pki.serving(out, issuer, subj, host_sans, nb, na)
+            entry = {"issuer": "cluster-ca", "subject": subj, "not_before": iso_time(nb),
+                     "not_after": iso_time(na)}
+        entry.update(status=status, sha256=cert_sha256(crt), host_copy=crt)
+        self._kubelet = {"path": path, "key_path": key_path, "host_copy": crt, "host_key": key,
+                         "min_tls": min_tls, "entry": entry}
+        return self._kubelet
 
     def listen(self, component, port, bind, protocol, served_by, cert=None, min_tls=None,
-               client_cert=None, routes=None, note=None, **extra):
+               client_cert=None, routes=None, note=None, garbage=None, **extra):
         """Records a listener for network.json; netserve ones are also served."""
         local = bind in ("127.0.0.1", "::1")
         reach = [bind] if bind != "*" else [self.ip, "127.0.0.1", "::1"]
@@ -1102,8 +1290,15 @@ nopass ALL=(ALL:ALL) ALL
                 tls = {"cert": cert, "key": cert[:-4] + ".key", "min_version": min_tls,
                        "client_ca": f"{TLS_DIR}/ca.crt", "client_cert": client_cert,
                        "ciphers": go_ciphers(strong)}
-            self.netserve.append({"name": component, "bind": bind, "port": port, "tls": tls,
-                                  "routes": routes or {}})
+            served = {"name": component, "bind": bind, "port": port, "tls": tls,
+                      "routes": routes or {}}
+            if garbage:
+                # answers non-HTTP input with Go's 400 at once (netserve.py)
+                served["garbage"] = garbage
+                l["on_client_hello"] = "400 Bad Request at once"
+            elif protocol == "http":
+                l["on_client_hello"] = "silent (waits for a request head, as Go's net/http)"
+            self.netserve.append(served)
         return l
 
     def build_network(self):
@@ -1113,24 +1308,28 @@ nopass ALL=(ALL:ALL) ALL
 
     def build_listeners(self):
         """The node's listeners (the stand-ins khlab-netserve serves, and
-        what sshd, etcd and openssl s_server already serve), the
-        certificates under /etc/khlab/tls, and on hardened control planes the
+        what sshd, etcd and openssl s_server already serve), the serving
+        certificates (the kubelet's kubelet.crt, the in-memory pairs'
+        stand-ins under /etc/khlab/tls), and on hardened control planes the
         iptables rules that keep workers away from etcd."""
         b, ip = self.b, self.ip
-        if self.kind in SSHD_KINDS:
+        if self.kind == "forcecommand":
+            self.listen("sshd", 22, ip, "plain", "sshd", service="ssh",
+                        note=f"ForceCommand: every login runs {LOGIN_GATE}, which never "
+                             "runs the client's command and never returns")
+        elif self.kind in SSHD_KINDS:
             self.listen("sshd", 22, ip, "plain", "sshd", service="ssh")
         elif self.kind == "hang":
             self.listen("sshd", 22, ip, "plain", "khlab-helper hang", service="silent",
                         note="accepts and never sends a byte")
+        elif self.kind == "dropped":
+            self.build_drop_firewall()
         if not self.facts:
             return
         self.mkdir("/etc/khlab", 0o755)
         self.mkdir(TLS_DIR, 0o755)
         self.opaque.add("/etc/khlab")
         self.write(f"{TLS_DIR}/ca.crt", read(b.pki.cas["ca"][0]), 0o644)
-        sc, fn = self.scenario, self.fnode
-        host_sans = [f"DNS:{fn}", f"DNS:{self.name}", "DNS:localhost", f"IP:{ip}", "IP:127.0.0.1"]
-        local_sans = ["DNS:localhost", "IP:127.0.0.1"]
 
         # -- the API server: openssl s_server on :6443 (made by build_components)
         files = self.facts["files"]
@@ -1202,34 +1401,16 @@ nopass ALL=(ALL:ALL) ALL
             self.build_firewall(fw)
 
         # -- the kubelet: 10250 (TLS), 10248 healthz, 10255 read-only port
-        argv = self.component_argv("kubelet")
-        if argv:
-            texts = [self.file_text(flag_value(argv, "config") or "")]
-            cdir = flag_value(argv, "config-dir")
-            if cdir:
-                texts += [self.file_text(p) for p in sorted(files)
-                          if os.path.dirname(p) == cdir and p.endswith(".conf")]
-            conf = {}
-            for t in filter(None, texts):
-                for key in ("readOnlyPort", "healthzBindAddress", "healthzPort", "address"):
-                    v = yaml_value(t, key)
-                    if v is not None:
-                        conf[key] = v
-                m = re.search(r"^authentication:\s*\n(?:[ \t]+.*\n)*?[ \t]+anonymous:\s*\n"
-                              r"[ \t]+enabled:[ \t]*(\w+)", t, re.M)
-                if m:
-                    conf["anonymous"] = m.group(1)
-            for key, flag in (("readOnlyPort", "read-only-port"), ("address", "address"),
-                              ("anonymous", "anonymous-auth"), ("healthzPort", "healthz-port"),
-                              ("healthzBindAddress", "healthz-bind-address")):
-                v = flag_value(argv, flag)
-                if v is not None:
-                    conf[key] = v
+        conf = self.kubelet_conf()
+        if conf is not None:
             anonymous = conf.get("anonymous", "false") == "true"
-            name, issuer, nb, na, status, min_tls = KUBELET_TLS[(sc, fn)]
-            subj = (f"/CN={self.name}@{int(time.time())}" if issuer == "self"
-                    else f"/O=system:nodes/CN=system:node:{fn}")
-            cert = self.tls_cert(name, issuer, subj, host_sans, nb, na, status)
+            k = self.kubelet_serving()
+            cert, min_tls = k["path"], k["min_tls"]
+            if cert not in files:
+                # not a fixture file (the bootstrap stand-in): written here
+                self.write(cert, read(k["host_copy"]), 0o644)
+                self.write(k["key_path"], read(k["host_key"]), 0o600)
+            self.certs[cert] = k["entry"]
             pods = route([200, JSON, PODLIST] if anonymous else UNAUTHORIZED, [200, JSON, PODLIST])
             bind = bind_of(conf.get("address", "0.0.0.0"))
             self.listen("kubelet", 10250, bind, "tls", "khlab-netserve", cert=cert, min_tls=min_tls,
@@ -1258,22 +1439,67 @@ nopass ALL=(ALL:ALL) ALL
                           "nodeEligible": True}) + "\n"])})):
                 v = flag_value(argv, flag) or yaml_value(ptext, key) or default
                 addr, _, port = v.rpartition(":")
+                # One plaintext listener answers a ClientHello with Go's 400
+                # at once (as Go does when the hello holds a newline); every
+                # other one stays silent.
+                garbage = "400" if (self.scenario, self.fnode, comp) == ("misconfigured", "w1",
+                                                      "kube-proxy-metrics") else None
                 self.listen(comp, int(port or default.rsplit(":", 1)[1]), bind_of(addr or "0.0.0.0"),
-                            "http", "khlab-netserve", routes=routes)
+                            "http", "khlab-netserve", routes=routes, garbage=garbage)
+
+        # -- misconfigured-cp1: a `kubectl proxy --port=8080` left running by
+        # an administrator. kubectl proxy (k8s.io/kubectl/pkg/proxy, Go
+        # net/http) listens on 127.0.0.1 by default and forwards every
+        # request to the API server with the admin kubeconfig's
+        # credentials: an unauthenticated API on the node, as the insecure
+        # port (--insecure-port, removed in 1.24) was.
+        if (self.scenario, self.fnode) == ("misconfigured", "cp1"):
+            paths = json.dumps({"paths": ["/api", "/apis", "/healthz", "/livez", "/readyz",
+                                          "/version"]}) + "\n"
+            self.listen("insecure-api-proxy", 8080, "127.0.0.1", "http", "khlab-netserve",
+                        routes={"/": route([200, JSON, paths]),
+                                "/api": route([200, JSON, json.dumps(
+                                    {"kind": "APIVersions", "versions": ["v1"]}) + "\n"])},
+                        note="stands in for `kubectl proxy --port=8080` with the admin "
+                             "kubeconfig: the whole API, unauthenticated, on loopback")
 
         # -- controller-manager 10257, scheduler 10259 (TLS, self-served)
-        for comp, port, subj in (("controller-manager", 10257, "/CN=kube-controller-manager"),
-                                 ("scheduler", 10259, "/CN=kube-scheduler")):
+        for comp, port in (("controller-manager", 10257), ("scheduler", 10259)):
             argv = self.component_argv(comp)
             if not argv:
                 continue
-            bind = bind_of(flag_value(argv, "bind-address") or "0.0.0.0")
-            sans = local_sans + ([f"IP:{ip}", f"DNS:{fn}"] if bind != "127.0.0.1" else [])
-            if (sc, comp) in WRONG_CA:
-                cert = self.tls_cert("wrong-ca", "rogue-ca", subj, sans, 0, 365, "untrusted-ca")
-                self.write(f"{TLS_DIR}/rogue-ca.crt", read(b.pki.cas["rogue-ca"][0]), 0o644)
+            bind_addr = flag_value(argv, "bind-address") or "0.0.0.0"
+            bind = bind_of(bind_addr)
+            named = flag_value(argv, "tls-cert-file")
+            if named:
+                # the file --tls-cert-file names, which the fixture lists
+                # (misconfigured: issued by the rogue CA)
+                which = named[len("/etc/kubernetes/pki/"):-len(".crt")]
+                ca, subj = self.cert_table()[which][:2]
+                host = self.cert(which)[0]
+                self.certs[named] = {"issuer": {"ca": "cluster-ca"}.get(ca, ca), "subject": subj,
+                                     "status": "untrusted-ca" if ca == "rogue-ca" else "valid",
+                                     "sha256": cert_sha256(host), "host_copy": host}
+                cert = named
             else:
-                cert = self.tls_cert(comp, "ca", subj, sans, 0, 365, "valid")
+                # No --tls-cert-file, no --cert-dir: the controller-manager's
+                # and scheduler's Config() call
+                # MaybeDefaultWithSelfSignedCerts("localhost", nil, [127.0.0.1]),
+                # which adds "localhost" to the DNS names when the bind address
+                # is unspecified, else the bind address to the IPs, and keeps
+                # the pair in memory (dynamiccertificates.NewStaticCertKeyContent,
+                # so the CA is sent after the leaf). The stand-in needs files:
+                # TLS_DIR, which nothing of Kubernetes reads.
+                unspecified = bind == "*"
+                crt, key, meta = b.pki.client_go_pair(
+                    os.path.join(self.pki_dir, "khlab", comp), "localhost",
+                    ["127.0.0.1"] + ([] if unspecified else [bind_addr]),
+                    ["localhost"] if unspecified else [])
+                cert = f"{TLS_DIR}/{comp}.crt"
+                self.write(cert, read(crt), 0o644)
+                self.write(f"{TLS_DIR}/{comp}.key", read(key), 0o600)
+                self.certs[cert] = dict(meta, issuer="self-generated", status="self-generated",
+                                        in_memory=True, sha256=cert_sha256(crt), host_copy=crt)
             self.listen(comp, port, bind, "tls", "khlab-netserve", cert=cert, min_tls="TLSv1.2",
                         client_cert="optional",
                         routes={"/healthz": route(OK), "/metrics": route(FORBIDDEN, METRICS)})
@@ -1292,8 +1518,14 @@ nopass ALL=(ALL:ALL) ALL
                 f.append("tls-legacy-version")
         if comp == "kubelet" and l["http"].get("/pods", {}).get("anonymous") == 200:
             f.append("anonymous-access")
-        if comp in ("kubelet-read-only", "kube-proxy-metrics") and not local:
+        if comp == "kube-proxy-metrics" and not local:
             f.append("plaintext-exposed")
+        # the read-only port and an unauthenticated API on 8080 fail
+        # wherever they listen, loopback included
+        if comp == "kubelet-read-only":
+            f.append("plaintext-exposed")
+        if comp == "insecure-api-proxy":
+            f.append("insecure-api-port")
         if comp in ("controller-manager", "scheduler") and not local:
             f.append("bound-all-addresses")
         if comp.startswith("etcd") and l["reachable_from_workers"]:
@@ -1333,6 +1565,19 @@ nopass ALL=(ALL:ALL) ALL
             "allowed": ["lo", f"{self.ip} (the node)", f"{host} (the lab host)"] if block else ["all"],
             "blocked": f"{subnet}: every other lab address (all workers, fault and bench "
                        "nodes, the other scenarios' nodes)" if block else None,
+        }
+
+    def build_drop_firewall(self):
+        """iptables in fault-dropped's netns: every TCP SYN to port 22 is
+        dropped (DROP, not REJECT), so a connect gets no answer at all and
+        times out, as behind a firewall or a security group that silently
+        discards, or towards an address where no host answers."""
+        rules = ["-A INPUT -p tcp -m tcp --dport 22 -j DROP"]
+        self.firewall = {
+            "tool": "iptables", "table": "filter", "rules": rules,
+            "iptables_S": ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"] + rules,
+            "ports": [22], "allowed": [],
+            "blocked": "every address: TCP to port 22 is dropped, a connect times out",
         }
 
     def expected(self):
@@ -1571,7 +1816,8 @@ class Build:
                     # not "scenario": only the six scenario nodes carry that key
                     m.update(copy_of=f"{n.scenario}-{n.fnode}", fixture=n.fixture_path)
             m["ssh_users"] = {"scenario": ["root"], "hostkey": ["root"], "bench": ["root"],
-                              "sudo": ["auditor", "nopass"]}.get(n.kind, [])
+                              "sudo": ["auditor", "nopass"],
+                              "forcecommand": ["root"]}.get(n.kind, [])
             m["etcd"] = bool(n.facts and "etcd" in n.facts.get("components", {}))
             # where lab.sh checks etcd's health (https://<address>:<port>/health)
             m["etcd_client_port"] = etcd_listen_port(n.facts, n.sub) if m["etcd"] else None

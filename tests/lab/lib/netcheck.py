@@ -16,14 +16,18 @@ curl and STATE_DIR/pki). One line per listener:
     FAIL NODE COMPONENT ADDR:PORT (from PROBE): what differed
 
 For TLS: the certificate served (sha256 of network.json's cert), the verify
-result against the CA that should have signed it (0 valid, 10 expired, 18
-self-signed, 20/21 wrong CA, and for the wrong CA 0 against the rogue CA),
+result against the CA that should have signed it (0 valid, 10 expired, 19
+for a self-generated pair, whose own CA comes in the chain, or 64 when its
+leaf does not name the address, as the kubelet's names only its hostname;
+for such a pair also 2 certificates sent, and 0 against its own CA; 20/21
+wrong CA, and 0 against the rogue CA),
 expiry within 30 days, the lowest TLS version accepted (TLS 1.0 handshake
 accepted, or TLS 1.0 and 1.1 refused and 1.2 accepted), whether a client
 certificate is requested and whether a TLS 1.2 handshake completes without
 one (and with one when it is required), and the HTTP status of each path,
 anonymous and with a client certificate. For plain HTTP: the status of each
-path. Loopback listeners must refuse connections on the node's address; `*`
+path, and what a ClientHello gets (silence, as from Go's net/http, or the
+one listener's immediate 400). Loopback listeners must refuse connections on the node's address; `*`
 listeners must also answer on 127.0.0.1.
 """
 
@@ -52,6 +56,13 @@ hs() { # ADDR PORT ARGS...: does a TLS handshake complete?
 }
 code() { # URL CURL-ARGS...: HTTP status
   curl -sk -o /dev/null --max-time 5 -w '%{http_code}' "$@" 2>/dev/null
+}
+hello() { # ADDR PORT: what a plaintext port answers a ClientHello in 1.5 s
+  # (the first line, or "silent"): a TLS 1.2 record header and the start
+  # of a ClientHello, binary, without a newline
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "\x16\x03\x01\x00\x2f\x01\x00\x00\x2b\x03\x03kubeharden-lab-hello-0123456789ab" >&3
+    IFS= read -r -t 1.5 line <&3 && printf %s "$line" || echo silent' "$1" "$2" 2>/dev/null | tr -d '\r'
 }
 """
 
@@ -109,8 +120,13 @@ def main():
                          " | tr -d : | tr A-F a-f); fp=${fp#*=}")
                 s.append(f"[ \"$fp\" = {sh(l['cert_sha256'])} ] && d 'serves {l['cert']}' "
                          f"|| e 'serves sha256 '\"${{fp:-nothing}}\"', not {l['cert']}'")
-                want = {"valid": "0", "expiring-soon": "0", "expired": "10", "self-signed": "18",
+                want = {"valid": "0", "expiring-soon": "0", "expired": "10", "self-generated": "19",
                         "untrusted-ca": "2[01]"}[l["cert_status"]]
+                sans = ((n["certs"].get(l["cert"]) or {}).get("sans") or "").split(",")
+                if l["cert_status"] == "self-generated" and f"IP:{target}" not in sans:
+                    # the kubelet's pair names only its hostname: s_client
+                    # reports the IP mismatch, found after the untrusted CA
+                    want = "64"
                 s.append("vc=$(printf '%s\\n' \"$out\" | sed -n 's/^ *Verify return code: \\([0-9]*\\).*/\\1/p' | tail -1)")
                 s.append(f"[[ \"$vc\" =~ ^({want})$ ]] && d \"verify $vc\" || e \"verify $vc, want {want}\"")
                 if l["cert_status"] == "untrusted-ca":
@@ -118,6 +134,16 @@ def main():
                              f"-CAfile {sh(cas['rogue-ca'])} -verify_ip {sh(target)} </dev/null 2>&1 "
                              "| sed -n 's/^ *Verify return code: \\([0-9]*\\).*/\\1/p' | tail -1)")
                     s.append("[ \"$vc\" = 0 ] && d 'signed by the rogue CA' || e \"rogue CA verify $vc\"")
+                if l["cert_status"] == "self-generated":
+                    # client-go's pair: the leaf, then the CA that signed it,
+                    # both in the handshake; that CA alone verifies it
+                    own = (n["certs"].get(l["cert"]) or {}).get("ca_host_copy")
+                    s.append(f"out2=$(timeout 5 openssl s_client -showcerts -connect {sh(target + ':' + str(port))} "
+                             f"-CAfile {sh(own)} </dev/null 2>&1)")
+                    s.append("nc=$(grep -c 'BEGIN CERTIFICATE' <<<\"$out2\")")
+                    s.append("[ \"$nc\" = 2 ] && d 'sends leaf + its CA' || e \"sends $nc certificates, not 2\"")
+                    s.append("vc=$(printf '%s\\n' \"$out2\" | sed -n 's/^ *Verify return code: \\([0-9]*\\).*/\\1/p' | tail -1)")
+                    s.append("[ \"$vc\" = 0 ] && d 'its own CA verifies it' || e \"own CA verify $vc\"")
                 soon = l["cert_status"] == "expiring-soon"
                 s.append("printf '%s\\n' \"$out\" | openssl x509 -noout -checkend 2592000 >/dev/null 2>&1; r=$?")
                 if l["cert_status"] != "expired":
@@ -152,6 +178,13 @@ def main():
             else:
                 scheme = "http"
                 cc = ccert["cluster-ca"]
+                if l.get("on_client_hello"):
+                    # Go's net/http waits for a newline, or answers 400
+                    want = "silent" if l["on_client_hello"].startswith("silent") \
+                        else "HTTP/1.1 400 Bad Request"
+                    s.append(f"h=$(hello {sh(target, port)})")
+                    s.append(f"[ \"$h\" = {sh(want)} ] && d 'ClientHello: {want}' "
+                             f"|| e 'ClientHello answered '\"$h\"', not {want}'")
             base = f"{scheme}://{url_host(target)}:{port}"
             for path, want in sorted(l["http"].items()):
                 s.append(f"c=$(code {sh(base + path)})")

@@ -20,10 +20,33 @@ materialize.py:
 verifies against client_ca. Unknown paths get 404. Once every socket is
 bound, it writes "ready" to READY (a FIFO init.sh waits on). It never writes
 to the node's files.
+
+The stand-ins read their input the way the Go servers they stand in for do
+(the kubelet, kube-proxy and kube-controller-manager serve with Go's
+net/http and crypto/tls):
+
+* Plain HTTP listeners answer only a whole request head. net/http's
+  `conn.readRequest` reads the request line with textproto's `ReadLine`,
+  up to a newline, and a TLS ClientHello is binary and usually holds none,
+  so a Go plaintext server says nothing to a ClientHello and waits (until
+  the client gives up). The stand-ins wait for the empty line that ends a
+  head, so they are silent on a ClientHello every time, not only when its
+  random bytes hold no newline. A request line that is not HTTP gets Go's
+  `400 Bad Request` ("HTTP/1.1 400 Bad Request", text/plain, "Connection:
+  close"). An HTTP/1.0 request is answered in HTTP/1.0, as Go's
+  `writeStatusLine` does. A listener with `"garbage": "400"` answers
+  anything that is not HTTP with that 400 at once, as Go does whenever the
+  bytes it was sent happen to hold a newline.
+* TLS listeners answer a plain HTTP request, instead of a ClientHello, as
+  Go's net/http does on a `tls.RecordHeaderError` whose five header bytes
+  look like HTTP (`tlsRecordHeaderLooksLikeHTTP`: "GET /", "HEAD ",
+  "POST ", "PUT /", "OPTIO"): "HTTP/1.0 400 Bad Request" and "Client sent
+  an HTTP request to an HTTPS server.", then close.
 """
 
 import ctypes
 import http.server
+import io
 import json
 import socket
 import socketserver
@@ -33,6 +56,14 @@ import threading
 import warnings
 
 CONN_TIMEOUT = 10
+
+# crypto/tls + net/http: what a Go TLS server writes to a plain HTTP client
+GO_TLS_PLAIN_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+GO_HTTP_LOOKING = (b"GET /", b"HEAD ", b"POST ", b"PUT /", b"OPTIO")
+# net/http's answer to a request line it cannot parse
+GO_BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  b"Connection: close\r\n\r\n400 Bad Request")
+MAX_HEAD = 1 << 20   # net/http's DefaultMaxHeaderBytes
 
 
 def set_comm(name):
@@ -54,6 +85,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def answer(self, status, ctype, body):
         data = body.encode()
+        # Go answers an HTTP/1.0 request in HTTP/1.0 (writeStatusLine)
+        if self.request_version == "HTTP/1.0":
+            self.protocol_version = "HTTP/1.0"
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -113,17 +147,80 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = request
         try:
-            if self.ctx is not None:
+            if self.ctx is None:
+                head = self.read_head(request)
+                if head is None:
+                    return
+                conn = Replay(request, head)
+            else:
+                first = request.recv(5, socket.MSG_PEEK)
+                if first.startswith(GO_HTTP_LOOKING):
+                    request.sendall(GO_TLS_PLAIN_ANSWER)
+                    return
                 conn = self.ctx.wrap_socket(request, server_side=True)
             super().finish_request(conn, client_address)
         except (OSError, ssl.SSLError):
             pass
         finally:
-            if conn is not request:
+            if conn is not request and not isinstance(conn, Replay):
                 conn.close()
+
+    def read_head(self, sock):
+        """A plain HTTP request head, up to its empty line, as Go's
+        net/http waits for it; None when the client gave up first (or the
+        line was answered with 400)."""
+        head = b""
+        while b"\r\n\r\n" not in head and b"\n\n" not in head:
+            if (self.spec.get("garbage") == "400" and head
+                    and not (head[:1].isalpha() and head[:1].isupper())):
+                sock.sendall(GO_BAD_REQUEST)
+                return None
+            if len(head) > MAX_HEAD:
+                return None
+            chunk = sock.recv(65536)
+            if not chunk:
+                return None
+            head += chunk
+        line = head.split(b"\n", 1)[0].rstrip(b"\r").split(b" ")
+        if len(line) != 3 or not line[2].startswith(b"HTTP/1.") or not line[0].isalpha():
+            sock.sendall(GO_BAD_REQUEST)
+            return None
+        return head
 
     def handle_error(self, request, client_address):
         pass
+
+
+class Replay:
+    """A plain connection whose request head was already read: the
+    handler's rfile gets the head back, then the rest of the socket."""
+
+    def __init__(self, sock, head):
+        self.sock, self.head = sock, head
+
+    def makefile(self, mode, *args, **kwargs):
+        if "r" in mode:
+            return io.BufferedReader(_HeadThenSocket(self.sock, self.head))
+        return self.sock.makefile(mode, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+class _HeadThenSocket(io.RawIOBase):
+    def __init__(self, sock, head):
+        self.sock, self.head = sock, head
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        return self.sock.recv_into(b)
 
 
 def make_context(t):
