@@ -6,6 +6,9 @@
 //! 2. Files named on the running command lines (`--config`, `--kubeconfig`,
 //!    `--encryption-provider-config`, certificates...), read through
 //!    `/proc/<pid>/root` so a containerised component's own view is used.
+//!    For a component in a container, the host's path is stat'ed beside it,
+//!    so that a hostPath-mounted file is recognised as the host's and only
+//!    the container's own files are reported as inside it.
 //! 3. Files named inside those config files (the kubelet's `clientCAFile`,
 //!    kube-proxy's `clientConnection.kubeconfig`, etcd's `--config-file`
 //!    settings), resolved with the engine's own effective-configuration code
@@ -23,7 +26,7 @@ use crate::engine::files::{
     kubelet_unit,
 };
 use crate::engine::known::{etcd_env_name, find_flag, find_setting};
-use crate::facts::{ComponentKind, NodeFacts};
+use crate::facts::{ComponentFacts, ComponentKind, NodeFacts};
 
 pub const MANIFEST_DIR: &str = "/etc/kubernetes/manifests";
 /// Where the kubelet keeps its own certificates (serving and client).
@@ -214,6 +217,19 @@ fn through_root(pid: Option<u32>, path: &str) -> String {
     }
 }
 
+/// `act` on the file a component sees at `path`. For a component in a
+/// container, the host's path is stat'ed too: a file the container sees
+/// through a hostPath mount is the host's (same device and inode), and
+/// only one that is not gets recorded as inside the container.
+fn in_root(act: Act, comp: Option<&ComponentFacts>, path: &str) -> Vec<Request> {
+    let pid = comp.and_then(|c| c.pid);
+    let mut out = request(act, through_root(pid, path));
+    if pid.is_some() && comp.is_some_and(|c| c.own_root == Some(true)) {
+        out.push(Request::Stat(path.to_string()));
+    }
+    out
+}
+
 /// Round trip 2: files named on the command lines of running components,
 /// and the certificates found in the PKI directories.
 pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
@@ -247,7 +263,7 @@ pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
             // Some flags take a comma-separated list of files.
             for path in value.iter().flat_map(|v| v.split(',')).map(str::trim) {
                 if path.starts_with('/') {
-                    out.extend(request(*act, through_root(comp.pid, path)));
+                    out.extend(in_root(*act, Some(comp), path));
                 }
             }
         }
@@ -279,10 +295,7 @@ pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
             continue;
         };
         for name in names {
-            out.insert(Request::Certs(through_root(
-                comp.pid,
-                &format!("{dir}/{name}"),
-            )));
+            out.extend(in_root(Certs, Some(comp), &format!("{dir}/{name}")));
         }
     }
     out.into_iter().collect()
@@ -292,7 +305,7 @@ pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
 pub fn from_config_files(facts: &NodeFacts) -> Vec<Request> {
     let ctx = NodeCtx::new(facts);
     let mut out = BTreeSet::new();
-    let pid = |k: ComponentKind| facts.component(k).and_then(|c| c.pid);
+    let comp = |k: ComponentKind| facts.component(k);
     let setting = |k: ComponentKind, path: &str| {
         find_setting(k, path)
             .and_then(|spec| ctx.setting(k, spec).ok())
@@ -306,16 +319,13 @@ pub fn from_config_files(facts: &NodeFacts) -> Vec<Request> {
         ("staticPodPath", Manifests),
     ] {
         if let Some(p) = setting(ComponentKind::Kubelet, key).filter(|p| p.starts_with('/')) {
-            out.extend(request(act, through_root(pid(ComponentKind::Kubelet), &p)));
+            out.extend(in_root(act, comp(ComponentKind::Kubelet), &p));
         }
     }
     if let Some(p) = setting(ComponentKind::KubeProxy, "clientConnection.kubeconfig")
         .filter(|p| p.starts_with('/'))
     {
-        out.extend(request(
-            ReadKubeconfig,
-            through_root(pid(ComponentKind::KubeProxy), &p),
-        ));
+        out.extend(in_root(ReadKubeconfig, comp(ComponentKind::KubeProxy), &p));
     }
     // etcd with --config-file (or ETCD_CONFIG_FILE): its files come from
     // the config file.
@@ -338,7 +348,7 @@ pub fn from_config_files(facts: &NodeFacts) -> Vec<Request> {
                 .map(|v| v.text())
                 .filter(|p| p.starts_with('/'))
             {
-                out.extend(request(act, through_root(pid(ComponentKind::Etcd), &p)));
+                out.extend(in_root(act, comp(ComponentKind::Etcd), &p));
             }
         }
     }
@@ -386,6 +396,21 @@ mod tests {
             "/proc/77/root/var/lib/kube-proxy/config.conf".into()
         )));
         assert!(r.contains(&Request::Certs("/proc/5/root/pki/server.crt".into())));
+        // Whether the process's root is the host's is not known here: only
+        // its view is read.
+        assert!(!r.contains(&Request::Stat("/var/lib/kube-proxy/config.conf".into())));
+        // In a root of its own: the host's path is stat'ed too, so that a
+        // hostPath-mounted file is told from one only the container has.
+        facts
+            .components
+            .get_mut(&ComponentKind::KubeProxy)
+            .unwrap()
+            .own_root = Some(true);
+        let r = from_command_lines(&facts);
+        assert!(r.contains(&Request::Stat("/var/lib/kube-proxy/config.conf".into())));
+        assert!(r.contains(&Request::Read(
+            "/proc/77/root/var/lib/kube-proxy/config.conf".into()
+        )));
     }
 
     #[test]
