@@ -357,7 +357,7 @@ fn run(
             stderr: if text.is_empty() {
                 "(no error output)".into()
             } else {
-                crate::report::cap(&text, 2000)
+                crate::util::cap(&text, 2000)
             },
         });
     }
@@ -379,7 +379,7 @@ pub fn role_of(cluster: &str, container: &str, label: &str) -> Result<Option<Kin
         return from(label).ok_or_else(|| {
             format!(
                 "unknown {ROLE_LABEL} label {:?}",
-                crate::report::cap(label, 100)
+                crate::util::cap(label, 100)
             )
         });
     }
@@ -494,7 +494,7 @@ pub fn discover(cluster: &str, env: &KindEnv) -> Result<KindCluster, KindError> 
         if !valid_name(line) {
             return Err(KindError::BadContainer {
                 cluster: cluster.to_string(),
-                container: crate::report::cap(line, 200),
+                container: crate::util::cap(line, 200),
                 problem: "not a container name".into(),
             });
         }

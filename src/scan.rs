@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::collect::{CollectOptions, collect};
-use crate::engine::effective::NodeCtx;
 use crate::facts::{
     ComponentKind, NodeFacts, NodeIdentity, Platform, ReachFacts, Role, ScanStatus,
 };
 use crate::inventory::NodeSpec;
+use crate::k8s::effective::NodeCtx;
 use crate::transport::process::{ExecTransport, LocalTransport};
 use crate::transport::ssh::{SshOptions, SshTransport};
 use crate::transport::{Limits, Transport};
@@ -169,7 +169,7 @@ pub fn etcd_members<'a>(
                 let mut ports = Vec::new();
                 for s in n.sockets.iter().filter(|s| {
                     (s.pid.is_some() && s.pid == etcd.pid || s.process.as_deref() == Some("etcd"))
-                        && !crate::engine::value::is_loopback_address(&s.address)
+                        && !crate::k8s::value::is_loopback_address(&s.address)
                 }) {
                     if !ports.contains(&s.port) {
                         ports.push(s.port);
@@ -259,7 +259,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// other one a component listens on, with wildcard addresses replaced by
 /// the node's address.
 pub fn probe_targets(facts: &NodeFacts) -> Vec<(String, u16)> {
-    let mut ports: Vec<u16> = crate::probe::COMPONENT_PORTS
+    let mut ports: Vec<u16> = crate::k8s::ports::COMPONENT_PORTS
         .iter()
         .map(|(p, _)| *p)
         .collect();
@@ -267,7 +267,7 @@ pub fn probe_targets(facts: &NodeFacts) -> Vec<(String, u16)> {
         .component(ComponentKind::ApiServer)
         .filter(|c| c.running)
     {
-        let args = crate::engine::argv::parse_argv(ComponentKind::ApiServer, &api.argv);
+        let args = crate::k8s::argv::parse_argv(ComponentKind::ApiServer, &api.argv);
         if let Some(p) = args.value("--secure-port").and_then(|p| p.parse().ok()) {
             ports.push(p);
         }

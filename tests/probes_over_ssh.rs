@@ -14,8 +14,8 @@ use std::time::Duration;
 use common::sshd::{Sshd, free_port};
 
 use kubeharden::facts::ReachOutcome;
+use kubeharden::facts::{GetOutcome, HelloOutcome, PortState, TlsProbe};
 use kubeharden::probe::plan::{port_tasks, results};
-use kubeharden::probe::{GetOutcome, HelloOutcome, PortState, TlsProbe};
 use kubeharden::transport::Transport;
 use kubeharden::transport::ssh::{SshOptions, SshTransport};
 

@@ -1,16 +1,17 @@
 //! Fact names: the closed vocabulary rules use to say what they read.
 //!
 //! Every name parses into a typed [`Fact`] that points into the knowledge
-//! tables of [`crate::engine::known`], so a rule can only name a fact the
+//! tables of [`crate::k8s::known`], so a rule can only name a fact the
 //! facts model can carry and the engine can resolve.
 
 use std::fmt;
 
-use crate::engine::known::{
+use crate::facts::ComponentKind;
+use crate::k8s::files::{FileAttr, FileRef};
+use crate::k8s::known::{
     self, AdmissionSpec, FlagSpec, GateSpec, SettingSpec, ValueKind, find_admission_plugin,
     find_flag, find_gate, find_setting,
 };
-use crate::facts::ComponentKind;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Fact {
@@ -197,108 +198,6 @@ impl fmt::Display for Fact {
                     FileAttr::Owner => "owner",
                 }
             ),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileAttr {
-    Mode,
-    Owner,
-}
-
-/// A file, or set of files, CIS names. Resolution to paths (from flags,
-/// manifests and well-known locations) is the engine's job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FileRef {
-    Manifest(ComponentKind),
-    Cni,
-    EtcdDataDir,
-    AdminConf,
-    SchedulerKubeconfig,
-    ControllerManagerKubeconfig,
-    Pki,
-    PkiCrt,
-    PkiKey,
-    KubeletService,
-    KubeProxyKubeconfig,
-    KubeletKubeconfig,
-    KubeletClientCa,
-    KubeletConfig,
-}
-
-impl FileRef {
-    pub const ALL: [FileRef; 17] = [
-        FileRef::Manifest(ComponentKind::ApiServer),
-        FileRef::Manifest(ComponentKind::ControllerManager),
-        FileRef::Manifest(ComponentKind::Scheduler),
-        FileRef::Manifest(ComponentKind::Etcd),
-        FileRef::Cni,
-        FileRef::EtcdDataDir,
-        FileRef::AdminConf,
-        FileRef::SchedulerKubeconfig,
-        FileRef::ControllerManagerKubeconfig,
-        FileRef::Pki,
-        FileRef::PkiCrt,
-        FileRef::PkiKey,
-        FileRef::KubeletService,
-        FileRef::KubeProxyKubeconfig,
-        FileRef::KubeletKubeconfig,
-        FileRef::KubeletClientCa,
-        FileRef::KubeletConfig,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileRef::Manifest(ComponentKind::ApiServer) => "apiserver.manifest",
-            FileRef::Manifest(ComponentKind::ControllerManager) => "controller-manager.manifest",
-            FileRef::Manifest(ComponentKind::Scheduler) => "scheduler.manifest",
-            FileRef::Manifest(ComponentKind::Etcd) => "etcd.manifest",
-            FileRef::Manifest(ComponentKind::Kubelet) => "kubelet.manifest",
-            FileRef::Manifest(ComponentKind::KubeProxy) => "kube-proxy.manifest",
-            FileRef::Cni => "cni",
-            FileRef::EtcdDataDir => "etcd.data-dir",
-            FileRef::AdminConf => "admin.conf",
-            FileRef::SchedulerKubeconfig => "scheduler.kubeconfig",
-            FileRef::ControllerManagerKubeconfig => "controller-manager.kubeconfig",
-            FileRef::Pki => "pki",
-            FileRef::PkiCrt => "pki.crt",
-            FileRef::PkiKey => "pki.key",
-            FileRef::KubeletService => "kubelet.service",
-            FileRef::KubeProxyKubeconfig => "kube-proxy.kubeconfig",
-            FileRef::KubeletKubeconfig => "kubelet.kubeconfig",
-            FileRef::KubeletClientCa => "kubelet.client-ca",
-            FileRef::KubeletConfig => "kubelet.config",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FileRef> {
-        FileRef::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// What the file is, for people.
-    pub fn describe(self) -> &'static str {
-        match self {
-            FileRef::Manifest(ComponentKind::ApiServer) => "kube-apiserver static-pod manifest",
-            FileRef::Manifest(ComponentKind::ControllerManager) => {
-                "kube-controller-manager static-pod manifest"
-            }
-            FileRef::Manifest(ComponentKind::Scheduler) => "kube-scheduler static-pod manifest",
-            FileRef::Manifest(ComponentKind::Etcd) => "etcd static-pod manifest",
-            FileRef::Manifest(_) => "static-pod manifest",
-            FileRef::Cni => "CNI configuration files",
-            FileRef::EtcdDataDir => "etcd data directory",
-            FileRef::AdminConf => "admin kubeconfig files",
-            FileRef::SchedulerKubeconfig => "kube-scheduler kubeconfig",
-            FileRef::ControllerManagerKubeconfig => "kube-controller-manager kubeconfig",
-            FileRef::Pki => "Kubernetes PKI directory and files",
-            FileRef::PkiCrt => "Kubernetes PKI certificate files",
-            FileRef::PkiKey => "Kubernetes PKI key files",
-            FileRef::KubeletService => "kubelet systemd unit files",
-            FileRef::KubeProxyKubeconfig => "kube-proxy kubeconfig",
-            FileRef::KubeletKubeconfig => "kubelet kubeconfig",
-            FileRef::KubeletClientCa => "kubelet client CA file",
-            FileRef::KubeletConfig => "kubelet config file",
         }
     }
 }

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+
+pub use crate::util::Problem;
 use std::ops::Range;
 use std::path::Path;
 
@@ -13,27 +15,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{Benchmark, Check, Expected, Fact, Op, Rule, Scope, Targets, Test, ValueShape};
-use crate::bench::fact::FileAttr;
-use crate::engine::known::ValueKind;
 use crate::facts::{ComponentKind, Mode, Role};
-
-/// One problem in a benchmark file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line > 0 {
-            write!(f, "{}:{}: {}", self.file, self.line, self.message)
-        } else {
-            write!(f, "{}: {}", self.file, self.message)
-        }
-    }
-}
+use crate::k8s::files::FileAttr;
+use crate::k8s::known::ValueKind;
 
 /// Every problem found while loading a benchmark.
 #[derive(Debug, thiserror::Error)]
@@ -645,7 +629,7 @@ impl Cx<'_> {
             (Op::Gte | Op::Lte, Expected::Str(n))
                 if n.parse::<f64>().is_err()
                     && !(fact.kind() == ValueKind::Duration
-                        && crate::engine::value::parse_go_duration(n).is_some()) =>
+                        && crate::k8s::value::parse_go_duration(n).is_some()) =>
             {
                 self.err(
                     span,
@@ -655,7 +639,7 @@ impl Cx<'_> {
             }
             (Op::Eq | Op::NotEq, Expected::Str(b))
                 if fact.kind() == ValueKind::Bool
-                    && crate::engine::value::parse_go_bool(b).is_none() =>
+                    && crate::k8s::value::parse_go_bool(b).is_none() =>
             {
                 self.err(span, format!("{what}: {fact} is a boolean; {b:?} is not"));
                 return None;

@@ -16,8 +16,9 @@ pub mod render;
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use crate::k8s::files::{FileAttr, FileRef};
 pub use builtin::{BUILTIN, builtin_ids, load_builtin};
-pub use fact::{Fact, FileAttr, FileRef};
+pub use fact::Fact;
 pub use load::{BenchError, Problem, cmp_ids, load_dir, load_sources};
 
 use crate::facts::{ComponentKind, Role};

@@ -6,6 +6,9 @@
 //! size, signature algorithm, SANs, and the key identifiers that link a leaf
 //! to the CA that issued it.
 
+#[cfg(test)]
+pub(crate) mod test_pki;
+
 use serde::{Deserialize, Serialize};
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::pem::Pem;
@@ -355,7 +358,7 @@ mod tests {
 
     #[test]
     fn client_go_pairs_are_recognised_by_their_shape() {
-        let pki = crate::engine::test_pki::Pki::new();
+        let pki = crate::certs::test_pki::Pki::new();
         let t = 1_700_000_000;
         let pair = |name: &str, host: &str, sans: &str| {
             let v: Vec<CertInfo> = parse_pem(&pki.client_go_pair(name, host, sans, t, 365))

@@ -44,7 +44,7 @@ fn round_trip(
     for r in requests {
         if let Some(p) = r.path().filter(|p| !frames::acceptable_path(p)) {
             facts.errors.push(CollectionError {
-                item: crate::report::cap(p, 200),
+                item: crate::util::cap(p, 200),
                 message: "path not requested: not absolute, too long, or holds a line break".into(),
             });
         }

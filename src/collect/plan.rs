@@ -19,14 +19,14 @@
 use std::collections::BTreeSet;
 
 use super::frames::Request;
-use crate::engine::argv::{Args, parse_argv};
-use crate::engine::effective::NodeCtx;
-use crate::engine::files::{
+use crate::facts::{ComponentFacts, ComponentKind, NodeFacts};
+use crate::k8s::argv::{Args, parse_argv};
+use crate::k8s::effective::NodeCtx;
+use crate::k8s::files::{
     ADMIN_CONFS, CNI_DIRS, PKI_DIR, SYSTEMD_UNIT_DIRS, default_manifest_path, kubelet_dropin_dir,
     kubelet_unit,
 };
-use crate::engine::known::{etcd_env_name, find_flag, find_setting};
-use crate::facts::{ComponentFacts, ComponentKind, NodeFacts};
+use crate::k8s::known::{etcd_env_name, find_flag, find_setting};
 
 pub const MANIFEST_DIR: &str = "/etc/kubernetes/manifests";
 /// Where the kubelet keeps its own certificates (serving and client).

@@ -12,10 +12,11 @@
 //! the evidence names each certificate that fails, by file. A node where no
 //! certificate was collected gets a skip, never a pass.
 
-use super::effective::NodeCtx;
 use crate::certs::{CertInfo, parse_pem, self_generated};
 use crate::facts::ComponentKind;
-use crate::report::{Finding, Status, cap};
+use crate::k8s::effective::NodeCtx;
+use crate::util::cap;
+use crate::verdict::{Finding, Status};
 
 /// Section id of the certificate checks.
 pub const CERT_SECTION: &str = "cert";
@@ -94,7 +95,7 @@ fn finding(
 }
 
 fn listing(items: &[String]) -> String {
-    super::listing(items, 8)
+    crate::util::listing(items, 8)
 }
 
 /// The certificate findings of one node, and the certificates they judged.
@@ -249,7 +250,7 @@ fn chain_pairs(ctx: &NodeCtx<'_>) -> Vec<(String, String, String)> {
         // etcd's files come from its --config-file alone when it has one,
         // else its flags and ETCD_* variables: the effective setting.
         if kind == ComponentKind::Etcd {
-            let spec = super::known::find_flag(kind, name)?;
+            let spec = crate::k8s::known::find_flag(kind, name)?;
             return ctx
                 .flag(spec)
                 .ok()
@@ -378,7 +379,7 @@ mod tests {
     use super::*;
     use crate::facts::{CertificateFacts, ComponentFacts, NodeFacts};
 
-    use super::super::test_pki::Pki;
+    use crate::certs::test_pki::Pki;
 
     fn node(certs: &[(&str, String)], components: &[(ComponentKind, &[&str])]) -> NodeFacts {
         let mut n = NodeFacts::default();
@@ -633,9 +634,9 @@ mod tests {
             ],
         );
         for (port, pem) in [(10250, kubelet), (10257, cm)] {
-            n.tls.push(crate::probe::TlsProbe {
+            n.tls.push(crate::facts::TlsProbe {
                 served_pem: Some(pem),
-                ..crate::probe::TlsProbe::new("10.0.0.11", port, crate::probe::PortState::Tls)
+                ..crate::facts::TlsProbe::new("10.0.0.11", port, crate::facts::PortState::Tls)
             });
         }
         let ctx = NodeCtx::new(&n);

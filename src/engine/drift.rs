@@ -6,8 +6,8 @@
 //! runs, and a person who fixes the manifest may not have fixed the node.
 //! Checks read the running process; drift is reported beside them.
 
-use super::argv::{Args, parse_argv};
 use crate::facts::{ComponentFacts, ComponentKind};
+use crate::k8s::argv::{Args, parse_argv};
 
 /// One flag that differs.
 #[derive(Clone, Debug, PartialEq, Eq)]

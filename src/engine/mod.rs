@@ -10,18 +10,13 @@
 //! with the reason; a default counts as evidence only because it is a
 //! documented fact of the component, and the report says it was a default.
 
-pub mod argv;
 pub mod certs;
 pub mod drift;
-pub mod effective;
 pub mod files;
-pub mod known;
 pub mod network;
+pub mod ops;
 pub mod platform;
-#[cfg(test)]
-pub(crate) mod test_pki;
 pub mod tls;
-pub mod value;
 
 #[cfg(test)]
 mod tests;
@@ -30,29 +25,15 @@ use rayon::prelude::*;
 
 use crate::bench::{Benchmark, Check, Fact, Rule, Scope, Targets, Test};
 use crate::facts::{ComponentKind, NodeFacts, ScanStatus};
-use crate::report::{
+use crate::k8s::effective::{NodeCtx, Unresolved};
+use crate::util::cap;
+use crate::verdict::{
     BenchmarkInfo, CertificateInfo, ClusterReport, Counts, Finding, NodeCounts, NodeReport,
-    REPORT_SCHEMA_VERSION, Report, Status, Summary, ToolInfo, cap,
+    REPORT_SCHEMA_VERSION, Report, Status, Summary, ToolInfo,
 };
-use effective::{NodeCtx, Unresolved};
 
 /// Cap on any text taken from a node into a finding.
 pub const EVIDENCE_CAP: usize = 2048;
-
-/// Joins evidence items with "; ", at most `max` of them, then says how
-/// many more there were.
-pub(crate) fn listing(items: &[String], max: usize) -> String {
-    let mut s = items
-        .iter()
-        .take(max)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if items.len() > max {
-        s.push_str(&format!("; and {} more", items.len() - max));
-    }
-    s
-}
 
 /// Section id used for drift findings.
 pub const DRIFT_SECTION: &str = "drift";
@@ -131,7 +112,7 @@ pub fn evaluate_with(
     });
     let scanned_any = nodes.iter().any(|n| n.scan_status == ScanStatus::Ok);
     let etcd = network::etcd_firewall(nodes);
-    let tls_rows: Vec<crate::report::TlsPort> = nodes
+    let tls_rows: Vec<crate::verdict::TlsPort> = nodes
         .iter()
         .filter(|n| n.scan_status == ScanStatus::Ok)
         .flat_map(network::tls_rows)
@@ -461,7 +442,7 @@ fn eval_test(ctx: &NodeCtx<'_>, t: &Test) -> Evaluated {
     };
     let subject = t.fact.subject();
     let actual = format!("{subject}: {}", obs.describe());
-    match value::apply(t.op, &obs, &t.value) {
+    match ops::apply(t.op, &obs, &t.value) {
         Ok(ok) => Evaluated {
             outcome: if ok { Outcome::Pass } else { Outcome::Fail },
             actual: vec![actual],

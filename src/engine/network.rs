@@ -8,7 +8,8 @@
 //! that cannot warns; a worker whose attempt could not be made is an error.
 
 use crate::facts::{NodeFacts, ReachOutcome, Role, ScanStatus};
-use crate::report::{EtcdReach, Finding, Status, cap};
+use crate::util::cap;
+use crate::verdict::{EtcdReach, Finding, Status};
 
 /// Section id of the network checks.
 pub const NET_SECTION: &str = "net";
@@ -85,7 +86,7 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
     if tried == 0 && !super::platform::is_kind(nodes) {
         return None;
     }
-    let list = |v: &[String]| super::listing(v, 10);
+    let list = |v: &[String]| crate::util::listing(v, 10);
     let (status, actual) = if !leaks.is_empty() {
         (
             Status::Fail,
@@ -177,7 +178,7 @@ fn never_plaintext(port: u16) -> Option<&'static str> {
 
 /// Who holds a probed port, as the node's socket list says, e.g.
 /// `kubelet, pid 700`.
-fn holder(facts: &NodeFacts, p: &crate::probe::TlsProbe) -> Option<String> {
+fn holder(facts: &NodeFacts, p: &crate::facts::TlsProbe) -> Option<String> {
     let wild = ["*", "0.0.0.0", "::", "[::]"];
     let s = facts.sockets.iter().find(|s| {
         s.port == p.port
@@ -193,7 +194,7 @@ fn holder(facts: &NodeFacts, p: &crate::probe::TlsProbe) -> Option<String> {
 }
 
 fn is_loopback(address: &str) -> bool {
-    super::value::is_loopback_address(address)
+    crate::k8s::value::is_loopback_address(address)
 }
 
 /// "issued by ..., expires ...", or "self-signed", for a served certificate.
@@ -214,8 +215,8 @@ fn chain_summary(pem: &str) -> Option<String> {
     })
 }
 
-fn hello_text(what: &str, h: &crate::probe::HelloResult) -> String {
-    use crate::probe::HelloOutcome;
+fn hello_text(what: &str, h: &crate::facts::HelloResult) -> String {
+    use crate::facts::HelloOutcome;
     match h.outcome {
         HelloOutcome::Accepted => format!(
             "{what} accepted ({} {})",
@@ -234,10 +235,10 @@ fn hello_text(what: &str, h: &crate::probe::HelloResult) -> String {
 /// judge the node as a whole): plaintext on the network, TLS below 1.2, a
 /// broken suite or an anonymous `/pods` fail; plaintext on loopback or a
 /// suite outside the recommended ones warns; plaintext health checks pass.
-fn port_verdict(p: &crate::probe::TlsProbe) -> Option<Status> {
+fn port_verdict(p: &crate::facts::TlsProbe) -> Option<Status> {
+    use crate::facts::{HelloOutcome, PortState};
     use crate::probe::hello::{Tier, suite_tier};
-    use crate::probe::{HelloOutcome, PortState};
-    let accepted = |h: &Option<crate::probe::HelloResult>| {
+    let accepted = |h: &Option<crate::facts::HelloResult>| {
         h.as_ref()
             .filter(|h| h.outcome == HelloOutcome::Accepted)
             .map(|h| h.suite.clone().unwrap_or_default())
@@ -268,11 +269,13 @@ fn port_verdict(p: &crate::probe::TlsProbe) -> Option<Status> {
 }
 
 /// What each probed port of a node speaks, as report rows.
-pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
-    use crate::probe::PortState;
+pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::verdict::TlsPort> {
+    use crate::facts::PortState;
     // etcd's ports are where its listen URLs say (its --config-file may
     // move them), before the well-known ones.
-    let etcd = super::effective::NodeCtx::new(facts).etcd_listen().ok();
+    let etcd = crate::k8s::effective::NodeCtx::new(facts)
+        .etcd_listen()
+        .ok();
     let etcd_port = |port: u16| {
         let l = etcd.as_ref()?;
         [
@@ -287,11 +290,11 @@ pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
     facts
         .tls
         .iter()
-        .map(|p| crate::report::TlsPort {
+        .map(|p| crate::verdict::TlsPort {
             node: facts.node.name.clone(),
             port: p.port,
             component: etcd_port(p.port).or_else(|| {
-                crate::probe::COMPONENT_PORTS
+                crate::k8s::ports::COMPONENT_PORTS
                     .iter()
                     .find(|(port, _)| *port == p.port)
                     .map(|(_, c)| c.to_string())
@@ -345,7 +348,7 @@ pub fn tls_rows(facts: &NodeFacts) -> Vec<crate::report::TlsPort> {
 /// read-only port fails wherever it listens. `None` when nothing was
 /// probed.
 pub fn plaintext_finding(facts: &NodeFacts) -> Option<Finding> {
-    use crate::probe::PortState;
+    use crate::facts::PortState;
     if facts.tls.is_empty() {
         return None;
     }
@@ -477,19 +480,19 @@ mod tests {
         assert!(!f.actual.contains("w1 ->"));
     }
 
-    fn probed(ports: &[(&str, u16, crate::probe::PortState)]) -> NodeFacts {
+    fn probed(ports: &[(&str, u16, crate::facts::PortState)]) -> NodeFacts {
         let mut n = NodeFacts::default();
         n.node.name = "n1".into();
         n.tls = ports
             .iter()
-            .map(|(a, p, s)| crate::probe::TlsProbe::new(a, *p, *s))
+            .map(|(a, p, s)| crate::facts::TlsProbe::new(a, *p, *s))
             .collect();
         n
     }
 
     #[test]
     fn plaintext_fails_on_the_network_warns_on_loopback_and_health_checks_are_exempt() {
-        use crate::probe::PortState::{Error, Plaintext, Tls};
+        use crate::facts::PortState::{Error, Plaintext, Tls};
         let f = |ports| plaintext_finding(&probed(ports)).unwrap();
         assert_eq!(
             f(&[

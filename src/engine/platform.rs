@@ -15,10 +15,11 @@
 //!   attempts were made, instead of no finding (or "could not be tested").
 //!   Attempts that prove every worker is kept out keep the ordinary verdict.
 
-use super::effective::{EtcdListen, NodeCtx, Unresolved};
 use crate::bench::{Check, Fact, FileAttr, FileRef, Rule};
 use crate::facts::{ComponentKind, NodeFacts, Platform, ScanStatus};
-use crate::report::{Finding, Status, cap};
+use crate::k8s::effective::{EtcdListen, NodeCtx, Unresolved};
+use crate::util::cap;
+use crate::verdict::{Finding, Status};
 
 /// Why a root-owned etcd data directory is a warn on kind.
 pub const KIND_ETCD_DATA_DIR: &str = "kind: the kind node image has no etcd user, and kind runs etcd as root inside the node container (its etcd static pod sets no runAsUser), so a root-owned data directory is how kind is built and cannot be changed from inside the cluster; a warn, not a fail. Who else may read it is check 1.1.11 (mode 700). On a production cluster root ownership is a fail: see the remediation.";
@@ -141,7 +142,7 @@ pub fn etcd_firewall(
 mod tests {
     use super::*;
     use crate::facts::{ComponentFacts, FileFacts, ReachFacts, ReachOutcome, Role};
-    use crate::report::NodeReport;
+    use crate::verdict::NodeReport;
 
     fn cp(platform: Option<Platform>, uid: u32) -> NodeFacts {
         let mut n = NodeFacts {

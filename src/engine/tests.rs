@@ -612,9 +612,11 @@ fn stat(n: &mut NodeFacts, path: &str, mode: u32, dev_ino: &str) {
 
 /// Every unit directory collected as systemd has them: absent unless given.
 fn units(n: &mut NodeFacts, dropin_dirs: &[(&str, &[&str])]) {
-    for dir in files::SYSTEMD_UNIT_DIRS {
-        let d = files::kubelet_dropin_dir(dir);
-        n.files.entry(files::kubelet_unit(dir)).or_default();
+    for dir in crate::k8s::files::SYSTEMD_UNIT_DIRS {
+        let d = crate::k8s::files::kubelet_dropin_dir(dir);
+        n.files
+            .entry(crate::k8s::files::kubelet_unit(dir))
+            .or_default();
         let entries = dropin_dirs
             .iter()
             .find(|(x, _)| *x == dir)
@@ -853,7 +855,7 @@ fn etcd_listen_urls_come_from_the_config_file_alone() {
     assert_eq!(l.peer_ports(), vec![2380]);
     assert!(!l.peer.explicit);
     assert_eq!(
-        effective::EtcdListen::describe(&l.peer),
+        crate::k8s::effective::EtcdListen::describe(&l.peer),
         "http://localhost:2380 (etcd's default)"
     );
     assert_eq!(l.metrics_ports(), vec![12381]);
@@ -865,7 +867,7 @@ fn etcd_listen_urls_come_from_the_config_file_alone() {
         l.client.source
     );
     // The probes' view of the node agrees: 12379 is etcd's client port.
-    let probe = crate::probe::TlsProbe::new("10.0.0.1", 12379, crate::probe::PortState::Tls);
+    let probe = crate::facts::TlsProbe::new("10.0.0.1", 12379, crate::facts::PortState::Tls);
     n.tls = vec![probe];
     let f = tls::tls_findings(&NodeCtx::new(&n), 0)
         .into_iter()

@@ -28,14 +28,16 @@
 //! made makes the check an `error`, never a pass; a node with nothing
 //! probed gets no finding at all.
 
-use super::effective::NodeCtx;
-use super::value::Observed;
 use crate::bench::Fact;
 use crate::certs::{CertInfo, parse_pem, self_generated};
 use crate::facts::ComponentKind;
+use crate::facts::{HelloOutcome, PortState, TlsProbe};
+use crate::k8s::effective::NodeCtx;
+use crate::k8s::ports::KUBELET_PORT;
+use crate::k8s::value::Observed;
 use crate::probe::hello::{Tier, suite_tier};
-use crate::probe::{HelloOutcome, KUBELET_PORT, PortState, TlsProbe};
-use crate::report::{Finding, Status, cap};
+use crate::util::cap;
+use crate::verdict::{Finding, Status};
 
 /// Which component serves a port, and whether it is etcd's peer port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +161,7 @@ fn label(p: &TlsProbe, s: Option<Server>) -> String {
             peer: true,
         }) => "etcd peer".to_string(),
         Some(s) => s.kind.binary().to_string(),
-        None => crate::probe::COMPONENT_PORTS
+        None => crate::k8s::ports::COMPONENT_PORTS
             .iter()
             .find(|(port, _)| *port == p.port)
             .map(|(_, c)| c.to_string())
@@ -169,7 +171,7 @@ fn label(p: &TlsProbe, s: Option<Server>) -> String {
 }
 
 fn listing(items: &[String]) -> String {
-    super::listing(items, 10)
+    crate::util::listing(items, 10)
 }
 
 /// What a check found, port by port, before it becomes a finding.
@@ -741,7 +743,7 @@ pub fn served_only(
 mod tests {
     use super::*;
     use crate::facts::{ComponentFacts, NodeFacts};
-    use crate::probe::{HelloResult, HttpResult};
+    use crate::facts::{HelloResult, HttpResult};
 
     fn node(argv: &[&str], probes: Vec<TlsProbe>) -> NodeFacts {
         let mut n = NodeFacts::default();
@@ -993,7 +995,7 @@ mod tests {
 
     #[test]
     fn the_certificate_served_must_be_the_flags_file_and_chain_to_its_ca() {
-        use crate::engine::test_pki::Pki;
+        use crate::certs::test_pki::Pki;
         let pki = Pki::new();
         let leaf = |name: &str, ca: &str| pki.leaf(name, ca, "rsa:2048", "30", "-sha256", "DNS:x");
         let apiserver = leaf("apiserver", "ca");
@@ -1044,7 +1046,7 @@ mod tests {
 
     #[test]
     fn the_kubelets_self_generated_pair_warns_and_says_the_way_out() {
-        use crate::engine::test_pki::Pki;
+        use crate::certs::test_pki::Pki;
         let pki = Pki::new();
         let t = now() - 86_400;
         // What the kubelet writes to /var/lib/kubelet/pki/kubelet.crt when
@@ -1115,7 +1117,7 @@ mod tests {
 
     #[test]
     fn in_memory_pairs_of_the_controller_manager_and_scheduler_warn() {
-        use crate::engine::test_pki::Pki;
+        use crate::certs::test_pki::Pki;
         let pki = Pki::new();
         let t = now() - 3_600;
         // MaybeDefaultWithSelfSignedCerts("localhost", nil, [127.0.0.1])
@@ -1257,7 +1259,7 @@ mod tests {
 
     #[test]
     fn an_expired_served_certificate_fails_whatever_else_is_right() {
-        use crate::engine::test_pki::Pki;
+        use crate::certs::test_pki::Pki;
         let pki = Pki::new();
         let apiserver = pki.leaf("apiserver", "ca", "rsa:2048", "30", "-sha256", "DNS:x");
         let ca = pki.pem("ca");
@@ -1297,7 +1299,7 @@ mod tests {
 
     #[test]
     fn served_pairs_generated_in_memory_are_labelled_in_the_certificate_list() {
-        use crate::engine::test_pki::Pki;
+        use crate::certs::test_pki::Pki;
         let pki = Pki::new();
         let pair = pki.client_go_pair("cm", "localhost", "DNS:localhost,IP:127.0.0.1", now(), 365);
         let mut p = probe(10257);

@@ -16,6 +16,7 @@
 
 mod load;
 mod mode;
+mod probes;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +25,9 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{FactsError, load_facts_path, parse_facts};
 pub use mode::Mode;
+pub use probes::{
+    GetOutcome, GetResult, HelloOutcome, HelloResult, HttpResult, PortState, TlsProbe,
+};
 
 /// Version of the facts JSON schema this build writes and reads.
 pub const FACTS_SCHEMA_VERSION: u32 = 1;
@@ -68,7 +72,7 @@ pub struct NodeFacts {
     pub reachability_from_scanner: Vec<ReachFacts>,
     /// What the node's Kubernetes ports speak, probed from the node itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tls: Vec<crate::probe::TlsProbe>,
+    pub tls: Vec<TlsProbe>,
     /// What kind of machine the node is, when the scan knew (e.g. a kind
     /// node container). Absent for ordinary hosts. The engine explains the
     /// verdicts a platform decides, so saved facts keep the explanation.

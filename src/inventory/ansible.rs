@@ -35,8 +35,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::bench::Problem;
 use crate::facts::Role;
+use crate::util::Problem;
 
 use super::imported::{Imported, ImportedNode, apply_role_overrides};
 use super::{InventoryError, NodeSpec, SshConfig};

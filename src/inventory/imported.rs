@@ -2,8 +2,8 @@
 //! Ansible inventory): turned into [`NodeSpec`]s the way a TOML inventory's
 //! nodes are, or written out as an inventory TOML that `--inventory` reads.
 
-use crate::bench::Problem;
 use crate::facts::Role;
+use crate::util::Problem;
 
 use super::{Defaults, InventoryError, NodeSpec, SshConfig, expand_home};
 

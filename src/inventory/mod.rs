@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::bench::Problem;
 use crate::facts::Role;
+use crate::util::Problem;
 
 pub mod ansible;
 pub mod imported;

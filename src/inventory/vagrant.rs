@@ -23,8 +23,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::bench::Problem;
 use crate::facts::Role;
+use crate::util::Problem;
 
 use super::InventoryError;
 use super::imported::{Imported, ImportedNode, apply_role_overrides};

@@ -239,7 +239,7 @@ impl TlsJob {
                 self.http = Some(HttpResult {
                     path: self.http_get.clone().unwrap_or_default(),
                     status,
-                    detail: Some(crate::report::cap(
+                    detail: Some(crate::util::cap(
                         &line.chars().filter(|c| !c.is_control()).collect::<String>(),
                         120,
                     )),
@@ -468,7 +468,7 @@ impl GetJob {
             .chars()
             .filter(|c| !c.is_control())
             .collect();
-        Some(crate::report::cap(line.trim(), 120))
+        Some(crate::util::cap(line.trim(), 120))
     }
 
     fn decide(&mut self, ended: bool) {

@@ -32,163 +32,13 @@ pub mod plan;
 use hello::HelloKind;
 use job::{Job, TlsJob};
 
+use crate::facts::{
+    GetOutcome, GetResult, HelloOutcome, HelloResult, HttpResult, PortState, TlsProbe,
+};
 use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use serde::{Deserialize, Serialize};
-
-/// The ports Kubernetes components serve on, by the component.
-pub const COMPONENT_PORTS: [(u16, &str); 12] = [
-    (6443, "kube-apiserver"),
-    (8080, "kube-apiserver (insecure port)"),
-    (10250, "kubelet"),
-    (10255, "kubelet read-only port"),
-    (10248, "kubelet healthz"),
-    (10257, "kube-controller-manager"),
-    (10259, "kube-scheduler"),
-    (2379, "etcd client"),
-    (2380, "etcd peer"),
-    (2381, "etcd metrics"),
-    (10249, "kube-proxy metrics"),
-    (10256, "kube-proxy healthz"),
-];
-
-/// What a port answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PortState {
-    /// A TLS handshake completed (or failed only for want of a client
-    /// certificate).
-    Tls,
-    /// The port answered, but not in TLS (HTTP, say).
-    Plaintext,
-    /// Nothing could be probed (closed, reset, timed out).
-    Error,
-}
-
-/// One probe of one port.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsProbe {
-    pub address: String,
-    pub port: u16,
-    pub state: PortState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cipher: Option<String>,
-    /// The server asked for a client certificate.
-    #[serde(default)]
-    pub client_cert_requested: bool,
-    /// Whether it refused to go on without one: `None` when it did not ask,
-    /// or when that could not be told.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_cert_required: Option<bool>,
-    /// Subject of the certificate served.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Its end of validity, in seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_after: Option<i64>,
-    /// The certificates served, PEM, the leaf first, then any chain the
-    /// server sent with it: public material.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub served_pem: Option<String>,
-    /// What a ClientHello offering only TLS 1.0 and 1.1 got.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub legacy: Option<HelloResult>,
-    /// What a TLS 1.2 ClientHello offering only weak suites got.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weak: Option<HelloResult>,
-    /// The anonymous request made after the handshake (kubelet only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http: Option<HttpResult>,
-    /// The plain `GET / HTTP/1.0` made on a second connection when the
-    /// port said nothing to the ClientHello.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub get: Option<GetResult>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// How a server answered a hand-built ClientHello.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HelloOutcome {
-    /// It answered with a ServerHello.
-    Accepted,
-    /// It answered with an alert, or hung up.
-    Refused,
-    /// The question could not be asked (no connection, not TLS).
-    Error,
-}
-
-/// One hand-built ClientHello's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HelloResult {
-    pub outcome: HelloOutcome,
-    /// The version the server chose, as the Kubernetes flags name it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// The suite the server chose (IANA name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suite: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-impl HelloResult {
-    pub(crate) fn error(detail: String) -> HelloResult {
-        HelloResult {
-            outcome: HelloOutcome::Error,
-            version: None,
-            suite: None,
-            detail: Some(detail),
-        }
-    }
-}
-
-/// What the plaintext fallback's `GET / HTTP/1.0` learnt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GetOutcome {
-    /// An HTTP status line came back in clear: the port speaks plain HTTP.
-    Plaintext,
-    /// The answer was a TLS server's: a TLS record, or Go's
-    /// `400 Bad Request` saying a plain request reached an HTTPS server.
-    TlsServer,
-    /// No usable answer (closed, silent, not HTTP).
-    NoAnswer,
-}
-
-/// The plaintext fallback's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GetResult {
-    pub outcome: GetOutcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// The status line as received (control characters removed, capped).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_line: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// An anonymous HTTP request's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpResult {
-    pub path: String,
-    /// The status code, when a status line came back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// The status line, or why there is none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
 
 /// Records the chain served; accepts everything (this is a probe).
 #[derive(Debug)]
@@ -258,16 +108,6 @@ impl ResolvesClientCert for AskedForCert {
     }
 }
 
-/// Ports that speak plain HTTP unless someone changed them: health checks,
-/// metrics, the kubelet's read-only port, the insecure API port. Only used
-/// to order the probes (the verdicts come from what the ports answer).
-pub const USUALLY_PLAINTEXT: [u16; 6] = [10248, 10256, 10249, 2381, 10255, 8080];
-
-/// The kubelet's port, where the anonymous `GET /pods` is made.
-pub const KUBELET_PORT: u16 = 10250;
-/// What the anonymous-access check asks the kubelet for.
-pub const KUBELET_ANONYMOUS_PATH: &str = "/pods";
-
 fn der_to_pem(der: &[u8]) -> String {
     const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::new();
@@ -290,46 +130,6 @@ fn der_to_pem(der: &[u8]) -> String {
     }
     pem.push_str("-----END CERTIFICATE-----\n");
     pem
-}
-
-impl TlsProbe {
-    /// A probe of `address:port` that found `state` and nothing more yet.
-    pub fn new(address: &str, port: u16, state: PortState) -> TlsProbe {
-        TlsProbe {
-            address: address.to_string(),
-            port,
-            state,
-            version: None,
-            cipher: None,
-            client_cert_requested: false,
-            client_cert_required: None,
-            subject: None,
-            not_after: None,
-            served_pem: None,
-            legacy: None,
-            weak: None,
-            http: None,
-            get: None,
-            detail: None,
-        }
-    }
-}
-
-/// Ports named by URLs such as etcd's `--listen-client-urls`
-/// (`https://10.0.0.1:2379,https://127.0.0.1:2379`).
-pub fn url_ports<'a>(urls: impl IntoIterator<Item = &'a str>) -> Vec<u16> {
-    let mut ports = Vec::new();
-    for u in urls.into_iter().flat_map(|u| u.split(',')) {
-        let port = u
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim_end_matches('/').parse().ok());
-        if let Some(p) = port.filter(|p| !ports.contains(p)) {
-            ports.push(p);
-        }
-    }
-    ports
 }
 
 /// What the jobs of a port found, as one probe result: the TLS job decides
@@ -460,6 +260,7 @@ pub fn probe_tls<S: Read + Write>(stream: S, host: &str, port: u16) -> TlsProbe 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::k8s::ports::{KUBELET_ANONYMOUS_PATH, KUBELET_PORT};
     use std::net::{TcpListener, TcpStream};
     use std::process::{Child, Command, Stdio};
     use std::time::Duration;

@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 
 use super::hello::HelloKind;
 use super::job::{GetJob, HelloJob, Job, TlsJob};
-use super::{KUBELET_ANONYMOUS_PATH, KUBELET_PORT, TlsProbe, USUALLY_PLAINTEXT};
+use crate::facts::TlsProbe;
+use crate::k8s::ports::{KUBELET_ANONYMOUS_PATH, KUBELET_PORT, USUALLY_PLAINTEXT};
 
 /// One conversation to have from a node: connect to `host:port` from the
 /// node and drive `job` over the connection, when `gate` allows.

@@ -348,7 +348,7 @@ pub fn render_text(d: &Diff) -> String {
 
 /// The diff as Markdown, for a pull request or a ticket.
 pub fn render_markdown(d: &Diff) -> String {
-    use super::markdown::escape;
+    use super::escape::markdown as escape;
     let mut out = String::new();
     let _ = writeln!(out, "### Changes since {}\n", escape(&d.old.generated_at));
     let _ = writeln!(

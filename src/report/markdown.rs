@@ -18,29 +18,7 @@ pub const MAX_ROWS: usize = 25;
 /// Evidence shown per row, in characters.
 const MAX_EVIDENCE: usize = 160;
 
-/// Escapes text for Markdown (tables included): HTML special characters
-/// become entities, Markdown punctuation is backslash-escaped, and line
-/// breaks become spaces.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::escape::markdown as escape;
 
 fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {

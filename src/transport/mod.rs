@@ -32,6 +32,7 @@
 //! * once started, the done marker within [`Limits::command_timeout`], so a
 //!   collector that is working and slow keeps its full deadline.
 
+pub mod child;
 pub mod process;
 pub mod relay;
 pub mod ssh;
@@ -120,7 +121,7 @@ impl TransportError {
         let printed = if flat.is_empty() {
             "It printed nothing.".to_string()
         } else {
-            format!("It printed: {}", crate::report::cap(&flat, 300))
+            format!("It printed: {}", crate::util::cap(&flat, 300))
         };
         TransportError::NotStarted {
             node: node.to_string(),

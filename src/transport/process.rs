@@ -14,23 +14,14 @@
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use super::child::sh_quote;
+use super::child::{kill_group, read_in_background};
 use super::{Conversation, Exchange, Limits, Next, Transport, TransportError, Waiting};
-
-/// Quotes a word for POSIX sh.
-pub fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
 
 /// Runs the collector with `sh -s` on this machine (optionally through
 /// `sudo -n`), for running directly on a node.
@@ -203,26 +194,6 @@ impl Transport for ExecTransport {
     }
 }
 
-/// Reads `r` on a thread of its own until it ends, chunk by chunk, so
-/// that the reader can wait on it with a timeout.
-pub(super) fn read_in_background(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
-    let (tx, rx) = channel();
-    thread::spawn(move || {
-        let mut chunk = [0u8; 64 * 1024];
-        loop {
-            match r.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(chunk[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
-
 /// Reads `r` until it ends into `into`, chunk by chunk (so that what a
 /// hung child printed so far can be told), keeping at most `cap` bytes.
 fn read_capped_into(mut r: impl Read, cap: usize, into: &Mutex<Vec<u8>>) {
@@ -236,15 +207,6 @@ fn read_capped_into(mut r: impl Read, cap: usize, into: &Mutex<Vec<u8>>) {
                 buf.extend_from_slice(&chunk[..n.min(room)]);
             }
         }
-    }
-}
-
-pub(super) fn kill_group(child: &Child) {
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: kill(2) with a negative pid signals the process group we
-    // created for this child; no memory is shared with the callee.
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
     }
 }
 
@@ -344,7 +306,7 @@ impl ChildConversation {
         // Give the stderr reader a moment to finish after the child exited.
         thread::sleep(Duration::from_millis(20));
         let e = self.err.lock().unwrap_or_else(|p| p.into_inner());
-        crate::report::cap(String::from_utf8_lossy(&e).trim(), 500)
+        crate::util::cap(String::from_utf8_lossy(&e).trim(), 500)
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::Duration;
 
-use super::process::sh_quote;
+use super::child::sh_quote;
 use crate::facts::ReachOutcome;
 
 /// What the relay prints before it starts copying bytes.
@@ -96,7 +96,7 @@ pub fn parse_reach(text: &str) -> (ReachOutcome, Option<String>) {
     let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
     let detail = |d: &str| {
         let d = d.trim();
-        (!d.is_empty()).then(|| crate::report::cap(d, 300))
+        (!d.is_empty()).then(|| crate::util::cap(d, 300))
     };
     let via = "tried by a shell on the node";
     match word {
@@ -117,7 +117,7 @@ pub fn parse_reach(text: &str) -> (ReachOutcome, Option<String>) {
             ReachOutcome::Error,
             Some(format!(
                 "unexpected answer from the node: {}",
-                crate::report::cap(line, 200)
+                crate::util::cap(line, 200)
             )),
         ),
     }
@@ -138,7 +138,7 @@ pub fn take_ready(buf: &mut Vec<u8>) -> Option<Result<(), String>> {
     } else {
         Err(format!(
             "the node's shell said {:?} instead of starting the relay",
-            crate::report::cap(&line, 120)
+            crate::util::cap(&line, 120)
         ))
     })
 }
@@ -173,7 +173,7 @@ impl RelayStream {
         let mut stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
-        let out = super::process::read_in_background(stdout);
+        let out = super::child::read_in_background(stdout);
         let (etx, erx) = channel();
         thread::spawn(move || {
             let mut e = Vec::new();
@@ -213,7 +213,7 @@ impl RelayStream {
                         .unwrap_or_default();
                     return Err(format!(
                         "the node's shell ended before the relay started: {}",
-                        crate::report::cap(String::from_utf8_lossy(&e).trim(), 300)
+                        crate::util::cap(String::from_utf8_lossy(&e).trim(), 300)
                     ));
                 }
             }
@@ -257,7 +257,7 @@ impl Write for RelayStream {
 impl Drop for RelayStream {
     fn drop(&mut self) {
         self.stdin.take();
-        super::process::kill_group(&self.child);
+        super::child::kill_group(&self.child);
         let _ = self.child.wait();
     }
 }
@@ -295,7 +295,7 @@ pub fn reach_via(
         let _ = tx.send(s);
     });
     let answer = rx.recv_timeout(timeout + Duration::from_secs(10));
-    super::process::kill_group(&child);
+    super::child::kill_group(&child);
     let _ = child.wait();
     match answer {
         Ok(out) => parse_reach(&String::from_utf8_lossy(&out)),
@@ -348,7 +348,7 @@ mod tests {
         };
         super::super::threads::drive(&mut tasks, Duration::from_secs(5), 1, &connect);
         let p = crate::probe::plan::results(&targets, tasks).remove(0);
-        assert_eq!(p.state, crate::probe::PortState::Plaintext, "{p:?}");
+        assert_eq!(p.state, crate::facts::PortState::Plaintext, "{p:?}");
         // The server got our ClientHello through the relay.
         assert!(server.join().unwrap() > 5);
     }

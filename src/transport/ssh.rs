@@ -929,7 +929,7 @@ impl SshTransport {
                 } else {
                     "the collector started"
                 },
-                crate::report::cap(err.trim(), 300)
+                crate::util::cap(err.trim(), 300)
             ),
         }
     }

@@ -207,8 +207,8 @@ fn converse(shared: &Mutex<Shared<'_>>, i: usize, mut stream: Box<dyn Stream>, t
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::{GetOutcome, HelloOutcome, PortState, TlsProbe};
     use crate::probe::plan::port_tasks;
-    use crate::probe::{GetOutcome, HelloOutcome, PortState, TlsProbe};
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::process::{Child, Command, Stdio};

@@ -819,7 +819,7 @@ pub struct EtcdListen {
 impl EtcdListen {
     fn ports(o: &Observed) -> Vec<u16> {
         let items = o.value.as_ref().map(Value::items).unwrap_or_default();
-        crate::probe::url_ports(items.iter().map(String::as_str))
+        crate::k8s::ports::url_ports(items.iter().map(String::as_str))
     }
 
     pub fn client_ports(&self) -> Vec<u16> {

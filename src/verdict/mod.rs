@@ -1,0 +1,416 @@
+//! The verdict model: what the engine concludes, for every node and for the
+//! cluster: statuses, findings with their evidence, counts, and the report
+//! that holds them. The engine fills it; the renderers in `report` read it.
+//! It depends on nothing but the facts' identities (roles, scan statuses),
+//! so neither side reaches into the other.
+//!
+//! The JSON field names are a contract other tools read (documented in
+//! `docs/report-schema.md`): extend them, never rename them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::facts::{Role, ScanStatus};
+
+/// Version of the JSON report schema.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The verdict on one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Fail,
+    Error,
+    Warn,
+    /// A `fail` or `warn` that a waiver in force accepts (see `waivers`).
+    Waived,
+    Manual,
+    Skip,
+    Pass,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Manual,
+        Status::Skip,
+        Status::Error,
+        Status::Waived,
+    ];
+
+    /// Most serious first: the order reports list findings in.
+    pub const BY_SEVERITY: [Status; 7] = [
+        Status::Fail,
+        Status::Error,
+        Status::Warn,
+        Status::Waived,
+        Status::Manual,
+        Status::Skip,
+        Status::Pass,
+    ];
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Manual => "manual",
+            Status::Skip => "skip",
+            Status::Error => "error",
+            Status::Waived => "waived",
+        }
+    }
+
+    /// Statuses that say a check did not hold, or could not be shown to.
+    pub fn is_problem(self) -> bool {
+        matches!(self, Status::Fail | Status::Error | Status::Warn)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One check's verdict with its evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub scored: bool,
+    pub level: u8,
+    pub status: Status,
+    /// Why a check was skipped or errored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What the rule requires.
+    pub expected: String,
+    /// What was found (capped; node output is untrusted).
+    pub actual: String,
+    /// Where it was found: command line, config file and key, default...
+    pub source: String,
+    pub remediation: String,
+    /// The waiver that matched this finding: in force when `status` is
+    /// `waived`, or `expired` (the finding keeps its own status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverNote>,
+}
+
+/// A waiver as it applies to one finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverNote {
+    /// The finding's own status: `fail` or `warn`.
+    pub status: Status,
+    pub reason: String,
+    pub owner: String,
+    /// Last day the waiver is in force (`YYYY-MM-DD`, UTC).
+    pub expires: String,
+    /// True when the waiver has expired and so no longer waives.
+    pub expired: bool,
+    /// Where the waiver is written: `file:line`.
+    pub origin: String,
+}
+
+/// Counts of findings by status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub manual: usize,
+    pub skip: usize,
+    pub error: usize,
+    /// Absent from reports written before waivers existed.
+    #[serde(default)]
+    pub waived: usize,
+    pub total: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status) {
+        *self.slot(status) += 1;
+        self.total += 1;
+    }
+
+    pub fn get(&self, status: Status) -> usize {
+        match status {
+            Status::Pass => self.pass,
+            Status::Fail => self.fail,
+            Status::Warn => self.warn,
+            Status::Manual => self.manual,
+            Status::Skip => self.skip,
+            Status::Error => self.error,
+            Status::Waived => self.waived,
+        }
+    }
+
+    /// The share of judged checks that held, in whole percent rounded down
+    /// (so anything short of all is below 100): `pass` over `pass`, `fail`,
+    /// `warn` and `error`. `skip`, `manual` and `waived` are left out. `None`
+    /// when nothing was judged.
+    pub fn score(&self) -> Option<u32> {
+        let judged = self.pass + self.fail + self.warn + self.error;
+        (judged > 0).then(|| (self.pass * 100 / judged) as u32)
+    }
+
+    fn slot(&mut self, status: Status) -> &mut usize {
+        match status {
+            Status::Pass => &mut self.pass,
+            Status::Fail => &mut self.fail,
+            Status::Warn => &mut self.warn,
+            Status::Manual => &mut self.manual,
+            Status::Skip => &mut self.skip,
+            Status::Error => &mut self.error,
+            Status::Waived => &mut self.waived,
+        }
+    }
+
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Counts {
+        let mut c = Counts::default();
+        for f in findings {
+            c.add(f.status);
+        }
+        c
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        for s in Status::ALL {
+            *self.slot(s) += other.get(s);
+        }
+        self.total += other.total;
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkInfo {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    pub kubernetes: String,
+    /// Section id to title, for grouping findings.
+    #[serde(default)]
+    pub sections: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    pub name: String,
+    pub address: String,
+    pub roles: Vec<Role>,
+    pub scan_status: ScanStatus,
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    pub summary: Counts,
+    pub results: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterReport {
+    /// The name given with `--cluster-name`; left out when none was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub results: Vec<Finding>,
+}
+
+/// How many nodes were scanned, and how many could not be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeCounts {
+    pub total: usize,
+    pub scanned: usize,
+    pub not_scanned: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub nodes: NodeCounts,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub benchmark: BenchmarkInfo,
+    pub generated_at: String,
+    pub nodes: Vec<NodeReport>,
+    pub cluster: ClusterReport,
+    pub summary: Summary,
+    /// The waivers given with `--waivers`, each with what it matched. Left
+    /// out when no waiver file was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverEntry>,
+    /// Certificate expiry, per node and file. Reserved: this version does not
+    /// fill it, and reporters show that it was not collected (`None`), which
+    /// differs from collected and empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates: Option<Vec<CertificateInfo>>,
+    /// What each node's listening ports speak. Reserved, like `certificates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ports: Option<Vec<TlsPort>>,
+    /// Whether each node reaches each etcd member. Reserved, like `certificates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_reachability: Option<Vec<EtcdReach>>,
+}
+
+/// One waiver of the waiver file, and what it did in this report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverEntry {
+    /// Check id, or a glob over check ids.
+    pub check: String,
+    /// Glob over node names and roles.
+    pub nodes: String,
+    pub reason: String,
+    pub owner: String,
+    /// Last day in force (`YYYY-MM-DD`, UTC).
+    pub expires: String,
+    /// `active` or `expired` on the report's date.
+    pub state: WaiverState,
+    /// Findings it waived (active) or would have waived (expired).
+    pub matched: usize,
+    /// `file:line`.
+    pub origin: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaiverState {
+    Active,
+    Expired,
+}
+
+/// A certificate found on a node (reserved for a later release).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInfo {
+    pub node: String,
+    pub path: String,
+    #[serde(default)]
+    pub subject: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// Whole days from `generated_at` to `not_after`; negative once expired.
+    pub days_left: i64,
+}
+
+/// What one listening port of a node speaks (reserved for a later release).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsPort {
+    pub node: String,
+    pub port: u16,
+    /// The process listening, e.g. `kube-apiserver`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// `tls`, `plaintext`, `closed` or `error`.
+    pub state: String,
+    /// How the port fares on its own: `pass`, `warn` or `fail` (absent
+    /// when it could not be probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// Protocol version or error text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Whether node `from` reaches etcd member `to` (reserved for a later release).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EtcdReach {
+    pub from: String,
+    pub to: String,
+    pub reachable: bool,
+    /// Whether `from` should reach it: true for control-plane and etcd
+    /// nodes, false for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What makes a run fail (`--fail-on`), and so exit with 1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Gate {
+    /// Any `fail` or `error`, or a node not scanned (the default).
+    #[default]
+    Fail,
+    /// As `Fail`, and any `warn` too.
+    Warn,
+    /// Nothing: the run exits 0 whatever it found.
+    None,
+}
+
+impl Report {
+    /// Every finding, node ones first, with the node name (`None` for cluster).
+    pub fn findings(&self) -> impl Iterator<Item = (Option<&str>, &Finding)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| n.results.iter().map(move |f| (Some(n.name.as_str()), f)))
+            .chain(self.cluster.results.iter().map(|f| (None, f)))
+    }
+
+    /// True when something that must hold did not, or could not be shown to:
+    /// a `fail`, an `error`, or a node that could not be scanned.
+    pub fn has_failures(&self) -> bool {
+        self.fails(Gate::Fail)
+    }
+
+    /// Whether the report fails `gate`. Errors and unscanned nodes fail
+    /// both `fail` and `warn`: a check that could not be proven is not
+    /// passed. `waived` findings never fail a gate.
+    pub fn fails(&self, gate: Gate) -> bool {
+        let c = &self.summary.counts;
+        match gate {
+            Gate::None => false,
+            Gate::Fail => c.fail > 0 || c.error > 0 || self.summary.nodes.not_scanned > 0,
+            Gate::Warn => self.fails(Gate::Fail) || c.warn > 0,
+        }
+    }
+
+    /// Recomputes every node summary and the report summary from the
+    /// findings (after waivers changed statuses).
+    pub fn recount(&mut self) {
+        let mut total = Counts::default();
+        for n in &mut self.nodes {
+            n.summary = Counts::of(&n.results);
+            total.merge(&n.summary);
+        }
+        total.merge(&Counts::of(&self.cluster.results));
+        self.summary.counts = total;
+    }
+
+    /// The cluster's name for titles: `--cluster-name`, or a neutral label.
+    pub fn cluster_label(&self) -> &str {
+        self.cluster.name.as_deref().unwrap_or("Kubernetes cluster")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up() {
+        let mut c = Counts::default();
+        c.add(Status::Pass);
+        c.add(Status::Fail);
+        c.add(Status::Fail);
+        let mut d = Counts::default();
+        d.add(Status::Error);
+        c.merge(&d);
+        assert_eq!((c.pass, c.fail, c.error, c.total), (1, 2, 1, 4));
+    }
+}
