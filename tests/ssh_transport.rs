@@ -25,13 +25,31 @@ fn strict() -> Via {
     Via::Ssh(SshOptions::default())
 }
 
+/// Collection as on a kubeadm node (`--layout kubeadm`): this machine is
+/// none, so its layout would be unknown and no kubeadm path read.
+fn kubeadm() -> CollectOptions {
+    CollectOptions {
+        layout: Some("kubeadm"),
+        ..CollectOptions::default()
+    }
+}
+
 #[test]
 fn a_scan_over_ssh_collects_real_facts() {
     let sshd = Sshd::start();
+    // As it is: no layout matches this machine, and no kubeadm path is
+    // read on a guess.
     let o = scan_node(&sshd.spec(), &strict(), CollectOptions::default());
     assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
+    let layout = o.facts.layout.clone().unwrap();
+    if layout.name == "unknown" {
+        assert!(!o.facts.files.contains_key("/etc/kubernetes/pki"));
+    }
+    let o = scan_node(&sshd.spec(), &strict(), kubeadm());
+    assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
+    assert!(o.facts.layout.as_ref().unwrap().forced);
     assert!(o.facts.node.kernel.is_some());
-    // The fixed CIS paths were all answered, present or not.
+    // The layout's fixed CIS paths were all answered, present or not.
     for p in [
         "/etc/kubernetes/pki",
         "/etc/kubernetes/admin.conf",
@@ -193,7 +211,7 @@ fn a_node_behind_a_jump_host_is_reached_and_both_host_keys_are_checked() {
 
     known.push_str(&std::fs::read_to_string(bastion.path("known_hosts")).unwrap());
     std::fs::write(node.path("known_hosts"), known).unwrap();
-    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    let o = scan_node(&spec, &strict(), kubeadm());
     assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
     assert!(o.facts.files.contains_key("/etc/kubernetes/pki"));
 }
@@ -279,7 +297,7 @@ fn a_collector_that_started_and_is_slow_keeps_the_command_timeout() {
         ..sshd.spec()
     };
     let started = Instant::now();
-    let o = scan_node(&spec, &strict(), CollectOptions::default());
+    let o = scan_node(&spec, &strict(), kubeadm());
     assert_eq!(o.facts.scan_status, ScanStatus::Ok, "{:?}", o.facts.error);
     assert!(started.elapsed() >= Duration::from_secs(3));
     assert!(o.facts.files.contains_key("/etc/kubernetes/pki"));

@@ -42,6 +42,8 @@ enum Command {
         #[command(flatten)]
         bench: BenchArg,
         #[command(flatten)]
+        layout: LayoutArg,
+        #[command(flatten)]
         report: Box<ReportArgs>,
     },
     /// Scan nodes (over SSH, locally, or through an exec command) and evaluate them.
@@ -168,6 +170,8 @@ struct ScanArgs {
     #[command(flatten)]
     bench: BenchArg,
     #[command(flatten)]
+    layout: LayoutArg,
+    #[command(flatten)]
     report: ReportArgs,
 }
 
@@ -225,6 +229,31 @@ struct ReportArgs {
 enum HostKeys {
     Strict,
     AcceptNew,
+}
+
+/// `--layout`: which distribution the nodes are, instead of detecting it.
+#[derive(clap::Args, Debug)]
+struct LayoutArg {
+    /// Judge every node as this distribution layout (kubeadm, kubespray,
+    /// rke2, k3s) instead of detecting each node's; see docs/layouts.md.
+    #[arg(long, value_name = "NAME")]
+    layout: Option<String>,
+}
+
+impl LayoutArg {
+    /// The built-in layout named, checked.
+    fn resolve(&self) -> Result<Option<&'static str>> {
+        match &self.layout {
+            None => Ok(None),
+            Some(name) => match kubeharden::k8s::layout::find(name) {
+                Some(l) => Ok(Some(l.name.as_str())),
+                None => anyhow::bail!(
+                    "--layout {name:?}: no such layout (known: {})",
+                    kubeharden::k8s::layout::names().join(", ")
+                ),
+            },
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -286,6 +315,8 @@ enum Plan {
     Eval {
         bench: Benchmark,
         facts: PathBuf,
+        /// `--layout`: replaces what the facts say.
+        layout: Option<&'static str>,
         out: output::Plan,
     },
     Diff {
@@ -339,13 +370,16 @@ fn plan(cli: Cli) -> Result<Plan> {
         Command::Eval {
             facts,
             bench,
+            layout,
             report,
         } => {
+            let layout = layout.resolve()?;
             let bench = load_benchmark(&bench)?;
             Plan::Eval {
                 out: output::plan(*report, &bench)?,
                 bench,
                 facts,
+                layout,
             }
         }
         Command::Diff {
@@ -387,7 +421,8 @@ fn scan_plan(mut a: ScanArgs) -> Result<Plan> {
     if let Some(cluster) = a.kind.as_mut().filter(|c| c.is_empty()) {
         *cluster = kubeharden::kind::default_cluster();
     }
-    let scan = scan::build(&a)?;
+    let mut scan = scan::build(&a)?;
+    scan.collect.layout = a.layout.resolve()?;
     if let (Some(cluster), None) = (&a.kind, &a.report.cluster_name) {
         // The name kind gives the cluster in the kubeconfig.
         a.report.cluster_name = Some(format!("kind-{cluster}"));
@@ -404,8 +439,18 @@ fn scan_plan(mut a: ScanArgs) -> Result<Plan> {
 /// Runs the plan; `Ok(true)` when the evaluation found failures.
 fn run(plan: Plan) -> Result<bool> {
     match plan {
-        Plan::Eval { bench, facts, out } => {
-            let nodes = load_facts_path(&facts)?;
+        Plan::Eval {
+            bench,
+            facts,
+            layout,
+            out,
+        } => {
+            let mut nodes = load_facts_path(&facts)?;
+            if let Some(name) = layout {
+                for n in &mut nodes {
+                    n.layout = kubeharden::k8s::layout::forced(name).ok();
+                }
+            }
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let report =
                 kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));

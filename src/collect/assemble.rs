@@ -461,10 +461,13 @@ fn apply_manifest(facts: &mut NodeFacts, path: &str, text: &str) {
         }) => {
             if kind != ComponentKind::Etcd {
                 if let Some(t) = tag.as_ref().filter(|t| t.starts_with('v')) {
-                    facts
-                        .node
-                        .kubernetes_version
-                        .get_or_insert_with(|| t.clone());
+                    // Distributions suffix their builds: v1.32.4-rke2r1.
+                    let version = t.split(['-', '+']).next().unwrap_or(t).to_string();
+                    if facts.node.kubernetes_version.is_none() {
+                        facts.node.kubernetes_version = Some(version);
+                        facts.node.kubernetes_version_source =
+                            Some(format!("image tag {t} in {path}"));
+                    }
                 }
             } else if let Some(t) = &tag {
                 facts.node.etcd_version.get_or_insert_with(|| t.clone());
@@ -531,6 +534,25 @@ fn apply_proc(facts: &mut NodeFacts, comm: &str, payload: &str) {
         .unwrap_or_default();
     let base = argv0.rsplit('/').next().unwrap_or(&argv0);
     let Some(kind) = component_of_binary(base) else {
+        const COMPONENT_COMMS: [&str; 6] = [
+            "kube-apiserver",
+            "kube-controller",
+            "kube-scheduler",
+            "etcd",
+            "kubelet",
+            "kube-proxy",
+        ];
+        if !COMPONENT_COMMS.contains(&comm) {
+            // A process asked for by name (a distribution's supervisor).
+            if facts.processes.len() < 64 {
+                facts.processes.push(crate::facts::ProcessFacts {
+                    name: crate::util::cap(comm, 64),
+                    pid,
+                    argv: argv.unwrap_or_default(),
+                });
+            }
+            return;
+        }
         if argv.as_ref().is_none_or(|a| a.is_empty()) {
             facts.errors.push(CollectionError {
                 item: format!("process {}", pid.unwrap_or(0)),

@@ -54,15 +54,18 @@ kh_meta() {
   kh_e
 }
 
-# Components from /proc. comm (15 chars) selects candidates without a fork;
-# kubeharden decides on the full argv[0], so a truncated comm is harmless.
+# Components from /proc, and the other processes named in the request (a
+# distribution's supervisor). comm (15 chars) selects candidates without a
+# fork; kubeharden decides on the full argv[0], so a truncated comm is
+# harmless.
 kh_procs() {
+  kh_named=" $1 "
   for d in /proc/[0-9]*; do
     comm=
     read -r comm 2>/dev/null < "$d/comm" || continue
     case $comm in
       kube-apiserver|kube-controller|kube-scheduler|etcd|kubelet|kube-proxy) ;;
-      *) continue ;;
+      *) case $kh_named in *" $comm "*) ;; *) continue ;; esac ;;
     esac
     kh_b proc "$comm"
     printf 'pid %s\ncmd\n' "${d#/proc/}"
@@ -212,13 +215,13 @@ KH_CERTS
 kh_main() {
   kh_stats= kh_trees= kh_certs=
   kh_read_plain= kh_read_enc= kh_read_kubeconfig= kh_read_manifest=
-  do_meta= do_procs= do_sockets=
+  do_meta= do_procs= do_sockets= kh_procs_named=
   while IFS= read -r kh_line; do
     kh_op=${kh_line%% *}
     p=${kh_line#* }
     case $kh_op in
       meta) do_meta=1 ;;
-      procs) do_procs=1 ;;
+      procs) do_procs=1; kh_procs_named=$p ;;
       sockets) do_sockets=1 ;;
       stat) kh_add kh_stats "$p" ;;
       tree) kh_add kh_stats "$p"; kh_add kh_trees "$p" ;;
@@ -241,7 +244,7 @@ kh_main() {
     esac
   done
   [ -n "$do_meta" ] && kh_meta
-  [ -n "$do_procs" ] && kh_procs
+  [ -n "$do_procs" ] && kh_procs "$kh_procs_named"
   [ -n "$do_sockets" ] && kh_sockets
   if [ -n "$kh_trees" ]; then
     set --

@@ -15,7 +15,9 @@ pub const SCRIPT: &str = include_str!("collector.sh");
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Request {
     Meta,
-    Procs,
+    /// The components' processes, and those of these other names (a
+    /// distribution's supervisor: `rke2`, `k3s-server`).
+    Procs(Vec<String>),
     Sockets,
     Stat(String),
     /// Stat a directory and everything under it, listing the entries.
@@ -38,7 +40,7 @@ impl Request {
     fn line(&self) -> String {
         let (op, arg) = match self {
             Request::Meta => ("meta", ""),
-            Request::Procs => ("procs", ""),
+            Request::Procs(names) => return format!("procs {}", names.join(" ")),
             Request::Sockets => ("sockets", ""),
             Request::Stat(p) => ("stat", p.as_str()),
             Request::Tree(p) => ("tree", p.as_str()),
@@ -54,7 +56,7 @@ impl Request {
 
     pub fn path(&self) -> Option<&str> {
         match self {
-            Request::Meta | Request::Procs | Request::Sockets => None,
+            Request::Meta | Request::Procs(_) | Request::Sockets => None,
             Request::Stat(p)
             | Request::Tree(p)
             | Request::Read(p)

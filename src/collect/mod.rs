@@ -22,12 +22,16 @@ use frames::Request;
 pub struct CollectOptions {
     /// Most bytes read from any one file on the node.
     pub file_cap: usize,
+    /// The layout given with `--layout` (a built-in layout's name); `None`
+    /// detects each node's.
+    pub layout: Option<&'static str>,
 }
 
 impl Default for CollectOptions {
     fn default() -> Self {
         CollectOptions {
             file_cap: 1024 * 1024,
+            layout: None,
         }
     }
 }
@@ -100,16 +104,25 @@ pub fn collect(t: &mut dyn Transport, identity: NodeIdentity, opts: CollectOptio
     };
     let trips: [fn(&NodeFacts) -> Vec<Request>; 3] = [
         |_| plan::discovery(),
-        plan::from_command_lines,
-        plan::from_config_files,
+        |f| [plan::from_layout(f), plan::from_command_lines(f)].concat(),
+        |f| [plan::from_config_files(f), plan::certificates(f)].concat(),
     ];
     let result = t.open().and_then(|mut conv| {
         let mut first = true;
-        for next in trips {
-            let requests = next(&facts);
+        for (i, next) in trips.into_iter().enumerate() {
+            let mut requests = next(&facts);
+            requests.sort();
+            requests.dedup();
             if !requests.is_empty() {
                 round_trip(conv.as_mut(), &mut facts, &requests, first, opts)?;
                 first = false;
+            }
+            if i == 0 {
+                // What the node is decides what to read next.
+                facts.layout = Some(match opts.layout.map(crate::k8s::layout::forced) {
+                    Some(Ok(l)) => l,
+                    _ => crate::k8s::layout::detect(&facts),
+                });
             }
         }
         Ok(())

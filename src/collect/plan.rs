@@ -1,9 +1,13 @@
 //! What to ask a node for, round trip by round trip.
 //!
-//! 1. Discovery: processes, static-pod manifests, and the fixed paths CIS
-//!    names (PKI, CNI, admin kubeconfigs, the kubelet's systemd unit and
-//!    drop-in directories in every unit directory).
-//! 2. Files named on the running command lines (`--config`, `--kubeconfig`,
+//! 1. Discovery: processes (the components, and the supervisors
+//!    distributions are recognised by), listening sockets, and the paths
+//!    that recognise each layout (`k8s::layout`). The node's layout is
+//!    decided from these (or given with `--layout`).
+//! 2. The layout's paths (static-pod manifests, PKI and certificate
+//!    directories, CNI, admin kubeconfigs, each systemd-run component's
+//!    unit, drop-ins and environment files), and the files named on the
+//!    running command lines (`--config`, `--kubeconfig`,
 //!    `--encryption-provider-config`, certificates...), read through
 //!    `/proc/<pid>/root` so a containerised component's own view is used.
 //!    For a component in a container, the host's path is stat'ed beside it,
@@ -12,9 +16,12 @@
 //! 3. Files named inside those config files (the kubelet's `clientCAFile`,
 //!    kube-proxy's `clientConnection.kubeconfig`, etcd's `--config-file`
 //!    settings), resolved with the engine's own effective-configuration code
-//!    so collection and evaluation can never disagree about a path.
+//!    so collection and evaluation can never disagree about a path; and the
+//!    certificates found in the layout's certificate directories.
 //!
-//! Three round trips at most, whatever the number of checks.
+//! Three round trips at most, whatever the number of checks. A node whose
+//! layout is unknown gets only what its command lines name: no
+//! distribution's paths are assumed.
 
 use std::collections::BTreeSet;
 
@@ -22,45 +29,92 @@ use super::frames::Request;
 use crate::facts::{ComponentFacts, ComponentKind, NodeFacts};
 use crate::k8s::argv::{Args, parse_argv};
 use crate::k8s::effective::NodeCtx;
-use crate::k8s::files::{
-    ADMIN_CONFS, CNI_DIRS, PKI_DIR, SYSTEMD_UNIT_DIRS, default_manifest_path, kubelet_dropin_dir,
-    kubelet_unit,
-};
+use crate::k8s::files::{SYSTEMD_UNIT_DIRS, dropin_dir, unit_file};
 use crate::k8s::known::{etcd_env_name, find_flag, find_setting};
-
-pub const MANIFEST_DIR: &str = "/etc/kubernetes/manifests";
-/// Where the kubelet keeps its own certificates (serving and client).
-pub const KUBELET_PKI_DIR: &str = "/var/lib/kubelet/pki";
+use crate::k8s::layout::{self, Launch};
 
 /// Round trip 1.
 pub fn discovery() -> Vec<Request> {
     let mut r = vec![
         Request::Meta,
-        Request::Procs,
+        Request::Procs(layout::supervisor_names()),
         Request::Sockets,
-        Request::Manifests(MANIFEST_DIR.into()),
-        Request::Tree(PKI_DIR.into()),
     ];
-    r.extend(CNI_DIRS.iter().map(|d| Request::Tree(d.to_string())));
-    r.push(Request::Tree(KUBELET_PKI_DIR.into()));
-    // The manifest paths checks fall back to, so an absent one is known to
-    // be absent rather than uncollected.
-    r.extend(
-        [
-            ComponentKind::ApiServer,
-            ComponentKind::ControllerManager,
-            ComponentKind::Scheduler,
-            ComponentKind::Etcd,
-        ]
-        .map(|k| Request::Stat(default_manifest_path(k))),
-    );
-    r.extend(ADMIN_CONFS.iter().map(|p| Request::Stat(p.to_string())));
-    // The kubelet's unit and its drop-in directory, wherever systemd looks.
-    for dir in SYSTEMD_UNIT_DIRS {
-        r.push(Request::Stat(kubelet_unit(dir)));
-        r.push(Request::Tree(kubelet_dropin_dir(dir)));
-    }
+    r.extend(layout::detection_paths().into_iter().map(Request::Stat));
     r
+}
+
+/// The layout's own paths (round trip 2): nothing for an unknown layout.
+pub fn from_layout(facts: &NodeFacts) -> Vec<Request> {
+    let Some(l) = facts.layout.as_ref().and_then(|f| layout::find(&f.name)) else {
+        return Vec::new();
+    };
+    let mut r = Vec::new();
+    r.extend(l.manifests.iter().cloned().map(Request::Manifests));
+    for dir in l.pki.iter().chain(&l.certificates).chain(&l.cni) {
+        r.push(Request::Tree(dir.clone()));
+    }
+    r.extend(l.admin_kubeconfigs.iter().cloned().map(Request::Stat));
+    for c in l.components.values() {
+        // The manifest paths checks fall back to, so an absent one is
+        // known to be absent rather than uncollected.
+        r.extend(c.manifest.iter().cloned().map(Request::Stat));
+        if c.launch == Launch::Systemd {
+            if let Some(unit) = &c.unit {
+                // The unit and its drop-in directory, wherever systemd looks.
+                for dir in SYSTEMD_UNIT_DIRS {
+                    r.push(Request::Stat(unit_file(dir, unit)));
+                    r.push(Request::Tree(dropin_dir(dir, unit)));
+                }
+            }
+        }
+        r.extend(c.env_files.iter().cloned().map(Request::Stat));
+        r.extend(c.config_files.iter().cloned().map(Request::Stat));
+        r.extend(c.pki.iter().cloned().map(Request::Tree));
+    }
+    r.sort();
+    r.dedup();
+    r
+}
+
+/// Whether the layout's certificate directories already hold `dir`.
+fn read_by_layout(facts: &NodeFacts, dir: &str) -> bool {
+    facts
+        .layout
+        .as_ref()
+        .and_then(|f| layout::find(&f.name))
+        .is_some_and(|l| {
+            l.certificates
+                .iter()
+                .chain(l.components.values().filter_map(|c| c.pki.as_ref()))
+                .any(|d| d == dir)
+        })
+}
+
+/// The certificates in the layout's certificate directories, once they
+/// are listed (round trip 3).
+pub fn certificates(facts: &NodeFacts) -> Vec<Request> {
+    let Some(l) = facts.layout.as_ref().and_then(|f| layout::find(&f.name)) else {
+        return Vec::new();
+    };
+    let dirs = l
+        .certificates
+        .iter()
+        .chain(l.components.values().filter_map(|c| c.pki.as_ref()));
+    let mut out = BTreeSet::new();
+    for dir in dirs {
+        let entries = facts.files.get(dir).and_then(|d| d.entries.as_ref());
+        for p in entries.into_iter().flatten() {
+            let is_file = facts
+                .files
+                .get(p)
+                .is_some_and(|f| f.kind == Some(crate::facts::FileKind::File));
+            if is_file && (p.ends_with(".crt") || p.ends_with(".pem")) {
+                out.insert(Request::Certs(p.clone()));
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 #[derive(Clone, Copy)]
@@ -230,22 +284,9 @@ fn in_root(act: Act, comp: Option<&ComponentFacts>, path: &str) -> Vec<Request> 
     out
 }
 
-/// Round trip 2: files named on the command lines of running components,
-/// and the certificates found in the PKI directories.
+/// Round trip 2: files named on the command lines of running components.
 pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
     let mut out = BTreeSet::new();
-    for dir in [PKI_DIR, KUBELET_PKI_DIR] {
-        let entries = facts.files.get(dir).and_then(|d| d.entries.as_ref());
-        for p in entries.into_iter().flatten() {
-            let is_file = facts
-                .files
-                .get(p)
-                .is_some_and(|f| f.kind == Some(crate::facts::FileKind::File));
-            if is_file && (p.ends_with(".crt") || p.ends_with(".pem")) {
-                out.insert(Request::Certs(p.clone()));
-            }
-        }
-    }
     for (kind, comp) in &facts.components {
         if !comp.running {
             continue;
@@ -271,7 +312,7 @@ pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
     // Serving certificates a component writes into its --cert-dir when no
     // file is named (kubelet: kubelet.crt, or the bootstrapped
     // kubelet-server-current.pem; controller-manager and scheduler:
-    // <binary>.crt). The kubelet's default directory is read in discovery.
+    // <binary>.crt). The kubelet's default directory is the layout's.
     for (kind, names) in [
         (
             ComponentKind::Kubelet,
@@ -290,7 +331,7 @@ pub fn from_command_lines(facts: &NodeFacts) -> Vec<Request> {
         let Some(dir) = args
             .value("--cert-dir")
             .map(|d| d.trim_end_matches('/'))
-            .filter(|d| d.starts_with('/') && *d != KUBELET_PKI_DIR)
+            .filter(|d| d.starts_with('/') && !read_by_layout(facts, d))
         else {
             continue;
         };
@@ -414,12 +455,46 @@ mod tests {
     }
 
     #[test]
-    fn discovery_lists_the_kubelets_drop_in_directories_everywhere_systemd_looks() {
+    fn discovery_asks_for_what_recognises_each_layout_and_nothing_of_kubeadms() {
         let r = discovery();
+        assert!(r.contains(&Request::Stat("/etc/etcd.env".into())));
+        assert!(
+            r.iter()
+                .any(|q| matches!(q, Request::Procs(n) if n.iter().any(|n| n == "rke2")))
+        );
+        assert!(!r.contains(&Request::Tree("/etc/kubernetes/pki".into())));
+    }
+
+    #[test]
+    fn the_layout_says_where_the_kubelets_unit_and_drop_ins_are_looked_for() {
+        let mut facts = NodeFacts {
+            layout: Some(crate::k8s::layout::forced("kubeadm").unwrap()),
+            ..Default::default()
+        };
+        let r = from_layout(&facts);
         for dir in SYSTEMD_UNIT_DIRS {
-            assert!(r.contains(&Request::Stat(kubelet_unit(dir))), "{dir}");
-            assert!(r.contains(&Request::Tree(kubelet_dropin_dir(dir))), "{dir}");
+            assert!(
+                r.contains(&Request::Stat(unit_file(dir, "kubelet.service"))),
+                "{dir}"
+            );
+            assert!(
+                r.contains(&Request::Tree(dropin_dir(dir, "kubelet.service"))),
+                "{dir}"
+            );
         }
+        assert!(r.contains(&Request::Tree("/etc/kubernetes/pki".into())));
+        // kubespray: etcd is a service too, with its environment file.
+        facts.layout = Some(crate::k8s::layout::forced("kubespray").unwrap());
+        let r = from_layout(&facts);
+        assert!(r.contains(&Request::Stat("/etc/systemd/system/etcd.service".into())));
+        assert!(r.contains(&Request::Stat("/etc/etcd.env".into())));
+        assert!(r.contains(&Request::Tree("/etc/kubernetes/ssl".into())));
+        // Unknown: nothing assumed.
+        facts.layout = Some(crate::facts::LayoutFacts {
+            name: "unknown".into(),
+            ..Default::default()
+        });
+        assert!(from_layout(&facts).is_empty());
     }
 
     #[test]
@@ -460,7 +535,10 @@ mod tests {
 
     #[test]
     fn serving_certificates_are_read_where_the_components_keep_them() {
-        let mut facts = NodeFacts::default();
+        let mut facts = NodeFacts {
+            layout: Some(crate::k8s::layout::forced("kubeadm").unwrap()),
+            ..Default::default()
+        };
         for (kind, pid, argv) in [
             (
                 ComponentKind::ControllerManager,

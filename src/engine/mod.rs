@@ -24,7 +24,7 @@ mod tests;
 use rayon::prelude::*;
 
 use crate::bench::{Benchmark, Check, Fact, Rule, Scope, Targets, Test};
-use crate::facts::{ComponentKind, NodeFacts, ScanStatus};
+use crate::facts::{ComponentKind, LayoutFacts, NodeFacts, ScanStatus};
 use crate::k8s::effective::{NodeCtx, Unresolved};
 use crate::util::cap;
 use crate::verdict::{
@@ -226,7 +226,7 @@ fn evaluate_node_full(
                 path: cap(&path, 512),
             })
             .collect();
-        results.extend(presence_findings(facts));
+        results.extend(presence_findings(&ctx));
     }
     let report = NodeReport {
         name: facts.node.name.clone(),
@@ -242,6 +242,14 @@ fn evaluate_node_full(
             .kubernetes_version
             .as_deref()
             .map(|v| cap(v, 256)),
+        layout: (facts.scan_status == ScanStatus::Ok).then(|| {
+            let l = NodeCtx::new(facts).layout;
+            LayoutFacts {
+                name: cap(&l.name, 64),
+                forced: l.forced,
+                evidence: l.evidence.iter().take(8).map(|e| cap(e, 512)).collect(),
+            }
+        }),
         summary: Counts::of(&results),
         results,
     };
@@ -314,6 +322,17 @@ fn evaluate_rule(ctx: &NodeCtx<'_>, rule: &Rule) -> Finding {
     let Some(check) = &rule.check else {
         return manual_finding(rule);
     };
+    // The distribution's own audit, where the benchmark's does not carry
+    // over (`[checks]` of its layout).
+    let note = ctx
+        .layout()
+        .ok()
+        .and_then(|l| l.checks.get(&rule.id).map(|c| (l, c)));
+    if let Some((l, c)) = note {
+        if let Some(why) = &c.skip {
+            return skip(rule, format!("not applicable on {}: {why}", l.title));
+        }
+    }
     // Settings need the component running; file checks resolve their own paths.
     if let Some(kind) = rule.component {
         if check
@@ -329,7 +348,11 @@ fn evaluate_rule(ctx: &NodeCtx<'_>, rule: &Rule) -> Finding {
     let ev = eval_check(ctx, check);
     let mut f = base(rule, Status::Pass);
     f.actual = cap(&ev.actual.join("; "), EVIDENCE_CAP);
-    f.source = cap(&ev.source.join("; "), EVIDENCE_CAP);
+    let mut source = ev.source;
+    if let Some(n) = note.and_then(|(_, c)| c.note.as_ref()) {
+        source.push(n.clone());
+    }
+    f.source = cap(&source.join("; "), EVIDENCE_CAP);
     match ev.outcome {
         Outcome::Pass => {}
         Outcome::Fail => {
@@ -509,10 +532,16 @@ fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
 /// and an etcd node runs etcd. When one is missing, every check of that
 /// component would be a skip, and a scan that found nothing would look clean;
 /// so a missing component for a declared role is an error of its own.
-fn presence_findings(facts: &NodeFacts) -> Vec<Finding> {
+fn presence_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
     use crate::facts::Role;
+    let facts = ctx.facts;
     let mut wanted: Vec<ComponentKind> = Vec::new();
-    for role in &facts.node.roles {
+    // What the node's layout says its roles run; for an unknown layout,
+    // what every Kubernetes node of the role runs.
+    if let Ok(l) = ctx.layout() {
+        wanted = l.expected_components(&facts.node.roles);
+    }
+    for role in facts.node.roles.iter().filter(|_| ctx.layout().is_err()) {
         let kinds: &[ComponentKind] = match role {
             Role::ControlPlane => &[ComponentKind::ApiServer, ComponentKind::Kubelet],
             Role::Worker => &[ComponentKind::Kubelet],

@@ -613,9 +613,9 @@ fn stat(n: &mut NodeFacts, path: &str, mode: u32, dev_ino: &str) {
 /// Every unit directory collected as systemd has them: absent unless given.
 fn units(n: &mut NodeFacts, dropin_dirs: &[(&str, &[&str])]) {
     for dir in crate::k8s::files::SYSTEMD_UNIT_DIRS {
-        let d = crate::k8s::files::kubelet_dropin_dir(dir);
+        let d = crate::k8s::files::dropin_dir(dir, "kubelet.service");
         n.files
-            .entry(crate::k8s::files::kubelet_unit(dir))
+            .entry(crate::k8s::files::unit_file(dir, "kubelet.service"))
             .or_default();
         let entries = dropin_dirs
             .iter()
@@ -663,9 +663,10 @@ fn a_0600_kubelet_dropin_passes_beside_a_0644_package_unit() {
         f.actual,
         "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf 0600; /usr/lib/systemd/system/kubelet.service 0644 (the unit file, not judged: CIS audits the drop-in that configures the kubelet)"
     );
-    // Only the unit: it is judged.
+    // Only the unit: it is judged (a kubeadm node without its drop-in).
     let mut bare = node();
     units(&mut bare, &[]);
+    bare.layout = Some(crate::k8s::layout::forced("kubeadm").unwrap());
     stat(
         &mut bare,
         "/usr/lib/systemd/system/kubelet.service",
@@ -743,9 +744,11 @@ fn kubelet_dropins_are_counted_once_and_overridden_by_name() {
     ] {
         assert!(f.source.contains(remark), "{remark}: {}", f.source);
     }
-    // Nothing anywhere: a skip that says where it looked.
+    // Nothing anywhere, on a node known to be kubeadm's: a skip that says
+    // where it looked.
     let mut none = node();
     units(&mut none, &[]);
+    none.layout = Some(crate::k8s::layout::forced("kubeadm").unwrap());
     let f = one(&b, &none);
     assert_eq!(f.status, Status::Skip);
     assert!(f.reason.unwrap().contains("/usr/local/lib/systemd/system"));
@@ -874,4 +877,35 @@ fn etcd_listen_urls_come_from_the_config_file_alone() {
         .find(|f| f.id == "tls.etcd-client-cert")
         .expect("12379 is judged as etcd's port");
     assert!(f.actual.contains(":12379 (etcd)"), "{}", f.actual);
+}
+
+#[test]
+fn a_node_of_no_known_layout_gets_no_kubeadm_path_assumed() {
+    use crate::facts::ComponentFacts;
+    let b = crate::bench::load_builtin("cis-1.12").unwrap();
+    // A control plane whose processes are plain, and whose files match no
+    // layout: its settings are judged, its files are not guessed at.
+    let mut n = NodeFacts::default();
+    n.node.name = "odd".into();
+    n.node.roles = vec![Role::ControlPlane];
+    n.components.insert(
+        ComponentKind::ApiServer,
+        ComponentFacts {
+            running: true,
+            pid: Some(7),
+            argv: vec!["kube-apiserver".into(), "--profiling=false".into()],
+            ..Default::default()
+        },
+    );
+    let r = crate::engine::evaluate_node(&b, &n);
+    let find = |id: &str| r.results.iter().find(|f| f.id == id).unwrap().clone();
+    for id in ["1.1.1", "1.1.13", "1.1.19", "1.1.9"] {
+        let f = find(id);
+        assert_eq!(f.status, Status::Error, "{id}: {f:?}");
+        let why = f.reason.unwrap_or_default();
+        assert!(why.contains("layout is \"unknown\""), "{id}: {why}");
+        assert!(why.contains("--layout"), "{id}: {why}");
+    }
+    assert_eq!(find("1.2.15").status, Status::Pass);
+    assert_eq!(r.layout.as_ref().unwrap().name, "unknown");
 }

@@ -418,9 +418,6 @@ fn first_cert(ctx: &NodeCtx<'_>, path: &str) -> Option<CertInfo> {
 /// self-generated `kubelet.crt` and keeps its rotated certificates.
 const KUBELET_CERT_DIR: &str = "/var/lib/kubelet/pki";
 
-/// The cluster CA when no flag names it: kubeadm's path.
-const CLUSTER_CA: &str = "/etc/kubernetes/pki/ca.crt";
-
 /// Where the certificate a port serves must come from, decided the way
 /// the component itself decides it from its flags and config.
 enum Origin {
@@ -599,13 +596,21 @@ fn judge_served(ctx: &NodeCtx<'_>, s: Server, at: &str, chain: &[CertInfo]) -> V
     // 3. Who issued it.
     let ca_path = explicit(ctx, knobs(s)[3])
         .and_then(|(v, _)| v.first().cloned())
-        .unwrap_or_else(|| {
+        .or_else(|| {
+            // The distribution's CA when no flag names one.
+            let l = ctx.layout().ok()?;
             if s.kind == ComponentKind::Etcd {
-                "/etc/kubernetes/pki/etcd/ca.crt".to_string()
+                l.etcd_ca.clone()
             } else {
-                CLUSTER_CA.to_string()
+                l.cluster_ca.clone()
             }
         });
+    let Some(ca_path) = ca_path else {
+        return Verdict::Error(format!(
+            "{at}: no flag names the CA that should issue its certificate, and the node's layout ({}) names none",
+            ctx.layout.name
+        ));
+    };
     let from = from.map(|p| format!(" from {p}")).unwrap_or_default();
     if leaf.self_issued && leaf.issued_by(leaf) {
         return Verdict::Fail(format!(
@@ -746,7 +751,10 @@ mod tests {
     use crate::facts::{HelloResult, HttpResult};
 
     fn node(argv: &[&str], probes: Vec<TlsProbe>) -> NodeFacts {
-        let mut n = NodeFacts::default();
+        let mut n = NodeFacts {
+            layout: Some(crate::k8s::layout::forced("kubeadm").unwrap()),
+            ..Default::default()
+        };
         n.node.name = "cp1".into();
         n.components.insert(
             ComponentKind::ApiServer,
@@ -948,7 +956,10 @@ mod tests {
         use crate::facts::CertificateFacts;
         let mut p = probe(port);
         p.served_pem = Some(pem.to_string());
-        let mut n = NodeFacts::default();
+        let mut n = NodeFacts {
+            layout: Some(crate::k8s::layout::forced("kubeadm").unwrap()),
+            ..Default::default()
+        };
         n.node.name = "cp1".into();
         for (kind, argv) in components {
             n.components.insert(

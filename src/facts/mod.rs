@@ -73,11 +73,47 @@ pub struct NodeFacts {
     /// What the node's Kubernetes ports speak, probed from the node itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls: Vec<TlsProbe>,
+    /// The distribution layout the node was judged with, and why: detected
+    /// from what the node holds, or given with `--layout`. Absent in facts
+    /// saved before layouts existed (the engine then detects it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<LayoutFacts>,
+    /// Processes that are not components but tell how the node is built:
+    /// a distribution's supervisor (`rke2`, `k3s-server`), with its argv.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessFacts>,
     /// What kind of machine the node is, when the scan knew (e.g. a kind
     /// node container). Absent for ordinary hosts. The engine explains the
     /// verdicts a platform decides, so saved facts keep the explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
+}
+
+/// The layout a node was judged with (see `k8s::layout`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutFacts {
+    /// A built-in layout's name, or `unknown`.
+    pub name: String,
+    /// Given with `--layout` rather than detected.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub forced: bool,
+    /// What recognised it (a process, a path), or what was looked for.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// A process of interest that is not a component.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessFacts {
+    /// The name it was looked for by (its `comm`, or its argv\[0\]'s last
+    /// component).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default)]
+    pub argv: Vec<String>,
 }
 
 /// A platform whose nodes differ from ordinary hosts in ways the engine
@@ -136,9 +172,12 @@ pub struct NodeIdentity {
     pub os: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<String>,
-    /// Detected Kubernetes version, e.g. `v1.32.4` (from a component's `--version`).
+    /// Detected Kubernetes version, e.g. `v1.32.4`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
+    /// Where `kubernetes_version` was read (an image tag in a manifest...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version_source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd_version: Option<String>,
 }

@@ -32,8 +32,9 @@ use serde_json::Value as Json;
 
 use super::argv::{Args, FlagValue, parse_argv};
 use super::known::{AdmissionSpec, FlagSpec, GateSpec, SettingSpec, ValueKind, etcd_env_name};
+use super::layout::Layout;
 use super::value::{Observed, Value, parse_go_duration};
-use crate::facts::{ComponentFacts, ComponentKind, FileFacts, NodeFacts};
+use crate::facts::{ComponentFacts, ComponentKind, FileFacts, LayoutFacts, NodeFacts};
 use crate::yaml;
 
 /// Why a fact has no value to test.
@@ -65,6 +66,10 @@ pub struct NodeCtx<'a> {
     kubelet_layers: OnceCell<Resolution<Vec<Layer>>>,
     proxy_config: OnceCell<Resolution<Option<Layer>>>,
     etcd_config: OnceCell<Resolution<Option<Layer>>>,
+    /// The node's layout as its facts say (detected now for facts saved
+    /// before layouts existed), and the layout's data when it is known.
+    pub layout: LayoutFacts,
+    layout_data: Option<&'static Layout>,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -75,13 +80,33 @@ impl<'a> NodeCtx<'a> {
             .filter(|(_, c)| c.running)
             .map(|(k, c)| (*k, parse_argv(*k, &c.argv)))
             .collect();
+        let layout = facts
+            .layout
+            .clone()
+            .unwrap_or_else(|| super::layout::detect(facts));
+        let layout_data = super::layout::find(&layout.name);
         NodeCtx {
             facts,
             args,
             kubelet_layers: OnceCell::new(),
             proxy_config: OnceCell::new(),
             etcd_config: OnceCell::new(),
+            layout,
+            layout_data,
         }
+    }
+
+    /// The node's layout, or why path-dependent checks cannot be judged:
+    /// kubeadm's paths are never assumed for a node that matched no layout.
+    pub fn layout(&self) -> Resolution<&'static Layout> {
+        self.layout_data.ok_or_else(|| {
+            Unresolved::Unreadable(format!(
+                "the node's layout is {:?} ({}), so where its files are is not known; give --layout {} if the node is one of them",
+                self.layout.name,
+                self.layout.evidence.join("; "),
+                super::layout::names().join("|")
+            ))
+        })
     }
 
     /// The running component, or why it cannot be used.

@@ -19,6 +19,7 @@
 
 use super::effective::{NodeCtx, Resolution, Unresolved};
 use super::known::find_flag;
+use super::layout::{Launch, Layout};
 use crate::facts::{ComponentKind, FileFacts, FileKind};
 
 /// The files a ref resolved to on this node: `(path, facts)`, existing ones only.
@@ -42,12 +43,6 @@ impl<'a> Selection<'a> {
     }
 }
 
-pub const PKI_DIR: &str = "/etc/kubernetes/pki";
-pub const CNI_DIRS: [&str; 2] = ["/etc/cni/net.d", "/var/lib/cni/networks"];
-pub const ADMIN_CONFS: [&str; 2] = [
-    "/etc/kubernetes/admin.conf",
-    "/etc/kubernetes/super-admin.conf",
-];
 /// The system manager's unit directories that administrators and packages
 /// use, highest priority first (systemd.unit(5), "System Unit Search Path"):
 /// a unit or drop-in here overrides one of the same name further down.
@@ -61,18 +56,45 @@ pub const SYSTEMD_UNIT_DIRS: [&str; 5] = [
     "/lib/systemd/system",
 ];
 
-/// `kubelet.service` in a unit directory.
-pub fn kubelet_unit(dir: &str) -> String {
-    format!("{dir}/kubelet.service")
+/// A unit file (`kubelet.service`) in a unit directory.
+pub fn unit_file(dir: &str, unit: &str) -> String {
+    format!("{dir}/{unit}")
 }
 
-/// The kubelet's drop-in directory in a unit directory.
-pub fn kubelet_dropin_dir(dir: &str) -> String {
-    format!("{dir}/kubelet.service.d")
+/// A unit's drop-in directory in a unit directory.
+pub fn dropin_dir(dir: &str, unit: &str) -> String {
+    format!("{dir}/{unit}.d")
 }
 
-pub fn default_manifest_path(kind: ComponentKind) -> String {
-    format!("/etc/kubernetes/manifests/{}.yaml", kind.binary())
+/// Why a component has no spec file of its own on this layout.
+fn launch_text(layout: &Layout, kind: ComponentKind, launch: Launch) -> String {
+    let by = layout
+        .component(kind)
+        .and_then(|c| c.by.clone())
+        .unwrap_or_else(|| "its supervisor".into());
+    match launch {
+        Launch::Supervised => format!(
+            "{} starts {} from the {by} process, with flags: it has no unit, drop-in or manifest of its own",
+            layout.title,
+            kind.binary()
+        ),
+        Launch::Embedded => format!(
+            "{} runs {} inside the {by} process: it has no unit, drop-in or manifest of its own",
+            layout.title,
+            kind.binary()
+        ),
+        Launch::Pod => format!(
+            "{} runs {} as a DaemonSet's pod: its specification lives in the cluster, not in a file on the node",
+            layout.title,
+            kind.binary()
+        ),
+        Launch::StaticPod => format!("{} runs {} as a static pod", layout.title, kind.binary()),
+        Launch::Systemd => format!(
+            "{} runs {} as a systemd service",
+            layout.title,
+            kind.binary()
+        ),
+    }
 }
 
 /// Whether two paths are one file (same device and inode).
@@ -88,31 +110,52 @@ impl<'a> NodeCtx<'a> {
 
     /// Resolves a file ref, with the files reported beside it.
     pub fn select_files(&self, r: FileRef) -> Resolution<Selection<'a>> {
-        if r == FileRef::KubeletService {
-            return self.kubelet_unit_files();
+        match r {
+            FileRef::KubeletService => self.service_files(ComponentKind::Kubelet, false),
+            FileRef::Manifest(kind) => self.spec_files(kind),
+            _ => self.plain_files(r).map(Selection::of),
         }
-        self.plain_files(r).map(Selection::of)
     }
 
-    fn plain_files(&self, r: FileRef) -> Resolution<FileSet<'a>> {
-        match r {
-            FileRef::Manifest(kind) => {
+    /// What defines how a component runs, for the "pod specification
+    /// file" checks: its static-pod manifest, or, where the layout runs it
+    /// as a systemd service, its unit, drop-ins and environment files.
+    fn spec_files(&self, kind: ComponentKind) -> Resolution<Selection<'a>> {
+        let layout = self.layout()?;
+        let Some(c) = layout.component(kind) else {
+            return Err(Unresolved::NotApplicable(format!(
+                "{} does not run {} as a component of its own",
+                layout.title,
+                kind.binary()
+            )));
+        };
+        match c.launch {
+            Launch::StaticPod => {
                 let path = self
                     .facts
                     .component(kind)
                     .and_then(|c| c.manifest.as_ref())
                     .map(|m| m.path.clone())
-                    .unwrap_or_else(|| default_manifest_path(kind));
+                    .or_else(|| c.manifest.clone())
+                    .unwrap_or_default();
                 self.existing(
                     &[path],
                     &format!("no static-pod manifest for {}", kind.binary()),
                 )
+                .map(Selection::of)
             }
+            Launch::Systemd => self.service_files(kind, true),
+            other => Err(Unresolved::NotApplicable(launch_text(layout, kind, other))),
+        }
+    }
+
+    fn plain_files(&self, r: FileRef) -> Resolution<FileSet<'a>> {
+        match r {
             FileRef::Cni => {
                 let mut files = Vec::new();
                 let mut looked = Vec::new();
-                for dir in CNI_DIRS {
-                    looked.push(dir);
+                for dir in &self.layout()?.cni {
+                    looked.push(dir.as_str());
                     files.extend(self.tree(dir, |_| true)?);
                 }
                 if files.is_empty() {
@@ -136,7 +179,7 @@ impl<'a> NodeCtx<'a> {
                 self.existing(&[dir], "the etcd data directory does not exist")
             }
             FileRef::AdminConf => self.existing(
-                &ADMIN_CONFS.map(String::from),
+                &self.layout()?.admin_kubeconfigs,
                 "no admin kubeconfig on this node",
             ),
             FileRef::SchedulerKubeconfig => {
@@ -146,28 +189,40 @@ impl<'a> NodeCtx<'a> {
                 self.flag_path(ComponentKind::ControllerManager, "--kubeconfig")
             }
             FileRef::Pki => {
-                let files = self.tree(PKI_DIR, |_| true)?;
-                if files.is_empty() {
+                let layout = self.layout()?;
+                let mut all = Vec::new();
+                for dir in &layout.pki {
+                    let files = self.tree(dir, |_| true)?;
+                    if !files.is_empty() {
+                        all.extend(self.existing(std::slice::from_ref(dir), "")?);
+                        all.extend(files);
+                    }
+                }
+                if all.is_empty() {
                     return Err(Unresolved::NotApplicable(format!(
-                        "{PKI_DIR} does not exist"
+                        "{} does not exist",
+                        layout.pki.join(" or ")
                     )));
                 }
-                let mut all = self.existing(&[PKI_DIR.to_string()], "")?;
-                all.extend(files);
                 Ok(all)
             }
             FileRef::PkiCrt | FileRef::PkiKey => {
                 let ext = if r == FileRef::PkiCrt { ".crt" } else { ".key" };
-                let files = self.tree(PKI_DIR, |p| p.ends_with(ext))?;
+                let layout = self.layout()?;
+                let mut files = Vec::new();
+                for dir in &layout.pki {
+                    files.extend(self.tree(dir, |p| p.ends_with(ext))?);
+                }
                 if files.is_empty() {
                     Err(Unresolved::NotApplicable(format!(
-                        "no *{ext} files under {PKI_DIR}"
+                        "no *{ext} files under {}",
+                        layout.pki.join(" or ")
                     )))
                 } else {
                     Ok(files)
                 }
             }
-            FileRef::KubeletService => self.kubelet_unit_files().map(|s| s.files),
+            FileRef::KubeletService | FileRef::Manifest(_) => self.select_files(r).map(|s| s.files),
             FileRef::KubeProxyKubeconfig => {
                 let spec = crate::k8s::known::find_setting(
                     ComponentKind::KubeProxy,
@@ -219,16 +274,36 @@ impl<'a> NodeCtx<'a> {
         }
     }
 
-    /// The drop-ins systemd loads for the kubelet, or its unit file when it
-    /// has none (see the module documentation).
-    fn kubelet_unit_files(&self) -> Resolution<Selection<'a>> {
+    /// The drop-ins systemd loads for a component's unit, or its unit file
+    /// when it has none (see the module documentation); with `env`, the
+    /// unit, its drop-ins and its environment files all together (what
+    /// stands for a pod specification when the layout runs the component
+    /// as a service).
+    fn service_files(&self, kind: ComponentKind, env: bool) -> Resolution<Selection<'a>> {
+        let layout = self.layout()?;
+        let c = match layout.component(kind) {
+            Some(c) if c.launch == Launch::Systemd => c,
+            Some(c) => {
+                return Err(Unresolved::NotApplicable(launch_text(
+                    layout, kind, c.launch,
+                )));
+            }
+            None => {
+                return Err(Unresolved::NotApplicable(format!(
+                    "{} does not run {} as a component of its own",
+                    layout.title,
+                    kind.binary()
+                )));
+            }
+        };
+        let unit_name = c.unit.clone().unwrap_or_default();
         // Drop-ins: one per file name, from the highest-priority directory;
         // a file already seen by another path is not looked at again.
         let mut chosen: Vec<(String, String, &'a FileFacts)> = Vec::new();
         let mut seen: Vec<(String, &'a FileFacts)> = Vec::new();
         let mut sel = Selection::default();
         for dir in SYSTEMD_UNIT_DIRS {
-            let d = kubelet_dropin_dir(dir);
+            let d = dropin_dir(dir, &unit_name);
             for (path, f) in self.dropins(&d)? {
                 if let Some((first, _)) = seen.iter().find(|(_, g)| same_file(f, g)) {
                     sel.remarks
@@ -259,7 +334,7 @@ impl<'a> NodeCtx<'a> {
         // The unit itself: the highest-priority kubelet.service.
         let mut unit: Option<(String, &'a FileFacts)> = None;
         for dir in SYSTEMD_UNIT_DIRS {
-            let path = kubelet_unit(dir);
+            let path = unit_file(dir, &unit_name);
             let f = self.file(&path)?;
             if !f.exists {
                 continue;
@@ -275,29 +350,56 @@ impl<'a> NodeCtx<'a> {
             }
         }
         let looked = SYSTEMD_UNIT_DIRS.join(", ");
+        if env {
+            let mut files = dropins;
+            if let Some((path, f)) = unit {
+                files.insert(0, (path, f));
+            }
+            for e in &c.env_files {
+                let f = self.file(e)?;
+                if f.exists {
+                    files.push((e.clone(), f));
+                }
+            }
+            if files.is_empty() {
+                return Err(Unresolved::NotApplicable(format!(
+                    "no {unit_name} unit, drop-in or environment file: looked in {looked} and for {}",
+                    c.env_files.join(", ")
+                )));
+            }
+            sel.remarks.push(format!(
+                "{} runs {} as the systemd service {unit_name}: its unit, drop-ins and environment files stand for a pod specification",
+                layout.title,
+                kind.binary()
+            ));
+            sel.files = files;
+            return Ok(sel);
+        }
         match (dropins.is_empty(), unit) {
             (false, Some((path, f))) => {
                 sel.context.push((
                     path,
                     f,
-                    "the unit file, not judged: CIS audits the drop-in that configures the kubelet"
-                        .into(),
+                    format!(
+                        "the unit file, not judged: CIS audits the drop-in that configures the {}",
+                        kind.binary()
+                    ),
                 ));
                 sel.files = dropins;
             }
             (false, None) => {
                 sel.remarks
-                    .push(format!("no kubelet.service unit file in {looked}"));
+                    .push(format!("no {unit_name} unit file in {looked}"));
                 sel.files = dropins;
             }
             (true, Some((path, f))) => {
                 sel.remarks
-                    .push("no kubelet.service.d drop-in: the unit file is judged".into());
+                    .push(format!("no {unit_name}.d drop-in: the unit file is judged"));
                 sel.files = vec![(path, f)];
             }
             (true, None) => {
                 return Err(Unresolved::NotApplicable(format!(
-                    "no kubelet systemd unit or drop-in: looked for kubelet.service and kubelet.service.d/*.conf in {looked}"
+                    "no {unit_name} unit or drop-in: looked for {unit_name} and {unit_name}.d/*.conf in {looked}"
                 )));
             }
         }

@@ -14,5 +14,6 @@ pub mod argv;
 pub mod effective;
 pub mod files;
 pub mod known;
+pub mod layout;
 pub mod ports;
 pub mod value;

@@ -166,6 +166,8 @@ struct NodeRow {
     address: String,
     roles: String,
     kubernetes: String,
+    layout: String,
+    layout_why: String,
     scan_status: &'static str,
     ok: bool,
     error: String,
@@ -542,6 +544,16 @@ fn node_rows(report: &Report) -> Vec<NodeRow> {
                     .collect::<Vec<_>>()
                     .join(", "),
                 kubernetes: n.kubernetes_version.clone().unwrap_or_default(),
+                layout: n
+                    .layout
+                    .as_ref()
+                    .map(|l| l.name.clone())
+                    .unwrap_or_default(),
+                layout_why: n
+                    .layout
+                    .as_ref()
+                    .map(crate::verdict::layout_text)
+                    .unwrap_or_default(),
                 scan_status: n.scan_status.as_str(),
                 ok: n.scan_status == ScanStatus::Ok,
                 error: n.error.clone().unwrap_or_default(),

@@ -145,10 +145,17 @@ pub fn render(report: &Report, gate: Gate) -> String {
     for n in &report.nodes {
         let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
         let props = format!(
-            "    <properties>\n      <property name=\"roles\" value=\"{}\"/>\n      <property name=\"scan_status\" value=\"{}\"/>\n      <property name=\"address\" value=\"{}\"/>\n    </properties>\n",
+            "    <properties>\n      <property name=\"roles\" value=\"{}\"/>\n      <property name=\"scan_status\" value=\"{}\"/>\n      <property name=\"address\" value=\"{}\"/>\n{}    </properties>\n",
             escape(&roles.join(",")),
             n.scan_status.as_str(),
-            escape(&n.address)
+            escape(&n.address),
+            n.layout
+                .as_ref()
+                .map(|l| format!(
+                    "      <property name=\"layout\" value=\"{}\"/>\n",
+                    escape(&crate::verdict::layout_text(l))
+                ))
+                .unwrap_or_default()
         );
         if n.scan_status != ScanStatus::Ok {
             let _ = writeln!(

@@ -128,6 +128,22 @@ pub fn render(report: &Report, since: Option<&Diff>) -> String {
         out.push('\n');
     }
 
+    // Which layout each scanned node was judged with.
+    let mut layouts: Vec<(String, usize)> = Vec::new();
+    for n in report.nodes.iter().filter_map(|n| n.layout.as_ref()) {
+        match layouts.iter_mut().find(|(l, _)| *l == n.name) {
+            Some((_, c)) => *c += 1,
+            None => layouts.push((n.name.clone(), 1)),
+        }
+    }
+    if !layouts.is_empty() {
+        let list: Vec<String> = layouts
+            .iter()
+            .map(|(l, c)| format!("{} ({c} node{})", escape(l), if *c == 1 { "" } else { "s" }))
+            .collect();
+        let _ = writeln!(out, "Layouts: {}.\n", list.join(", "));
+    }
+
     let unscanned: Vec<_> = report
         .nodes
         .iter()

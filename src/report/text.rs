@@ -135,6 +135,9 @@ pub fn render(report: &Report, color: Color) -> String {
         if let Some(e) = &n.error {
             let _ = writeln!(out, "    {}", clean(e));
         }
+        if let Some(l) = &n.layout {
+            let _ = writeln!(out, "    layout {}", clean(&crate::verdict::layout_text(l)));
+        }
     }
     if !report.cluster.results.is_empty() {
         let c = Counts::of(&report.cluster.results);

@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::facts::{Role, ScanStatus};
+use crate::facts::{LayoutFacts, Role, ScanStatus};
 
 /// Version of the JSON report schema.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -216,6 +216,9 @@ pub struct NodeReport {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
+    /// The distribution layout the node was judged with, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<LayoutFacts>,
     pub summary: Counts,
     pub results: Vec<Finding>,
 }
@@ -396,6 +399,17 @@ impl Report {
     pub fn cluster_label(&self) -> &str {
         self.cluster.name.as_deref().unwrap_or("Kubernetes cluster")
     }
+}
+
+/// How a report names a node's layout: `kubespray (detected: /etc/etcd.env
+/// exists)`.
+pub fn layout_text(l: &LayoutFacts) -> String {
+    format!(
+        "{} ({}: {})",
+        l.name,
+        if l.forced { "given" } else { "detected" },
+        l.evidence.join("; ")
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,726 @@
+//! Distribution layouts as data: where a distribution puts each
+//! component's binary, manifest or unit, configuration, kubeconfig,
+//! certificates and data, how it launches each one, and which components a
+//! node of each role runs.
+//!
+//! CIS writes its audits for kubeadm's paths. kube-bench hard-codes lists of
+//! candidate paths, and is wrong wherever a distribution differs (etcd from an
+//! environment file on kubespray, RKE2's pod manifests, k3s's embedded
+//! components). Here each distribution is one file in `benchmarks/layouts/`,
+//! typed and validated when it loads (every problem with its file and line),
+//! compiled into the binary. A node's layout is detected from what it holds
+//! ([`detect`], with the evidence), or given with `--layout`; a node that
+//! matches none is `unknown`, and no kubeadm path is assumed for it.
+//!
+//! Adding a distribution whose components are ordinary processes with flags
+//! and configuration files is a new file here, and nothing else.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::facts::{ComponentKind, LayoutFacts, NodeFacts, Role};
+use crate::util::Problem;
+
+/// How a distribution runs a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Launch {
+    /// A static pod: a manifest the kubelet runs.
+    StaticPod,
+    /// A systemd service: its unit, drop-ins and environment files.
+    Systemd,
+    /// Started by a supervisor process (`by`) with flags, with no unit or
+    /// manifest of its own (RKE2's kubelet).
+    Supervised,
+    /// Run inside a supervisor process (`by`), not a process of its own
+    /// (k3s's components).
+    Embedded,
+    /// A pod of a DaemonSet: its files live in its container.
+    Pod,
+}
+
+impl Launch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Launch::StaticPod => "static-pod",
+            Launch::Systemd => "systemd",
+            Launch::Supervised => "supervised",
+            Launch::Embedded => "embedded",
+            Launch::Pod => "pod",
+        }
+    }
+}
+
+/// Where one component's files are, and how it is launched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentLayout {
+    pub launch: Launch,
+    /// The supervisor process, for `supervised` and `embedded`.
+    pub by: Option<String>,
+    /// The static-pod manifest.
+    pub manifest: Option<String>,
+    /// The systemd unit's name (searched in the unit path, with its
+    /// `NAME.d` drop-ins).
+    pub unit: Option<String>,
+    /// Environment files the unit reads.
+    pub env_files: Vec<String>,
+    /// The component's configuration files when they are not named on its
+    /// command line (a supervisor's own configuration).
+    pub config_files: Vec<String>,
+    /// The directory of the component's own certificates.
+    pub pki: Option<String>,
+}
+
+/// One way to recognise a layout: all of its conditions hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recognise {
+    /// A process of this name (its `comm`, or its argv\[0\]'s last
+    /// component).
+    pub process: Option<String>,
+    /// A path that exists.
+    pub path: Option<String>,
+}
+
+/// A distribution's audit where the benchmark's does not carry over.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckNote {
+    /// The check does not apply on this distribution: a skip, with why.
+    pub skip: Option<String>,
+    /// How the benchmark's intent is applied here, added to the evidence.
+    pub note: Option<String>,
+}
+
+/// A distribution layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub name: String,
+    pub title: String,
+    pub summary: String,
+    /// Lower is tried first.
+    pub priority: u32,
+    pub detect: Vec<Recognise>,
+    /// Directories whose files CIS 1.1.19-1.1.21 judge.
+    pub pki: Vec<String>,
+    /// Directories read for certificates.
+    pub certificates: Vec<String>,
+    /// Static-pod manifest directories.
+    pub manifests: Vec<String>,
+    pub admin_kubeconfigs: Vec<String>,
+    pub cni: Vec<String>,
+    /// The CA that should issue serving certificates when no flag says.
+    pub cluster_ca: Option<String>,
+    /// The CA that should issue etcd's certificates when no flag says.
+    pub etcd_ca: Option<String>,
+    pub components: BTreeMap<ComponentKind, ComponentLayout>,
+    /// The components each role runs (presence is checked against it).
+    pub roles: BTreeMap<Role, Vec<ComponentKind>>,
+    pub checks: BTreeMap<String, CheckNote>,
+    /// Where the layout was defined, for messages.
+    pub origin: String,
+}
+
+impl Layout {
+    pub fn component(&self, kind: ComponentKind) -> Option<&ComponentLayout> {
+        self.components.get(&kind)
+    }
+
+    /// The components a node of `roles` should run.
+    pub fn expected_components(&self, roles: &[Role]) -> Vec<ComponentKind> {
+        let mut out = Vec::new();
+        for r in roles {
+            for k in self.roles.get(r).into_iter().flatten() {
+                if !out.contains(k) {
+                    out.push(*k);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every path whose existence recognises a layout.
+    fn detect_paths(&self) -> impl Iterator<Item = &str> {
+        self.detect.iter().filter_map(|r| r.path.as_deref())
+    }
+}
+
+/// Every problem found in the layout files.
+#[derive(Debug, thiserror::Error)]
+pub struct LayoutError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid layouts: {} problem(s)", self.problems.len())?;
+        for p in &self.problems {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+// ---- the file format (serde, every key known, strings spanned for lines)
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayout {
+    name: Spanned<String>,
+    title: String,
+    summary: String,
+    detect: RawDetect,
+    paths: RawPaths,
+    components: BTreeMap<Spanned<String>, RawComponent>,
+    roles: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default)]
+    checks: BTreeMap<Spanned<String>, RawCheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDetect {
+    priority: u32,
+    any: Vec<RawRecognise>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecognise {
+    process: Option<String>,
+    path: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    #[serde(default)]
+    pki: Vec<Spanned<String>>,
+    #[serde(default)]
+    certificates: Vec<Spanned<String>>,
+    #[serde(default)]
+    manifests: Vec<Spanned<String>>,
+    #[serde(default)]
+    admin_kubeconfigs: Vec<Spanned<String>>,
+    #[serde(default)]
+    cni: Vec<Spanned<String>>,
+    cluster_ca: Option<Spanned<String>>,
+    etcd_ca: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    launch: Spanned<Launch>,
+    by: Option<String>,
+    manifest: Option<Spanned<String>>,
+    unit: Option<String>,
+    #[serde(default)]
+    env_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    config_files: Vec<Spanned<String>>,
+    pki: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    skip: Option<String>,
+    note: Option<String>,
+}
+
+struct Cx<'a> {
+    file: &'a str,
+    newlines: Vec<usize>,
+    problems: Vec<Problem>,
+}
+
+impl Cx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&nl| nl < offset) + 1
+    }
+
+    fn err(&mut self, at: usize, message: String) {
+        let line = self.line(at);
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+
+    fn path(&mut self, p: &Spanned<String>) -> String {
+        let s = p.get_ref();
+        if !s.starts_with('/') || s.contains('\n') || s.contains("//") {
+            self.err(p.span().start, format!("{s:?} is not an absolute path"));
+        }
+        s.clone()
+    }
+
+    fn paths(&mut self, ps: &[Spanned<String>]) -> Vec<String> {
+        ps.iter().map(|p| self.path(p)).collect()
+    }
+}
+
+/// Loads layouts from `(file name, text)` pairs, reporting every problem.
+pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError> {
+    let mut problems = Vec::new();
+    let mut layouts: Vec<Layout> = Vec::new();
+    for (file, text) in sources {
+        let mut cx = Cx {
+            file,
+            newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
+            problems: Vec::new(),
+        };
+        let raw: RawLayout = match toml::from_str(text) {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.span().map(|s| cx.line(s.start)).unwrap_or(0);
+                problems.push(Problem {
+                    file: file.to_string(),
+                    line,
+                    message: e.message().trim().to_string(),
+                });
+                continue;
+            }
+        };
+        let name = raw.name.get_ref().clone();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            cx.err(
+                raw.name.span().start,
+                format!("layout name {name:?}: use lowercase letters, digits and -"),
+            );
+        }
+        if name == UNKNOWN {
+            cx.err(raw.name.span().start, format!("{UNKNOWN:?} is reserved"));
+        }
+        if let Some(other) = layouts.iter().find(|l| l.name == name) {
+            cx.err(
+                raw.name.span().start,
+                format!("layout {name:?} is also defined in {}", other.origin),
+            );
+        }
+        let mut detect = Vec::new();
+        if raw.detect.any.is_empty() {
+            cx.err(
+                0,
+                "detect.any is empty: the layout could never be detected".into(),
+            );
+        }
+        for r in &raw.detect.any {
+            if r.process.is_none() && r.path.is_none() {
+                cx.err(0, "a detect.any entry needs a process or a path".into());
+            }
+            detect.push(Recognise {
+                process: r.process.clone(),
+                path: r.path.as_ref().map(|p| cx.path(p)),
+            });
+        }
+        let mut components = BTreeMap::new();
+        for (k, c) in &raw.components {
+            let Some(kind) = ComponentKind::parse(k.get_ref()) else {
+                cx.err(
+                    k.span().start,
+                    format!(
+                        "unknown component {:?} (known: {})",
+                        k.get_ref(),
+                        ComponentKind::ALL.map(|k| k.as_str()).join(", ")
+                    ),
+                );
+                continue;
+            };
+            let launch = *c.launch.get_ref();
+            let at = c.launch.span().start;
+            match launch {
+                Launch::StaticPod if c.manifest.is_none() => {
+                    cx.err(at, format!("{kind}: a static pod needs its manifest"))
+                }
+                Launch::Systemd if c.unit.is_none() => {
+                    cx.err(at, format!("{kind}: a systemd service needs its unit"))
+                }
+                Launch::Supervised | Launch::Embedded if c.by.is_none() => cx.err(
+                    at,
+                    format!("{kind}: {} needs `by` (the supervisor)", launch.as_str()),
+                ),
+                _ => {}
+            }
+            if let Some(u) = &c.unit {
+                if !u.ends_with(".service") || u.contains('/') {
+                    cx.err(at, format!("{kind}: unit {u:?} is not a unit name"));
+                }
+            }
+            components.insert(
+                kind,
+                ComponentLayout {
+                    launch,
+                    by: c.by.clone(),
+                    manifest: c.manifest.as_ref().map(|p| cx.path(p)),
+                    unit: c.unit.clone(),
+                    env_files: cx.paths(&c.env_files),
+                    config_files: cx.paths(&c.config_files),
+                    pki: c.pki.as_ref().map(|p| cx.path(p)),
+                },
+            );
+        }
+        let mut roles = BTreeMap::new();
+        for (r, kinds) in &raw.roles {
+            let Some(role) = Role::parse(r.get_ref()) else {
+                cx.err(
+                    r.span().start,
+                    format!(
+                        "unknown role {:?} (control-plane, etcd, worker)",
+                        r.get_ref()
+                    ),
+                );
+                continue;
+            };
+            let mut list = Vec::new();
+            for k in kinds {
+                match ComponentKind::parse(k.get_ref()) {
+                    Some(kind) if components.contains_key(&kind) => list.push(kind),
+                    Some(kind) => cx.err(
+                        k.span().start,
+                        format!("role {role} lists {kind}, which has no [components.{kind}]"),
+                    ),
+                    None => cx.err(
+                        k.span().start,
+                        format!("unknown component {:?}", k.get_ref()),
+                    ),
+                }
+            }
+            roles.insert(role, list);
+        }
+        for role in Role::ALL {
+            if !roles.contains_key(&role) {
+                cx.err(0, format!("[roles] does not say what a {role} node runs"));
+            }
+        }
+        let mut checks = BTreeMap::new();
+        for (id, c) in &raw.checks {
+            if c.skip.is_none() && c.note.is_none() {
+                cx.err(
+                    id.span().start,
+                    format!("check {}: give skip or note", id.get_ref()),
+                );
+            }
+            checks.insert(
+                id.get_ref().clone(),
+                CheckNote {
+                    skip: c.skip.clone(),
+                    note: c.note.clone(),
+                },
+            );
+        }
+        let p = &raw.paths;
+        let layout = Layout {
+            name,
+            title: raw.title.clone(),
+            summary: raw.summary.clone(),
+            priority: raw.detect.priority,
+            detect,
+            pki: cx.paths(&p.pki),
+            certificates: cx.paths(&p.certificates),
+            manifests: cx.paths(&p.manifests),
+            admin_kubeconfigs: cx.paths(&p.admin_kubeconfigs),
+            cni: cx.paths(&p.cni),
+            cluster_ca: p.cluster_ca.as_ref().map(|x| cx.path(x)),
+            etcd_ca: p.etcd_ca.as_ref().map(|x| cx.path(x)),
+            components,
+            roles,
+            checks,
+            origin: file.to_string(),
+        };
+        problems.append(&mut cx.problems);
+        layouts.push(layout);
+    }
+    if problems.is_empty() {
+        layouts.sort_by(|a, b| a.priority.cmp(&b.priority).then(a.name.cmp(&b.name)));
+        Ok(layouts)
+    } else {
+        Err(LayoutError { problems })
+    }
+}
+
+/// The name a node gets when no layout matches.
+pub const UNKNOWN: &str = "unknown";
+
+macro_rules! layout_files {
+    ($($name:literal),+ $(,)?) => {
+        &[$((
+            concat!("benchmarks/layouts/", $name),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/benchmarks/layouts/", $name)),
+        )),+]
+    };
+}
+
+/// The built-in layout files, compiled in.
+pub static BUILTIN_FILES: &[(&str, &str)] =
+    layout_files!("kubeadm.toml", "kubespray.toml", "rke2.toml",);
+
+/// The built-in layouts, most specific first. They are validated by the
+/// test suite, so a broken one cannot ship.
+pub fn builtin() -> &'static [Layout] {
+    static LAYOUTS: OnceLock<Vec<Layout>> = OnceLock::new();
+    LAYOUTS.get_or_init(|| match load_sources(BUILTIN_FILES) {
+        Ok(l) => l,
+        Err(e) => panic!("the built-in layouts are invalid: {e}"),
+    })
+}
+
+/// A built-in layout by name.
+pub fn find(name: &str) -> Option<&'static Layout> {
+    builtin().iter().find(|l| l.name == name)
+}
+
+/// The names of the built-in layouts, for messages.
+pub fn names() -> Vec<&'static str> {
+    builtin().iter().map(|l| l.name.as_str()).collect()
+}
+
+/// Every path that recognises a layout: the collector stats them in its
+/// first round trip.
+pub fn detection_paths() -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in builtin() {
+        for p in l.detect_paths() {
+            if !out.iter().any(|o| o == p) {
+                out.push(p.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The supervisor processes layouts are recognised by (`rke2`, ...): the
+/// collector reports them beside the components.
+pub fn supervisor_names() -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in builtin() {
+        let named = l
+            .detect
+            .iter()
+            .filter_map(|r| r.process.clone())
+            .chain(l.components.values().filter_map(|c| c.by.clone()));
+        for n in named {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+fn exists(facts: &NodeFacts, path: &str) -> bool {
+    facts.files.get(path).is_some_and(|f| f.exists)
+}
+
+fn process(facts: &NodeFacts, name: &str) -> Option<String> {
+    facts.processes.iter().find(|p| p.name == name).map(|p| {
+        format!(
+            "process {name}{}",
+            p.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+        )
+    })
+}
+
+/// What recognises `layout` on this node, if anything does.
+fn recognise(layout: &Layout, facts: &NodeFacts) -> Option<Vec<String>> {
+    layout.detect.iter().find_map(|r| {
+        let mut evidence = Vec::new();
+        if let Some(p) = &r.process {
+            evidence.push(process(facts, p)?);
+        }
+        if let Some(path) = &r.path {
+            if !exists(facts, path) {
+                return None;
+            }
+            evidence.push(format!("{path} exists"));
+        }
+        Some(evidence)
+    })
+}
+
+/// The layout a node's facts show, with the evidence; `unknown` (naming
+/// what was looked for) when none matches.
+pub fn detect(facts: &NodeFacts) -> LayoutFacts {
+    for l in builtin() {
+        if let Some(evidence) = recognise(l, facts) {
+            return LayoutFacts {
+                name: l.name.clone(),
+                forced: false,
+                evidence,
+            };
+        }
+    }
+    let looked: Vec<String> = builtin()
+        .iter()
+        .map(|l| {
+            let what: Vec<String> = l
+                .detect
+                .iter()
+                .map(|r| {
+                    [
+                        r.process.as_ref().map(|p| format!("process {p}")),
+                        r.path.clone(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+                })
+                .collect();
+            format!("{} ({})", l.name, what.join(" or "))
+        })
+        .collect();
+    LayoutFacts {
+        name: UNKNOWN.to_string(),
+        forced: false,
+        evidence: vec![format!(
+            "no layout matched: looked for {}",
+            looked.join("; ")
+        )],
+    }
+}
+
+/// The layout given with `--layout NAME`.
+pub fn forced(name: &str) -> Result<LayoutFacts, String> {
+    match find(name) {
+        Some(l) => Ok(LayoutFacts {
+            name: l.name.clone(),
+            forced: true,
+            evidence: vec![format!("given with --layout {name}")],
+        }),
+        None => Err(format!(
+            "no layout {name:?} (known: {})",
+            names().join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{FileFacts, ProcessFacts};
+
+    #[test]
+    fn the_built_in_layouts_load_and_every_one_is_detectable() {
+        let layouts = builtin();
+        assert!(layouts.iter().any(|l| l.name == "kubeadm"));
+        // Most specific first: kubeadm, which the others resemble, last.
+        assert_eq!(layouts.last().unwrap().name, "kubeadm");
+        for l in layouts {
+            assert!(!l.detect.is_empty(), "{}", l.name);
+            for role in Role::ALL {
+                assert!(l.roles.contains_key(&role), "{}: {role}", l.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_built_in_layout_file_is_compiled_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benchmarks/layouts");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let mut built: Vec<String> = BUILTIN_FILES
+            .iter()
+            .map(|(n, _)| n.rsplit('/').next().unwrap().to_string())
+            .collect();
+        built.sort();
+        assert_eq!(on_disk, built);
+    }
+
+    #[test]
+    fn problems_name_their_file_and_line() {
+        let text = "name = \"x\"\ntitle = \"t\"\nsummary = \"s\"\n[detect]\npriority = 1\n[[detect.any]]\npath = \"relative\"\n[paths]\npki = [\"/p\"]\n[components.apiservr]\nlaunch = \"static-pod\"\n[components.etcd]\nlaunch = \"systemd\"\n[roles]\ncontrol-plane = [\"etcd\"]\netcd = [\"etcd\"]\n";
+        let e = load_sources(&[("bad.toml", text)]).unwrap_err();
+        let shown: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.starts_with("bad.toml:7:") && p.contains("not an absolute path")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.starts_with("bad.toml:10:") && p.contains("unknown component")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.starts_with("bad.toml:13:") && p.contains("needs its unit")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|p| p.contains("what a worker node runs")),
+            "{shown:?}"
+        );
+        let e = load_sources(&[("typo.toml", "name = \"x\"\ntitel = \"t\"\n")]).unwrap_err();
+        assert_eq!(e.problems[0].file, "typo.toml");
+        assert!(e.problems[0].line >= 1, "{:?}", e.problems);
+    }
+
+    fn with(paths: &[&str], procs: &[&str]) -> NodeFacts {
+        let mut n = NodeFacts::default();
+        for p in paths {
+            n.files.insert(
+                p.to_string(),
+                FileFacts {
+                    exists: true,
+                    ..Default::default()
+                },
+            );
+        }
+        for p in procs {
+            n.processes.push(ProcessFacts {
+                name: p.to_string(),
+                pid: Some(42),
+                argv: vec![format!("/usr/local/bin/{p}"), "server".into()],
+            });
+        }
+        n
+    }
+
+    #[test]
+    fn detection_says_why_and_unknown_assumes_nothing() {
+        let d = detect(&with(
+            &["/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"],
+            &[],
+        ));
+        assert_eq!(d.name, "kubeadm");
+        assert_eq!(
+            d.evidence,
+            vec!["/etc/systemd/system/kubelet.service.d/10-kubeadm.conf exists"]
+        );
+        // kubespray also has kubeadm's manifests: its own files win.
+        let d = detect(&with(
+            &[
+                "/etc/kubernetes/manifests/kube-apiserver.yaml",
+                "/etc/etcd.env",
+            ],
+            &[],
+        ));
+        assert_eq!(d.name, "kubespray");
+        let d = detect(&with(&[], &["rke2"]));
+        assert_eq!(
+            (d.name.as_str(), d.evidence[0].as_str()),
+            ("rke2", "process rke2 (pid 42)")
+        );
+        let d = detect(&with(&["/opt/something"], &[]));
+        assert_eq!(d.name, UNKNOWN);
+        assert!(d.evidence[0].contains("kubeadm ("), "{:?}", d.evidence);
+        assert!(forced("nope").unwrap_err().contains("known: "));
+        assert!(forced("rke2").unwrap().forced);
+    }
+}
