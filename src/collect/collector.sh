@@ -149,11 +149,24 @@ $list
 KH_READS
   [ $# -gt 0 ] || return 0
   awk -v N="$KH_N" -v CAP="$KH_CAP" -v MODE="$mode" '
-    function redact_enc(s,   out, seg) {
+    # YAML (secret: X, {secret: X}) and JSON ("secret":"X", one line as
+    # k3s and RKE2 write encryption-config.json): the value goes, quoted
+    # values stay quoted so the document still parses.
+    function redact_enc(s,   out, rest) {
       out = ""
-      while (match(s, /secret[ \t]*:[ \t]*[^,} \t][^,}]*/)) {
-        out = out substr(s, 1, RSTART - 1) "secret: <redacted>"
-        s = substr(s, RSTART + RLENGTH)
+      while (match(s, /secret"?[ \t]*:[ \t]*/)) {
+        out = out substr(s, 1, RSTART + RLENGTH - 1)
+        rest = substr(s, RSTART + RLENGTH)
+        if (substr(rest, 1, 1) == "\"") {
+          out = out "\"<redacted>\""
+          rest = substr(rest, 2)
+          s = match(rest, /"/) ? substr(rest, RSTART + 1) : ""
+        } else if (match(rest, /^[^,} \t][^,}]*/)) {
+          out = out "<redacted>"
+          s = substr(rest, RLENGTH + 1)
+        } else {
+          s = rest
+        }
       }
       return out s
     }
@@ -254,7 +267,9 @@ kh_main() {
 $kh_trees
 KH_TREES
     if [ $# -gt 0 ]; then
-      kh_found=$(find "$@" -mindepth 1 2>/dev/null | head -n 5000)
+      # -H: a directory given as a symlink is followed (kubespray's
+      # /etc/kubernetes/pki -> ssl), links below it are not.
+      kh_found=$(find -H "$@" -mindepth 1 2>/dev/null | head -n 5000)
       kh_b lists batch
       for p in "$@"; do printf 'root %s\n' "$p"; done
       printf '%s' "$kh_found"

@@ -29,7 +29,7 @@ use super::frames::Request;
 use crate::facts::{ComponentFacts, ComponentKind, NodeFacts};
 use crate::k8s::argv::{Args, parse_argv};
 use crate::k8s::effective::NodeCtx;
-use crate::k8s::files::{SYSTEMD_UNIT_DIRS, dropin_dir, unit_file};
+use crate::k8s::files::{PemRole, SYSTEMD_UNIT_DIRS, dropin_dir, pki_role, unit_file};
 use crate::k8s::known::{etcd_env_name, find_flag, find_setting};
 use crate::k8s::layout::{self, Launch};
 
@@ -101,15 +101,24 @@ pub fn certificates(facts: &NodeFacts) -> Vec<Request> {
         .certificates
         .iter()
         .chain(l.components.values().filter_map(|c| c.pki.as_ref()));
+    let is_file = |p: &str| {
+        facts
+            .files
+            .get(p)
+            .is_some_and(|f| f.kind == Some(crate::facts::FileKind::File))
+    };
+    // Certificates by name: never a file whose name says it holds a key
+    // (kubespray's `*-key.pem`), which the collector would have to open.
+    let certificate = |p: &str| p.ends_with(".crt") || pki_role(p) == Some(PemRole::Certificate);
     let mut out = BTreeSet::new();
-    for dir in dirs {
-        let entries = facts.files.get(dir).and_then(|d| d.entries.as_ref());
+    for path in dirs {
+        // A file of its own (RKE2's agent/server-ca.crt), or a directory.
+        if is_file(path) && certificate(path) {
+            out.insert(Request::Certs(path.clone()));
+        }
+        let entries = facts.files.get(path).and_then(|d| d.entries.as_ref());
         for p in entries.into_iter().flatten() {
-            let is_file = facts
-                .files
-                .get(p)
-                .is_some_and(|f| f.kind == Some(crate::facts::FileKind::File));
-            if is_file && (p.ends_with(".crt") || p.ends_with(".pem")) {
+            if is_file(p) && certificate(p) {
                 out.insert(Request::Certs(p.clone()));
             }
         }

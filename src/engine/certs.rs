@@ -299,9 +299,12 @@ fn chain_pairs(ctx: &NodeCtx<'_>) -> Vec<(String, String, String)> {
         flag(K, "--client-ca-file"),
         "API server's kubelet client certificate, by the kubelet's client CA",
     );
+    // The CA clients trust for serving certificates: the layout's (RKE2
+    // keeps it apart from the client CA), else the client CA (kubeadm's
+    // one CA).
     pair(
         flag(A, "--tls-cert-file"),
-        flag(A, "--client-ca-file"),
+        super::tls::cluster_ca(ctx).or_else(|| flag(A, "--client-ca-file")),
         "API server serving certificate, by the cluster CA",
     );
     pairs

@@ -414,6 +414,39 @@ fn first_cert(ctx: &NodeCtx<'_>, path: &str) -> Option<CertInfo> {
     file_certs(ctx, path)?.into_iter().next()
 }
 
+/// The first of a layout's candidate CA files that was collected, else the
+/// first candidate (so that a missing one is named).
+fn layout_ca(ctx: &NodeCtx<'_>, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .find(|p| ctx.facts.certificates.iter().any(|c| &c.path == *p))
+        .or(candidates.first())
+        .cloned()
+}
+
+/// The CA that should have issued what a port serves. etcd: the CA its own
+/// flags trust, else the layout's etcd CA. The others: the CA their clients
+/// trust for serving certificates, which the layout names (`cluster_ca`),
+/// else the component's client CA flag. The two are one CA on kubeadm and
+/// kubespray; RKE2 and k3s keep a server CA (`server-ca.crt`) apart from the
+/// client CA (`client-ca.crt`) that `--client-ca-file` and the kubelet's
+/// `clientCAFile` name, and no flag names the server CA.
+fn serving_ca(ctx: &NodeCtx<'_>, s: Server) -> Option<String> {
+    let flag = || explicit(ctx, knobs(s)[3]).and_then(|(v, _)| v.first().cloned());
+    let layout = ctx.layout().ok();
+    if s.kind == ComponentKind::Etcd {
+        flag().or_else(|| layout_ca(ctx, &layout?.etcd_ca))
+    } else {
+        cluster_ca(ctx).or_else(flag)
+    }
+}
+
+/// The layout's CA for serving certificates (`cluster_ca`), the first of
+/// its candidates the node holds.
+pub(crate) fn cluster_ca(ctx: &NodeCtx<'_>) -> Option<String> {
+    layout_ca(ctx, &ctx.layout().ok()?.cluster_ca)
+}
+
 /// The kubelet's `--cert-dir` when none is given: where it writes its
 /// self-generated `kubelet.crt` and keeps its rotated certificates.
 const KUBELET_CERT_DIR: &str = "/var/lib/kubelet/pki";
@@ -594,17 +627,7 @@ fn judge_served(ctx: &NodeCtx<'_>, s: Server, at: &str, chain: &[CertInfo]) -> V
         ));
     }
     // 3. Who issued it.
-    let ca_path = explicit(ctx, knobs(s)[3])
-        .and_then(|(v, _)| v.first().cloned())
-        .or_else(|| {
-            // The distribution's CA when no flag names one.
-            let l = ctx.layout().ok()?;
-            if s.kind == ComponentKind::Etcd {
-                l.etcd_ca.clone()
-            } else {
-                l.cluster_ca.clone()
-            }
-        });
+    let ca_path = serving_ca(ctx, s);
     let Some(ca_path) = ca_path else {
         return Verdict::Error(format!(
             "{at}: no flag names the CA that should issue its certificate, and the node's layout ({}) names none",

@@ -97,6 +97,29 @@ fn launch_text(layout: &Layout, kind: ComponentKind, launch: Launch) -> String {
     }
 }
 
+/// What a file in a PKI directory holds, by its name: kubeadm's `*.crt` and
+/// `*.key`, and the `*.pem` / `*-key.pem` pairs of cfssl and openssl
+/// scripts (kubespray's etcd certificates: `member-<host>.pem` and
+/// `member-<host>-key.pem`). Anything else (`sa.pub`, an encryption
+/// config) is neither.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PemRole {
+    Certificate,
+    Key,
+}
+
+/// The role of a PKI file, from its name.
+pub fn pki_role(path: &str) -> Option<PemRole> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if name.ends_with(".key") || name.ends_with("-key.pem") || name == "key.pem" {
+        Some(PemRole::Key)
+    } else if name.ends_with(".crt") || name.ends_with(".pem") {
+        Some(PemRole::Certificate)
+    } else {
+        None
+    }
+}
+
 /// Whether two paths are one file (same device and inode).
 pub fn same_file(a: &FileFacts, b: &FileFacts) -> bool {
     a.dev_ino.is_some() && a.dev_ino == b.dev_ino
@@ -129,15 +152,31 @@ impl<'a> NodeCtx<'a> {
                 kind.binary()
             )));
         };
+        // The manifest the collector found the component's pod in: what
+        // the node really runs, whatever the layout's usual way is
+        // (kubespray runs etcd from a manifest with `etcd_deployment_type:
+        // kubeadm`, as a service otherwise).
+        let observed = self
+            .facts
+            .component(kind)
+            .and_then(|c| c.manifest.as_ref())
+            .map(|m| m.path.clone());
+        if let (Some(path), false) = (&observed, c.launch == Launch::StaticPod) {
+            let mut sel = Selection::of(self.existing(
+                std::slice::from_ref(path),
+                &format!("no static-pod manifest for {}", kind.binary()),
+            )?);
+            sel.remarks.push(format!(
+                "this node runs {} as a static pod ({path}), not as {}'s usual {}",
+                kind.binary(),
+                layout.title,
+                c.launch.as_str()
+            ));
+            return Ok(sel);
+        }
         match c.launch {
             Launch::StaticPod => {
-                let path = self
-                    .facts
-                    .component(kind)
-                    .and_then(|c| c.manifest.as_ref())
-                    .map(|m| m.path.clone())
-                    .or_else(|| c.manifest.clone())
-                    .unwrap_or_default();
+                let path = observed.or_else(|| c.manifest.clone()).unwrap_or_default();
                 self.existing(
                     &[path],
                     &format!("no static-pod manifest for {}", kind.binary()),
@@ -207,15 +246,23 @@ impl<'a> NodeCtx<'a> {
                 Ok(all)
             }
             FileRef::PkiCrt | FileRef::PkiKey => {
-                let ext = if r == FileRef::PkiCrt { ".crt" } else { ".key" };
+                let want = if r == FileRef::PkiCrt {
+                    PemRole::Certificate
+                } else {
+                    PemRole::Key
+                };
                 let layout = self.layout()?;
                 let mut files = Vec::new();
                 for dir in &layout.pki {
-                    files.extend(self.tree(dir, |p| p.ends_with(ext))?);
+                    files.extend(self.tree(dir, |p| pki_role(p) == Some(want))?);
                 }
                 if files.is_empty() {
                     Err(Unresolved::NotApplicable(format!(
-                        "no *{ext} files under {}",
+                        "no {} under {}",
+                        match want {
+                            PemRole::Certificate => "*.crt or *.pem certificate files",
+                            PemRole::Key => "*.key or *-key.pem key files",
+                        },
                         layout.pki.join(" or ")
                     )))
                 } else {
@@ -255,7 +302,7 @@ impl<'a> NodeCtx<'a> {
                 }
             }
             FileRef::KubeletKubeconfig => self.flag_path(ComponentKind::Kubelet, "--kubeconfig"),
-            FileRef::KubeletConfig => self.flag_path(ComponentKind::Kubelet, "--config"),
+            FileRef::KubeletConfig => self.kubelet_config_files(),
             FileRef::KubeletClientCa => {
                 let spec = crate::k8s::known::find_setting(
                     ComponentKind::Kubelet,
@@ -417,6 +464,33 @@ impl<'a> NodeCtx<'a> {
         })?;
         out.retain(|(_, f)| f.kind != Some(FileKind::Dir));
         out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// The kubelet's configuration files: the file `--config` names and
+    /// the `*.conf` drop-ins in its `--config-dir`, the files the kubelet
+    /// reads its settings from (the same ones `kubelet:` settings are read
+    /// from). RKE2 (1.32 and later) starts the kubelet with `--config-dir`
+    /// only.
+    fn kubelet_config_files(&self) -> Resolution<FileSet<'a>> {
+        let (comp, args) = self.running(ComponentKind::Kubelet)?;
+        let mut out = Vec::new();
+        if let Some(p) = args.value("--config").filter(|p| !p.is_empty()) {
+            out.extend(self.existing(
+                &[p.to_string()],
+                "the file named by kubelet --config does not exist",
+            )?);
+        }
+        if let Some(dir) = args.value("--config-dir").filter(|d| !d.is_empty()) {
+            let dir = dir.trim_end_matches('/');
+            out.extend(self.dropins(dir)?);
+        }
+        if out.is_empty() {
+            return Err(Unresolved::NotApplicable(format!(
+                "kubelet runs without --config and with no drop-in in a --config-dir{}: its settings are flags",
+                comp.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+            )));
+        }
         Ok(out)
     }
 

@@ -111,10 +111,14 @@ pub struct Layout {
     pub manifests: Vec<String>,
     pub admin_kubeconfigs: Vec<String>,
     pub cni: Vec<String>,
-    /// The CA that should issue serving certificates when no flag says.
-    pub cluster_ca: Option<String>,
+    /// The CA that issues the serving certificates of the API server, the
+    /// kubelets, the controller manager and the scheduler (the CA their
+    /// clients trust), as candidate paths: the first one a node holds.
+    /// Distributions that keep separate server and client CAs (RKE2, k3s)
+    /// name the server one here, which no component flag names.
+    pub cluster_ca: Vec<String>,
     /// The CA that should issue etcd's certificates when no flag says.
-    pub etcd_ca: Option<String>,
+    pub etcd_ca: Vec<String>,
     pub components: BTreeMap<ComponentKind, ComponentLayout>,
     /// The components each role runs (presence is checked against it).
     pub roles: BTreeMap<Role, Vec<ComponentKind>>,
@@ -206,8 +210,8 @@ struct RawPaths {
     admin_kubeconfigs: Vec<Spanned<String>>,
     #[serde(default)]
     cni: Vec<Spanned<String>>,
-    cluster_ca: Option<Spanned<String>>,
-    etcd_ca: Option<Spanned<String>>,
+    cluster_ca: Option<Spanned<toml::Value>>,
+    etcd_ca: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +265,27 @@ impl Cx<'_> {
 
     fn paths(&mut self, ps: &[Spanned<String>]) -> Vec<String> {
         ps.iter().map(|p| self.path(p)).collect()
+    }
+
+    /// A path, or a list of candidate paths (`cluster_ca`, `etcd_ca`).
+    fn one_or_many(&mut self, v: Option<&Spanned<toml::Value>>, key: &str) -> Vec<String> {
+        let Some(v) = v else {
+            return Vec::new();
+        };
+        let at = v.span();
+        let items: Vec<Option<&str>> = match v.get_ref() {
+            toml::Value::String(s) => vec![Some(s.as_str())],
+            toml::Value::Array(a) => a.iter().map(toml::Value::as_str).collect(),
+            _ => vec![None],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                Some(s) => out.push(self.path(&Spanned::new(at.clone(), s.to_string()))),
+                None => self.err(at.start, format!("{key}: give a path or a list of paths")),
+            }
+        }
+        out
     }
 }
 
@@ -429,8 +454,8 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
             manifests: cx.paths(&p.manifests),
             admin_kubeconfigs: cx.paths(&p.admin_kubeconfigs),
             cni: cx.paths(&p.cni),
-            cluster_ca: p.cluster_ca.as_ref().map(|x| cx.path(x)),
-            etcd_ca: p.etcd_ca.as_ref().map(|x| cx.path(x)),
+            cluster_ca: cx.one_or_many(p.cluster_ca.as_ref(), "cluster_ca"),
+            etcd_ca: cx.one_or_many(p.etcd_ca.as_ref(), "etcd_ca"),
             components,
             roles,
             checks,

@@ -38,7 +38,12 @@ def name_of(fn, i):
 
 
 def redact(text):
-    return re.sub(r"(secret[ \t]*:[ \t]*)[^,}\s][^,}\n]*", r"\1<redacted>", text)
+    """What the collector's redact_enc leaves of an encryption config: the
+    value of every `secret:` (YAML) or `"secret":` (JSON), quoted values
+    kept quoted."""
+    def one(m):
+        return m.group(1) + ('"<redacted>"' if m.group(2).startswith('"') else "<redacted>")
+    return re.sub(r'(secret"?[ \t]*:[ \t]*)("[^"\n]*"|[^,}\s"][^,}\n]*)', one, text)
 
 
 def walk(top):
