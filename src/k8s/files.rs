@@ -70,7 +70,7 @@ pub fn dropin_dir(dir: &str, unit: &str) -> String {
 fn launch_text(layout: &Layout, kind: ComponentKind, launch: Launch) -> String {
     let by = layout
         .component(kind)
-        .and_then(|c| c.by.clone())
+        .map(|c| c.by_text())
         .unwrap_or_else(|| "its supervisor".into());
     match launch {
         Launch::Supervised => format!(
