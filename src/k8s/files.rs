@@ -255,7 +255,7 @@ impl<'a> NodeCtx<'a> {
                 }
             }
             FileRef::KubeletKubeconfig => self.flag_path(ComponentKind::Kubelet, "--kubeconfig"),
-            FileRef::KubeletConfig => self.flag_path(ComponentKind::Kubelet, "--config"),
+            FileRef::KubeletConfig => self.kubelet_config_files(),
             FileRef::KubeletClientCa => {
                 let spec = crate::k8s::known::find_setting(
                     ComponentKind::Kubelet,
@@ -417,6 +417,36 @@ impl<'a> NodeCtx<'a> {
         })?;
         out.retain(|(_, f)| f.kind != Some(FileKind::Dir));
         out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// The kubelet's configuration files: the one `--config` names, and
+    /// the `*.conf` drop-ins of `--config-dir`, which the kubelet reads
+    /// after it (k3s since 1.32 passes only `--config-dir`, with
+    /// `00-k3s-defaults.conf` in it).
+    fn kubelet_config_files(&self) -> Resolution<FileSet<'a>> {
+        let (comp, args) = self.running(ComponentKind::Kubelet)?;
+        let config = args.value("--config").filter(|p| !p.is_empty());
+        let dir = args.value("--config-dir").filter(|p| !p.is_empty());
+        let mut out = match config {
+            Some(_) => self.flag_path(ComponentKind::Kubelet, "--config")?,
+            None => Vec::new(),
+        };
+        if let Some(d) = dir {
+            out.extend(self.dropins(d.trim_end_matches('/'))?);
+        }
+        if out.is_empty() {
+            return Err(Unresolved::NotApplicable(match (config, dir) {
+                (None, None) => format!(
+                    "kubelet runs without --config or --config-dir{}",
+                    comp.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+                ),
+                _ => format!(
+                    "the kubelet's --config-dir {} holds no *.conf drop-in",
+                    dir.unwrap_or("")
+                ),
+            }));
+        }
         Ok(out)
     }
 
