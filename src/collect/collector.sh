@@ -157,10 +157,13 @@ $list
 KH_READS
   [ $# -gt 0 ] || return 0
   awk -v N="$KH_N" -v CAP="$KH_CAP" -v MODE="$mode" '
+    # YAML (secret: KEY) and JSON ("secret":"KEY", as k3s writes its
+    # encryption-config.json on one line) alike, keeping the JSON valid.
     function redact_enc(s,   out, seg) {
       out = ""
-      while (match(s, /secret[ \t]*:[ \t]*[^,} \t][^,}]*/)) {
-        out = out substr(s, 1, RSTART - 1) "secret: <redacted>"
+      while (match(s, /secret"?[ \t]*:[ \t]*[^,} \t][^,}]*/)) {
+        seg = substr(s, RSTART, RLENGTH)
+        out = out substr(s, 1, RSTART - 1) (substr(seg, 7, 1) == "\"" ? "secret\":\"<redacted>\"" : "secret: <redacted>")
         s = substr(s, RSTART + RLENGTH)
       }
       return out s
@@ -187,7 +190,11 @@ KH_READS
         return s
       }
       if (hide) return ""
-      if (match(s, /^[ \t]*-[ \t]*["\047]?-*[A-Za-z0-9_-]*(token|secret|password)=/)) return substr(s, 1, RLENGTH) "<redacted>"
+      if (match(s, /^[ \t]*-[ \t]*["\047]?-*[A-Za-z0-9_-]*(token|secret|password)=/)) {
+        key = substr(s, 1, RLENGTH)
+        # the closing quote of the item, so the YAML stays valid
+        return key "<redacted>" (index(key, "\"") ? "\"" : index(key, "\047") ? "\047" : "")
+      }
       return s
     }
     function redact_manifest(s) {

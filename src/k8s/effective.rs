@@ -233,6 +233,26 @@ impl<'a> NodeCtx<'a> {
                 return Ok(etcd_from_config(spec, layer));
             }
         }
+        if kind == ComponentKind::ApiServer
+            && matches!(
+                spec.name,
+                "--etcd-cafile" | "--etcd-certfile" | "--etcd-keyfile"
+            )
+            && args.get(spec.name).is_none()
+        {
+            // Storage reached over a unix socket (k3s's kine) has no TLS
+            // to configure: there is no network path to protect.
+            if let Some(servers) = args.value("--etcd-servers").filter(|v| {
+                let all: Vec<&str> = v.split(',').map(str::trim).collect();
+                !all.is_empty() && all.iter().all(|s| s.starts_with("unix://"))
+            }) {
+                return Err(Unresolved::NotApplicable(format!(
+                    "the API server reaches its storage only through the unix socket {servers} (--etcd-servers on the {}{}): a local socket, with no TLS to etcd to configure (k3s's kine, SQLite or an external database behind it)",
+                    command_line(kind, comp),
+                    self.set_in(kind, "--etcd-servers")
+                )));
+            }
+        }
         if let Some(fv) = args.get(spec.name) {
             let repeated = if fv.occurrences > 1 {
                 format!(
