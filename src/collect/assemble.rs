@@ -389,6 +389,7 @@ fn parse_proc_net(payload: &str) -> Vec<SocketFacts> {
 /// Reads frames into the facts of one node.
 pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
     let mut proc_sockets: Option<Vec<SocketFacts>> = None;
+    let mut logs = Vec::new();
     for fr in frames {
         let path = record_path(&fr.key);
         match fr.kind.as_str() {
@@ -442,8 +443,12 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 item: path,
                 message: fr.payload.trim().to_string(),
             }),
+            "log" => logs.push(super::logs::LogAnswer::parse(&fr.key, &fr.payload)),
             _ => {}
         }
+    }
+    if !logs.is_empty() {
+        super::logs::apply(facts, &logs);
     }
     if facts.sockets.is_empty() {
         if let Some(s) = proc_sockets {

@@ -11,9 +11,17 @@
 # The nonce is random per run, so file contents cannot forge frames.
 #
 # Secrets never leave the node: private keys are never read (a file holding
-# a PEM private key is refused), encryption configs and kubeconfigs are
-# redacted here, before anything is printed, and only ETCD_* variables of the
-# etcd process are read from its environment.
+# a PEM private key is refused), encryption configs, kubeconfigs and a
+# supervisor's configuration (k3s's config.yaml: token, datastore-endpoint,
+# ...) are redacted here, before anything is printed, as are flags named
+# *-token, *-secret, *-password in the lines a supervisor logged; and only
+# ETCD_* variables of the etcd process are read from its environment.
+#
+# A supervisor that runs components inside itself (k3s) logs their flags
+# when it starts them: its own journal entries of this boot (journalctl
+# _PID=<pid> -b, so only the running process's lines) or its log file
+# (from the last start line on) are read, and only the lines that hold
+# one of the requested texts are kept, at most 200 and KH_CAP bytes.
 #
 # Work is batched to keep the node's cost low: requests are gathered first,
 # then one `find` lists every directory, one `stat` answers every path, and
@@ -178,6 +186,27 @@ KH_READS
       }
       return s
     }
+    # A supervisor configuration (YAML): a top-level key that may hold a
+    # secret loses its value and every line of it; an argument list item
+    # name=value whose name ends in token, secret or password loses its
+    # value.
+    function redact_cfg(s,   key) {
+      if (s ~ /^[^ \t#-]/) {
+        hide = 0
+        if (match(s, /^"?[A-Za-z0-9_-]*(token|secret|password|passwd|endpoint|access-key|psk|vpn-auth)[A-Za-z0-9_-]*"?\+?[ \t]*:/)) {
+          hide = 1
+          return substr(s, 1, RLENGTH) " <redacted>"
+        }
+        return s
+      }
+      if (hide) return ""
+      if (match(s, /^[ \t]*-[ \t]*["\047]?-*[A-Za-z0-9_-]*(token|secret|password)=/)) {
+        key = substr(s, 1, RLENGTH)
+        # the closing quote of the item, so the YAML stays valid
+        return key "<redacted>" (index(key, "\"") ? "\"" : index(key, "\047") ? "\047" : "")
+      }
+      return s
+    }
     function redact_manifest(s) {
       if (match(s, /^[ \t]*(- )?value[ \t]*:/)) return substr(s, 1, RLENGTH) " <redacted>"
       return s
@@ -190,7 +219,7 @@ KH_READS
         printf "@@%s B %s %s\n%s\n@@%s E\n", N, (MODE == "manifest" ? "manifest" : "read"), cur, buf, N
       }
     }
-    FNR == 1 { flush(); cur = FILENAME; buf = ""; len = 0; bad = 0; first = 1 }
+    FNR == 1 { flush(); cur = FILENAME; buf = ""; len = 0; bad = 0; first = 1; hide = 0 }
     {
       if ($0 ~ /-----BEGIN [A-Z ]*PRIVATE KEY-----/) bad = 1
       if (len >= CAP) next
@@ -198,12 +227,80 @@ KH_READS
       if (MODE == "enc") line = redact_enc(line)
       else if (MODE == "kubeconfig") line = redact_kubeconfig(line)
       else if (MODE == "manifest") line = redact_manifest(line)
+      else if (MODE == "cfg") { line = redact_cfg(line); if (hide && line == "") next }
       buf = first ? line : buf "\n" line
       first = 0
       len += length($0) + 1
     }
     END { flush() }
   ' "$@" 2>/dev/null
+}
+
+# The lines a supervisor logged that hold one of the texts in
+# $kh_logpats (one a line): from stdin, each capped, at most 200 (the last
+# ones) and KH_CAP bytes. With START, a line holding it starts over (a log
+# file holds every start; only the last one's lines belong to the running
+# process). Values of flags named *-token, *-secret, *-password are
+# redacted. journalctl's own complaints (no permission) are kept as notes.
+kh_log_filter() {
+  awk -v PATS="$kh_logpats" -v START="$1" -v CAP="$KH_CAP" '
+    BEGIN { np = split(PATS, pat, "\n"); n = 0 }
+    function redact(s,   out, seg) {
+      out = ""
+      while (match(s, /--[A-Za-z0-9-]*(token|secret|password)=[^ "]*/)) {
+        seg = substr(s, RSTART, RLENGTH)
+        sub(/=.*/, "=<redacted>", seg)
+        out = out substr(s, 1, RSTART - 1) seg
+        s = substr(s, RSTART + RLENGTH)
+      }
+      return out s
+    }
+    /^(No journal files|Failed to|journalctl: )/ { note = note "note " substr($0, 1, 300) "\n"; next }
+    {
+      keep = 0
+      if (START != "" && index($0, START)) { n = 0; keep = 1 }
+      for (i = 1; i <= np && !keep; i++) if (pat[i] != "" && index($0, pat[i])) keep = 1
+      if (!keep) next
+      line[n % 200] = redact(substr($0, 1, 65536)); n++
+    }
+    END {
+      printf "%s", note
+      first = n > 200 ? n - 200 : 0
+      total = 0
+      for (i = first; i < n; i++) {
+        l = line[i % 200]
+        total += length(l) + 1
+        if (total > CAP) { print "note cut at the size cap"; break }
+        print "line " l
+      }
+    }'
+}
+
+kh_logs() {
+  while IFS= read -r pid; do
+    [ -n "$pid" ] || continue
+    kh_b log "journal:$pid"
+    if command -v journalctl >/dev/null 2>&1; then
+      journalctl -b "_PID=$pid" -o cat --no-pager 2>&1 | kh_log_filter ""
+    else
+      printf 'note no journalctl on the node\n'
+    fi
+    kh_e
+  done <<KH_JOURNALS
+$kh_journals
+KH_JOURNALS
+  while IFS= read -r p; do
+    [ -n "$p" ] && [ -f "$p" ] || continue
+    kh_b log "$p"
+    if [ -r "$p" ]; then
+      kh_log_filter "$kh_logstart" < "$p"
+    else
+      printf 'note not readable\n'
+    fi
+    kh_e
+  done <<KH_LOGFILES
+$kh_logfiles
+KH_LOGFILES
 }
 
 # Certificate blocks only, from every file in $kh_certs: never the key that
@@ -227,7 +324,8 @@ KH_CERTS
 
 kh_main() {
   kh_stats= kh_trees= kh_certs=
-  kh_read_plain= kh_read_enc= kh_read_kubeconfig= kh_read_manifest=
+  kh_read_plain= kh_read_enc= kh_read_kubeconfig= kh_read_manifest= kh_read_cfg=
+  kh_journals= kh_logfiles= kh_logpats= kh_logstart=
   do_meta= do_procs= do_sockets= kh_procs_named=
   while IFS= read -r kh_line; do
     kh_op=${kh_line%% *}
@@ -242,6 +340,17 @@ kh_main() {
       readenc) kh_add kh_stats "$p"; kh_add kh_read_enc "$p" ;;
       readkc) kh_add kh_stats "$p"; kh_add kh_read_kubeconfig "$p" ;;
       certs) kh_add kh_stats "$p"; kh_add kh_certs "$p" ;;
+      readcfg) kh_add kh_stats "$p"; kh_add kh_read_cfg "$p" ;;
+      journal) kh_add kh_journals "$p" ;;
+      logfile) kh_add kh_stats "$p"; kh_add kh_logfiles "$p" ;;
+      logmatch) kh_add kh_logpats "$p" ;;
+      logstart) kh_logstart=$p ;;
+      cfgdir)
+        kh_add kh_stats "$p"; kh_add kh_trees "$p"
+        for m in "$p"/*.yaml "$p"/*.yml "$p"/*.YAML "$p"/*.YML; do
+          [ -f "$m" ] && kh_add kh_read_cfg "$m"
+        done
+        ;;
       manifests|dropins)
         kh_add kh_stats "$p"; kh_add kh_trees "$p"
         if [ "$kh_op" = manifests ]; then
@@ -282,5 +391,7 @@ KH_TREES
   kh_read_all enc "$kh_read_enc"
   kh_read_all kubeconfig "$kh_read_kubeconfig"
   kh_read_all manifest "$kh_read_manifest"
+  kh_read_all cfg "$kh_read_cfg"
+  kh_logs
   kh_certs_all
 }

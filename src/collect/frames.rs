@@ -34,6 +34,22 @@ pub enum Request {
     DropIns(String),
     /// Certificate blocks of a PEM file (never its keys).
     Certs(String),
+    /// Read a supervisor's own configuration (YAML), secrets redacted on
+    /// the node.
+    ReadConfig(String),
+    /// Tree of a configuration drop-in directory, reading each `*.yaml`
+    /// and `*.yml` in it as [`Request::ReadConfig`].
+    ConfigDir(String),
+    /// The lines a process logged to the journal in this boot, by its pid,
+    /// that hold one of the [`Request::LogMatch`] texts.
+    Journal(u32),
+    /// The same lines from a log file, from the last
+    /// [`Request::LogStart`] line on.
+    LogFile(String),
+    /// A text that selects the log lines kept.
+    LogMatch(String),
+    /// The text of the line a supervisor logs when it starts.
+    LogStart(String),
 }
 
 impl Request {
@@ -50,13 +66,24 @@ impl Request {
             Request::Manifests(p) => ("manifests", p.as_str()),
             Request::DropIns(p) => ("dropins", p.as_str()),
             Request::Certs(p) => ("certs", p.as_str()),
+            Request::ReadConfig(p) => ("readcfg", p.as_str()),
+            Request::ConfigDir(p) => ("cfgdir", p.as_str()),
+            Request::Journal(pid) => return format!("journal {pid}"),
+            Request::LogFile(p) => ("logfile", p.as_str()),
+            Request::LogMatch(t) => ("logmatch", t.as_str()),
+            Request::LogStart(t) => ("logstart", t.as_str()),
         };
         format!("{op} {arg}")
     }
 
     pub fn path(&self) -> Option<&str> {
         match self {
-            Request::Meta | Request::Procs(_) | Request::Sockets => None,
+            Request::Meta
+            | Request::Procs(_)
+            | Request::Sockets
+            | Request::Journal(_)
+            | Request::LogMatch(_)
+            | Request::LogStart(_) => None,
             Request::Stat(p)
             | Request::Tree(p)
             | Request::Read(p)
@@ -64,7 +91,10 @@ impl Request {
             | Request::ReadKubeconfig(p)
             | Request::Manifests(p)
             | Request::DropIns(p)
-            | Request::Certs(p) => Some(p),
+            | Request::Certs(p)
+            | Request::ReadConfig(p)
+            | Request::ConfigDir(p)
+            | Request::LogFile(p) => Some(p),
         }
     }
 }
@@ -102,7 +132,14 @@ pub fn trip(nonce: &str, cap: usize, requests: &[Request], with_functions: bool)
     }
     let _ = writeln!(s, "kh_main <<'KH_REQ_{nonce}'");
     for r in requests {
-        if r.path().is_none_or(acceptable_path) {
+        // A log text is a request line too: it must not end one.
+        let text_ok = match r {
+            Request::LogMatch(t) | Request::LogStart(t) => {
+                !t.is_empty() && !t.contains(['\n', '\r', '\0']) && t.len() <= 200
+            }
+            _ => true,
+        };
+        if text_ok && r.path().is_none_or(acceptable_path) {
             s.push_str(&r.line());
             s.push('\n');
         }

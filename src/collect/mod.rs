@@ -9,6 +9,7 @@
 
 pub mod assemble;
 pub mod frames;
+pub mod logs;
 pub mod plan;
 
 use std::time::SystemTime;
@@ -105,7 +106,16 @@ pub fn collect(t: &mut dyn Transport, identity: NodeIdentity, opts: CollectOptio
     let trips: [fn(&NodeFacts) -> Vec<Request>; 3] = [
         |_| plan::discovery(),
         |f| [plan::from_layout(f), plan::from_command_lines(f)].concat(),
-        |f| [plan::from_config_files(f), plan::certificates(f)].concat(),
+        |f| {
+            [
+                plan::from_config_files(f),
+                plan::certificates(f),
+                // Flags learnt in the second trip (a supervisor's log of
+                // the components it runs inside itself) name files too.
+                plan::not_yet_answered(f, plan::from_command_lines(f)),
+            ]
+            .concat()
+        },
     ];
     let result = t.open().and_then(|mut conv| {
         let mut first = true;

@@ -69,11 +69,52 @@ pub fn from_layout(facts: &NodeFacts) -> Vec<Request> {
             }
         }
         r.extend(c.env_files.iter().cloned().map(Request::Stat));
-        r.extend(c.config_files.iter().cloned().map(Request::Stat));
+        // Read, and redacted as a supervisor's configuration would be: the
+        // layout names them because nothing on a command line does.
+        r.extend(c.config_files.iter().cloned().map(Request::ReadConfig));
         r.extend(c.pki.iter().cloned().map(Request::Tree));
+        r.extend(c.config_dirs.iter().cloned().map(Request::DropIns));
     }
+    r.extend(supervisor_requests(facts, l));
     r.sort();
     r.dedup();
+    r
+}
+
+/// What a layout's supervisor logged and what configures it: the journal
+/// entries of each of its running processes (by pid, this boot), its log
+/// files, the texts that select the lines wanted (each embedded
+/// component's, and its start line), and its configuration files with
+/// their `.d` drop-in directories.
+fn supervisor_requests(facts: &NodeFacts, l: &layout::Layout) -> Vec<Request> {
+    let Some(s) = &l.supervisor else {
+        return Vec::new();
+    };
+    let mut r = Vec::new();
+    for f in &s.config_files {
+        r.push(Request::ReadConfig(f.clone()));
+        r.push(Request::ConfigDir(format!("{f}.d")));
+    }
+    let running: Vec<u32> = facts
+        .processes
+        .iter()
+        .filter(|p| s.processes.contains(&p.name))
+        .filter_map(|p| p.pid)
+        .collect();
+    let texts: Vec<&String> = l
+        .components
+        .values()
+        .filter(|c| c.launch == Launch::Embedded)
+        .filter_map(|c| c.logged.as_ref())
+        .chain(s.started.as_ref())
+        .collect();
+    if running.is_empty() || texts.is_empty() {
+        return r;
+    }
+    r.extend(running.into_iter().map(Request::Journal));
+    r.extend(s.log_files.iter().cloned().map(Request::LogFile));
+    r.extend(texts.into_iter().cloned().map(Request::LogMatch));
+    r.extend(s.started.iter().cloned().map(Request::LogStart));
     r
 }
 
@@ -402,8 +443,14 @@ pub fn from_config_files(facts: &NodeFacts) -> Vec<Request> {
             }
         }
     }
-    // Anything already answered needs no second look.
-    out.into_iter()
+    not_yet_answered(facts, out.into_iter().collect())
+}
+
+/// The requests whose path no earlier trip answered: anything already
+/// answered needs no second look.
+pub fn not_yet_answered(facts: &NodeFacts, requests: Vec<Request>) -> Vec<Request> {
+    requests
+        .into_iter()
         .filter(|r| {
             r.path()
                 .is_none_or(|p| !facts.files.contains_key(&super::assemble::record_path(p)))

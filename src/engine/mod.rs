@@ -564,18 +564,25 @@ fn presence_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
                     Status::Pass,
                     None,
                     format!(
-                        "{} running{}",
+                        "{} running{}{}",
                         kind.binary(),
+                        c.logged
+                            .as_ref()
+                            .map(|l| format!(" inside {}", l.supervisor))
+                            .unwrap_or_default(),
                         c.pid.map(|p| format!(" as pid {p}")).unwrap_or_default()
                     ),
                 ),
                 Some(c) if c.error.is_some() => (
                     Status::Error,
-                    Some(format!(
-                        "the {} process could not be read: {}",
-                        kind.binary(),
-                        c.error.as_deref().unwrap_or("")
-                    )),
+                    Some(match ctx.running(kind) {
+                        Err(crate::k8s::effective::Unresolved::Unreadable(r)) => r,
+                        _ => format!(
+                            "the {} process could not be read: {}",
+                            kind.binary(),
+                            c.error.as_deref().unwrap_or("")
+                        ),
+                    }),
                     String::new(),
                 ),
                 _ => (
@@ -598,7 +605,20 @@ fn presence_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
                 reason,
                 expected: format!("a running {} process", kind.binary()),
                 actual,
-                source: "process list (/proc)".into(),
+                source: match comp.and_then(|c| c.logged.as_ref()) {
+                    // Embedded in a supervisor: what it logged says so.
+                    Some(l) => format!(
+                        "{} logged {:?} in {}",
+                        l.supervisor,
+                        l.line,
+                        if l.log == "journal" {
+                            "the journal"
+                        } else {
+                            l.log.as_str()
+                        }
+                    ),
+                    None => "process list (/proc)".into(),
+                },
                 remediation: format!(
                     "If the node is not meant to run {}, correct its roles in the inventory; otherwise find out why it is not running.",
                     kind.binary()

@@ -335,6 +335,33 @@ pub struct ComponentFacts {
     /// `false` when it is. Absent when it could not be told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_root: Option<bool>,
+    /// Where `argv` came from when it is not the process's own command line:
+    /// a component embedded in a supervisor (k3s) has no process of its
+    /// own, and its flags are the ones the supervisor logged when it
+    /// started it. Absent for ordinary processes (`/proc/<pid>/cmdline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged: Option<LoggedArgv>,
+}
+
+/// The log line a supervisor wrote when it started an embedded component
+/// (`Running kube-apiserver --...`): where it was read, and when it was
+/// written. `pid` of the component is then the supervisor's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedArgv {
+    /// The supervisor process that logged it (`k3s-server`).
+    pub supervisor: String,
+    /// Where the line was read: `journal` (the supervisor's own entries of
+    /// this boot, by its pid) or a log file's path.
+    pub log: String,
+    /// What the line says, up to where its flags begin
+    /// (`Running kube-apiserver`), or the whole line when the component's
+    /// configuration is a file and no flags are logged
+    /// (`Managed etcd cluster bootstrap already complete and initialized`).
+    pub line: String,
+    /// The time the line carries (logrus `time=`), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 /// The static-pod manifest of a component, as parsed on collection.

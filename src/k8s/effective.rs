@@ -112,7 +112,19 @@ impl<'a> NodeCtx<'a> {
     /// The running component, or why it cannot be used.
     pub fn running(&self, kind: ComponentKind) -> Resolution<(&'a ComponentFacts, &Args)> {
         let item = format!("component:{kind}");
+        let embedded = self
+            .layout_data
+            .and_then(|l| l.component(kind))
+            .filter(|c| c.launch == super::layout::Launch::Embedded);
         match self.facts.component(kind) {
+            Some(c) if c.error.is_some() && embedded.is_some() => {
+                Err(Unresolved::Unreadable(format!(
+                    "what the {} embedded in {} runs with is not known: {}",
+                    kind.binary(),
+                    embedded.map(|e| e.by_text()).unwrap_or_default(),
+                    c.error.as_deref().unwrap_or("")
+                )))
+            }
             Some(c) if c.error.is_some() => Err(Unresolved::Unreadable(format!(
                 "the {} process could not be read: {}",
                 kind.binary(),
@@ -135,10 +147,21 @@ impl<'a> NodeCtx<'a> {
                     "{} could not be looked for: {e}",
                     kind.binary()
                 ))),
-                None => Err(Unresolved::NotApplicable(format!(
-                    "{} is not running on this node",
-                    kind.binary()
-                ))),
+                None => Err(Unresolved::NotApplicable(match embedded {
+                    // The layout says why it may not run, and what was
+                    // looked for.
+                    Some(e) => format!(
+                        "{} is not running on this node: no {} logged a {:?} line since it started{}",
+                        kind.binary(),
+                        e.by_text(),
+                        e.logged.as_deref().unwrap_or(""),
+                        e.absent
+                            .as_ref()
+                            .map(|a| format!("; {a}"))
+                            .unwrap_or_default()
+                    ),
+                    None => format!("{} is not running on this node", kind.binary()),
+                })),
             },
         }
     }
@@ -210,6 +233,26 @@ impl<'a> NodeCtx<'a> {
                 return Ok(etcd_from_config(spec, layer));
             }
         }
+        if kind == ComponentKind::ApiServer
+            && matches!(
+                spec.name,
+                "--etcd-cafile" | "--etcd-certfile" | "--etcd-keyfile"
+            )
+            && args.get(spec.name).is_none()
+        {
+            // Storage reached over a unix socket (k3s's kine) has no TLS
+            // to configure: there is no network path to protect.
+            if let Some(servers) = args.value("--etcd-servers").filter(|v| {
+                let all: Vec<&str> = v.split(',').map(str::trim).collect();
+                !all.is_empty() && all.iter().all(|s| s.starts_with("unix://"))
+            }) {
+                return Err(Unresolved::NotApplicable(format!(
+                    "the API server reaches its storage only through the unix socket {servers} (--etcd-servers on the {}{}): a local socket, with no TLS to etcd to configure (k3s's kine, SQLite or an external database behind it)",
+                    command_line(kind, comp),
+                    self.set_in(kind, "--etcd-servers")
+                )));
+            }
+        }
         if let Some(fv) = args.get(spec.name) {
             let repeated = if fv.occurrences > 1 {
                 format!(
@@ -228,9 +271,10 @@ impl<'a> NodeCtx<'a> {
                 value: Some(as_value(spec.kind, &fv.value)),
                 explicit: true,
                 source: format!(
-                    "{} command line{pid}: {}{repeated}",
-                    kind.binary(),
-                    shown(spec.name, fv)
+                    "{}: {}{repeated}{}",
+                    command_line(kind, comp),
+                    shown(spec.name, fv),
+                    self.set_in(kind, spec.name)
                 ),
                 kind: spec.kind,
             });
@@ -255,9 +299,10 @@ impl<'a> NodeCtx<'a> {
             spec.kind,
             spec.default,
             format!(
-                "{} not set on the {} command line{pid}",
+                "{} not set on the {}{}",
                 spec.name,
-                kind.binary()
+                command_line(kind, comp),
+                self.set_in(kind, spec.name)
             ),
         ))
     }
@@ -395,7 +440,6 @@ impl<'a> NodeCtx<'a> {
     /// An effective kubelet or kube-proxy config-file setting.
     pub fn setting(&self, component: ComponentKind, spec: &SettingSpec) -> Resolution<Observed> {
         let (comp, args) = self.running(component)?;
-        let pid = pid_text(comp);
         let binary = component.binary();
         if component == ComponentKind::KubeProxy {
             if let Some(layer) = self.proxy_config()? {
@@ -425,8 +469,10 @@ impl<'a> NodeCtx<'a> {
                     value: Some(as_value(spec.kind, &fv.value)),
                     explicit: true,
                     source: format!(
-                        "{binary} command line{pid}: {} (flags override the config file)",
-                        shown(flag, fv)
+                        "{}: {} (flags override the config file){}",
+                        command_line(component, comp),
+                        shown(flag, fv),
+                        self.set_in(component, flag)
                     ),
                     kind: spec.kind,
                 });
@@ -485,9 +531,10 @@ impl<'a> NodeCtx<'a> {
                             value: Some(Value::Scalar(v.trim().to_string())),
                             explicit: true,
                             source: format!(
-                                "{} command line{pid}: --feature-gates={}",
-                                component.binary(),
-                                fv.value
+                                "{}: --feature-gates={}{}",
+                                command_line(component, comp),
+                                fv.value,
+                                self.set_in(component, "--feature-gates")
                             ),
                             kind: ValueKind::Bool,
                         });
@@ -533,7 +580,7 @@ impl<'a> NodeCtx<'a> {
     /// not what the command line says.
     pub fn admission_plugin(&self, plugin: &AdmissionSpec) -> Resolution<Observed> {
         let (comp, args) = self.running(ComponentKind::ApiServer)?;
-        let pid = pid_text(comp);
+        let cl = command_line(ComponentKind::ApiServer, comp);
         let legacy = args.get("--admission-control");
         let enable = args.get("--enable-admission-plugins");
         let disable = args.get("--disable-admission-plugins");
@@ -560,7 +607,7 @@ impl<'a> NodeCtx<'a> {
             .collect();
             if !others.is_empty() {
                 return Err(Unresolved::Unreadable(format!(
-                    "the kube-apiserver command line{pid} has both {} and {}: kube-apiserver refuses to start with --admission-control beside --enable-admission-plugins or --disable-admission-plugins (they are mutually exclusive), so the running server cannot have this configuration; find out what really runs",
+                    "the {cl} has both {} and {}: kube-apiserver refuses to start with --admission-control beside --enable-admission-plugins or --disable-admission-plugins (they are mutually exclusive), so the running server cannot have this configuration; find out what really runs",
                     shown("--admission-control", l),
                     others.join(" and ")
                 )));
@@ -570,7 +617,7 @@ impl<'a> NodeCtx<'a> {
                 on,
                 true,
                 format!(
-                    "kube-apiserver command line{pid}: {} (deprecated flag: the plugins it lists are enabled and every other plugin is disabled{})",
+                    "{cl}: {} (deprecated flag: the plugins it lists are enabled and every other plugin is disabled{})",
                     shown("--admission-control", l),
                     if on { "" } else { ", so this one is off" }
                 ),
@@ -581,14 +628,14 @@ impl<'a> NodeCtx<'a> {
         let in_dis = dis.iter().any(|n| n == plugin.name);
         match (in_en, in_dis) {
             (true, true) => Err(Unresolved::Unreadable(format!(
-                "{} is in both --enable-admission-plugins and --disable-admission-plugins on the kube-apiserver command line{pid}: kube-apiserver refuses to start with a plugin in both, so the running server cannot have this configuration",
+                "{} is in both --enable-admission-plugins and --disable-admission-plugins on the {cl}: kube-apiserver refuses to start with a plugin in both, so the running server cannot have this configuration",
                 plugin.name
             ))),
             (true, false) => Ok(bool_obs(
                 true,
                 true,
                 format!(
-                    "kube-apiserver command line{pid}: {}",
+                    "{cl}: {}",
                     shown("--enable-admission-plugins", enable.expect("named in it"))
                 ),
             )),
@@ -596,7 +643,7 @@ impl<'a> NodeCtx<'a> {
                 false,
                 true,
                 format!(
-                    "kube-apiserver command line{pid}: {}",
+                    "{cl}: {}",
                     shown("--disable-admission-plugins", disable.expect("named in it"))
                 ),
             )),
@@ -612,7 +659,7 @@ impl<'a> NodeCtx<'a> {
                     plugin.default_on,
                     false,
                     format!(
-                        "{} is not named on the kube-apiserver command line{pid} ({}); kube-apiserver 1.32-1.34 {} by default",
+                        "{} is not named on the {cl} ({}); kube-apiserver 1.32-1.34 {} by default",
                         plugin.name,
                         if given.is_empty() {
                             "no admission plugin flags".to_string()
@@ -644,7 +691,7 @@ impl<'a> NodeCtx<'a> {
     /// (`request/anonymous`); conditions with `enabled: false` are refused.
     pub fn anonymous_auth(&self) -> Resolution<Observed> {
         let (comp, args) = self.running(ComponentKind::ApiServer)?;
-        let pid = pid_text(comp);
+        let cl = command_line(ComponentKind::ApiServer, comp);
         let flag = args.get("--anonymous-auth");
         let file = args
             .value("--authentication-config")
@@ -668,7 +715,7 @@ impl<'a> NodeCtx<'a> {
         if let Some((shown_file, anon)) = section {
             if let Some(fv) = flag {
                 return Err(Unresolved::Unreadable(format!(
-                    "the kube-apiserver command line{pid} sets {} and its AuthenticationConfiguration {shown_file} (--authentication-config) has an anonymous section: kube-apiserver refuses to start with both, so the running server cannot have this configuration",
+                    "the {cl} sets {} and its AuthenticationConfiguration {shown_file} (--authentication-config) has an anonymous section: kube-apiserver refuses to start with both, so the running server cannot have this configuration",
                     shown("--anonymous-auth", fv)
                 )));
             }
@@ -747,7 +794,7 @@ impl<'a> NodeCtx<'a> {
                     if on { "enabled" } else { "disabled" },
                     true,
                     format!(
-                        "{} by {} (kube-apiserver command line{pid}){no_section}",
+                        "{} by {} ({cl}){no_section}",
                         if on {
                             "enabled for every path"
                         } else {
@@ -757,7 +804,7 @@ impl<'a> NodeCtx<'a> {
                     ),
                 )),
                 None => Err(Unresolved::Unreadable(format!(
-                    "{} on the kube-apiserver command line{pid} is not a boolean",
+                    "{} on the {cl} is not a boolean",
                     shown("--anonymous-auth", fv)
                 ))),
             },
@@ -765,7 +812,7 @@ impl<'a> NodeCtx<'a> {
                 "enabled",
                 false,
                 format!(
-                    "enabled for every path: --anonymous-auth not set on the kube-apiserver command line{pid}{no_section}; documented default is true"
+                    "enabled for every path: --anonymous-auth not set on the {cl}{no_section}; documented default is true"
                 ),
             )),
         }
@@ -780,8 +827,8 @@ impl<'a> NodeCtx<'a> {
                 value: None,
                 explicit: false,
                 source: format!(
-                    "--encryption-provider-config not set on the kube-apiserver command line{}: secrets are stored unencrypted",
-                    pid_text(comp)
+                    "--encryption-provider-config not set on the {}: secrets are stored unencrypted",
+                    command_line(ComponentKind::ApiServer, comp)
                 ),
                 kind: ValueKind::Str,
             });
@@ -892,6 +939,29 @@ fn shown(name: &str, fv: &FlagValue) -> String {
 
 fn pid_text(c: &ComponentFacts) -> String {
     c.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+/// Where a component's flags were read, for people: its process's command
+/// line, or, for a component embedded in a supervisor, the command line
+/// the supervisor logged when it started it.
+pub fn command_line(kind: ComponentKind, c: &ComponentFacts) -> String {
+    match &c.logged {
+        Some(l) => format!(
+            "{} command line that {}{} logged {}{}",
+            kind.binary(),
+            l.supervisor,
+            pid_text(c),
+            if l.log == "journal" {
+                "in the journal".to_string()
+            } else {
+                format!("in {}", l.log)
+            },
+            l.at.as_ref()
+                .map(|t| format!(" at {t}"))
+                .unwrap_or_default()
+        ),
+        None => format!("{} command line{}", kind.binary(), pid_text(c)),
+    }
 }
 
 fn as_value(kind: ValueKind, text: &str) -> Value {

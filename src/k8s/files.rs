@@ -70,7 +70,7 @@ pub fn dropin_dir(dir: &str, unit: &str) -> String {
 fn launch_text(layout: &Layout, kind: ComponentKind, launch: Launch) -> String {
     let by = layout
         .component(kind)
-        .and_then(|c| c.by.clone())
+        .map(|c| c.by_text())
         .unwrap_or_else(|| "its supervisor".into());
     match launch {
         Launch::Supervised => format!(
@@ -467,29 +467,32 @@ impl<'a> NodeCtx<'a> {
         Ok(out)
     }
 
-    /// The kubelet's configuration files: the file `--config` names and
-    /// the `*.conf` drop-ins in its `--config-dir`, the files the kubelet
-    /// reads its settings from (the same ones `kubelet:` settings are read
-    /// from). RKE2 (1.32 and later) starts the kubelet with `--config-dir`
-    /// only.
+    /// The kubelet's configuration files: the one `--config` names, and
+    /// the `*.conf` drop-ins of `--config-dir`, which the kubelet reads
+    /// after it (k3s since 1.32 passes only `--config-dir`, with
+    /// `00-k3s-defaults.conf` in it).
     fn kubelet_config_files(&self) -> Resolution<FileSet<'a>> {
         let (comp, args) = self.running(ComponentKind::Kubelet)?;
-        let mut out = Vec::new();
-        if let Some(p) = args.value("--config").filter(|p| !p.is_empty()) {
-            out.extend(self.existing(
-                &[p.to_string()],
-                "the file named by kubelet --config does not exist",
-            )?);
-        }
-        if let Some(dir) = args.value("--config-dir").filter(|d| !d.is_empty()) {
-            let dir = dir.trim_end_matches('/');
-            out.extend(self.dropins(dir)?);
+        let config = args.value("--config").filter(|p| !p.is_empty());
+        let dir = args.value("--config-dir").filter(|p| !p.is_empty());
+        let mut out = match config {
+            Some(_) => self.flag_path(ComponentKind::Kubelet, "--config")?,
+            None => Vec::new(),
+        };
+        if let Some(d) = dir {
+            out.extend(self.dropins(d.trim_end_matches('/'))?);
         }
         if out.is_empty() {
-            return Err(Unresolved::NotApplicable(format!(
-                "kubelet runs without --config and with no drop-in in a --config-dir{}: its settings are flags",
-                comp.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
-            )));
+            return Err(Unresolved::NotApplicable(match (config, dir) {
+                (None, None) => format!(
+                    "kubelet runs without --config or --config-dir{}",
+                    comp.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+                ),
+                _ => format!(
+                    "the kubelet's --config-dir {} holds no *.conf drop-in",
+                    dir.unwrap_or("")
+                ),
+            }));
         }
         Ok(out)
     }

@@ -59,8 +59,9 @@ impl Launch {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ComponentLayout {
     pub launch: Launch,
-    /// The supervisor process, for `supervised` and `embedded`.
-    pub by: Option<String>,
+    /// The supervisor processes, for `supervised` and `embedded` (k3s's
+    /// kubelet runs in `k3s-server` or in `k3s-agent`).
+    pub by: Vec<String>,
     /// The static-pod manifest.
     pub manifest: Option<String>,
     /// The systemd unit's name (searched in the unit path, with its
@@ -73,6 +74,53 @@ pub struct ComponentLayout {
     pub config_files: Vec<String>,
     /// The directory of the component's own certificates.
     pub pki: Option<String>,
+    /// Drop-in directories read with the layout's paths, before the
+    /// component's flags are known (the kubelet's `--config-dir` of an
+    /// embedded kubelet), so the files they name are read in the same
+    /// collection.
+    pub config_dirs: Vec<String>,
+    /// `embedded`: the message the supervisor logs when it starts the
+    /// component, up to where the flags begin (`Running kube-apiserver`).
+    pub logged: Option<String>,
+    /// `embedded`: the arguments the component runs with when the logged
+    /// line carries none (k3s's etcd reads one configuration file:
+    /// `--config-file=...`).
+    pub runs_with: Vec<String>,
+    /// The key of the supervisor's configuration whose list passes flags
+    /// to the component (`kube-apiserver-arg`).
+    pub arg_key: Option<String>,
+    /// Why the component may legitimately not run on a node of this
+    /// layout (k3s keeps its data in kine unless etcd is chosen).
+    pub absent: Option<String>,
+}
+
+impl ComponentLayout {
+    /// The supervisors, for people: `k3s-server or k3s-agent`.
+    pub fn by_text(&self) -> String {
+        if self.by.is_empty() {
+            "its supervisor".into()
+        } else {
+            self.by.join(" or ")
+        }
+    }
+}
+
+/// The program whose processes run (`embedded`) or start (`supervised`)
+/// components, what it logs and what configures it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Supervisor {
+    /// Its processes' names (`comm`): `k3s-server`, `k3s-agent`.
+    pub processes: Vec<String>,
+    /// The message it logs each time it starts (`Starting k3s `): in a log
+    /// file only the lines after the last one belong to the running
+    /// process, and lines of it without a component's line mean the
+    /// component was not started.
+    pub started: Option<String>,
+    /// Where it logs when not to the journal (OpenRC's `/var/log/k3s.log`).
+    pub log_files: Vec<String>,
+    /// Its own configuration files (YAML); each `FILE.d/` directory of
+    /// `*.yaml` drop-ins is read with it, in lexical order.
+    pub config_files: Vec<String>,
 }
 
 /// One way to recognise a layout: all of its conditions hold.
@@ -120,6 +168,9 @@ pub struct Layout {
     /// The CA that should issue etcd's certificates when no flag says.
     pub etcd_ca: Vec<String>,
     pub components: BTreeMap<ComponentKind, ComponentLayout>,
+    /// The supervisor, when the layout has components it runs or starts
+    /// whose logs or configuration are read.
+    pub supervisor: Option<Supervisor>,
     /// The components each role runs (presence is checked against it).
     pub roles: BTreeMap<Role, Vec<ComponentKind>>,
     pub checks: BTreeMap<String, CheckNote>,
@@ -178,6 +229,7 @@ struct RawLayout {
     detect: RawDetect,
     paths: RawPaths,
     components: BTreeMap<Spanned<String>, RawComponent>,
+    supervisor: Option<RawSupervisor>,
     roles: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
     #[serde(default)]
     checks: BTreeMap<Spanned<String>, RawCheck>,
@@ -215,10 +267,37 @@ struct RawPaths {
 }
 
 #[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn list(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSupervisor {
+    processes: Vec<String>,
+    started: Option<String>,
+    #[serde(default)]
+    log_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    config_files: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawComponent {
     launch: Spanned<Launch>,
-    by: Option<String>,
+    by: Option<OneOrMany>,
     manifest: Option<Spanned<String>>,
     unit: Option<String>,
     #[serde(default)]
@@ -226,6 +305,13 @@ struct RawComponent {
     #[serde(default)]
     config_files: Vec<Spanned<String>>,
     pki: Option<Spanned<String>>,
+    #[serde(default)]
+    config_dirs: Vec<Spanned<String>>,
+    logged: Option<String>,
+    #[serde(default)]
+    runs_with: Vec<String>,
+    arg_key: Option<String>,
+    absent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -347,6 +433,17 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                 path: r.path.as_ref().map(|p| cx.path(p)),
             });
         }
+        let supervisor = raw.supervisor.as_ref().map(|s| {
+            if s.processes.is_empty() {
+                cx.err(0, "supervisor.processes is empty".into());
+            }
+            Supervisor {
+                processes: s.processes.clone(),
+                started: s.started.clone(),
+                log_files: cx.paths(&s.log_files),
+                config_files: cx.paths(&s.config_files),
+            }
+        });
         let mut components = BTreeMap::new();
         for (k, c) in &raw.components {
             let Some(kind) = ComponentKind::parse(k.get_ref()) else {
@@ -373,7 +470,45 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                     at,
                     format!("{kind}: {} needs `by` (the supervisor)", launch.as_str()),
                 ),
+                Launch::Embedded if c.logged.is_none() => cx.err(
+                    at,
+                    format!(
+                        "{kind}: embedded needs `logged` (what the supervisor logs when it starts it): it has no command line of its own"
+                    ),
+                ),
                 _ => {}
+            }
+            let by = c.by.as_ref().map(OneOrMany::list).unwrap_or_default();
+            if let Some(s) = &supervisor {
+                for b in by.iter().filter(|b| !s.processes.contains(b)) {
+                    cx.err(
+                        at,
+                        format!("{kind}: `by` names {b:?}, which is not in supervisor.processes"),
+                    );
+                }
+            }
+            if launch != Launch::Embedded
+                && (c.logged.is_some() || !c.runs_with.is_empty())
+            {
+                cx.err(
+                    at,
+                    format!("{kind}: `logged` and `runs_with` are for embedded components"),
+                );
+            }
+            if c.arg_key.is_some()
+                && supervisor
+                    .as_ref()
+                    .is_none_or(|s| s.config_files.is_empty())
+            {
+                cx.err(
+                    at,
+                    format!(
+                        "{kind}: `arg_key` needs [supervisor] config_files, where the key is read"
+                    ),
+                );
+            }
+            if c.runs_with.iter().any(|a| !a.starts_with("--")) {
+                cx.err(at, format!("{kind}: `runs_with` holds flags (--name=value)"));
             }
             if let Some(u) = &c.unit {
                 if !u.ends_with(".service") || u.contains('/') {
@@ -384,12 +519,17 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                 kind,
                 ComponentLayout {
                     launch,
-                    by: c.by.clone(),
+                    by,
                     manifest: c.manifest.as_ref().map(|p| cx.path(p)),
                     unit: c.unit.clone(),
                     env_files: cx.paths(&c.env_files),
                     config_files: cx.paths(&c.config_files),
                     pki: c.pki.as_ref().map(|p| cx.path(p)),
+                    config_dirs: cx.paths(&c.config_dirs),
+                    logged: c.logged.clone(),
+                    runs_with: c.runs_with.clone(),
+                    arg_key: c.arg_key.clone(),
+                    absent: c.absent.clone(),
                 },
             );
         }
@@ -457,6 +597,7 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
             cluster_ca: cx.one_or_many(p.cluster_ca.as_ref(), "cluster_ca"),
             etcd_ca: cx.one_or_many(p.etcd_ca.as_ref(), "etcd_ca"),
             components,
+            supervisor,
             roles,
             checks,
             origin: file.to_string(),
@@ -486,7 +627,7 @@ macro_rules! layout_files {
 
 /// The built-in layout files, compiled in.
 pub static BUILTIN_FILES: &[(&str, &str)] =
-    layout_files!("kubeadm.toml", "kubespray.toml", "rke2.toml",);
+    layout_files!("k3s.toml", "kubeadm.toml", "kubespray.toml", "rke2.toml",);
 
 /// The built-in layouts, most specific first. They are validated by the
 /// test suite, so a broken one cannot ship.
@@ -531,7 +672,8 @@ pub fn supervisor_names() -> Vec<String> {
             .detect
             .iter()
             .filter_map(|r| r.process.clone())
-            .chain(l.components.values().filter_map(|c| c.by.clone()));
+            .chain(l.components.values().flat_map(|c| c.by.clone()))
+            .chain(l.supervisor.iter().flat_map(|s| s.processes.clone()));
         for n in named {
             if !out.contains(&n) {
                 out.push(n);

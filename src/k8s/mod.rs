@@ -16,4 +16,5 @@ pub mod files;
 pub mod known;
 pub mod layout;
 pub mod ports;
+pub mod supervisor;
 pub mod value;
