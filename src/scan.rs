@@ -61,24 +61,47 @@ pub struct NodeOutcome {
     pub elapsed: Duration,
 }
 
-/// Roles seen on a node, for nodes the user gave without roles.
-pub fn detect_roles(facts: &NodeFacts) -> Vec<Role> {
+/// Roles seen on a node, for nodes the user gave without roles, and how
+/// they were found: from the components that run there, or guessed
+/// (worker) when no Kubernetes component was found at all, which the report
+/// must say, since every check of such a node is then beside the point.
+pub fn detect_roles(facts: &NodeFacts) -> (Vec<Role>, String) {
     let present = |k: ComponentKind| {
         facts
             .component(k)
             .is_some_and(|c| c.running || c.manifest.is_some())
     };
     let mut roles = Vec::new();
+    let mut seen = Vec::new();
     if present(ComponentKind::ApiServer) {
         roles.push(Role::ControlPlane);
+        seen.push("kube-apiserver");
     }
     if present(ComponentKind::Etcd) {
         roles.push(Role::Etcd);
+        seen.push("etcd");
     }
-    if roles.is_empty() {
-        roles.push(Role::Worker);
+    if !roles.is_empty() {
+        return (
+            roles,
+            format!("detected from {} on the node", seen.join(" and ")),
+        );
     }
-    roles
+    let found: Vec<&str> = facts
+        .components
+        .iter()
+        .filter(|(_, c)| c.running || c.manifest.is_some())
+        .map(|(k, _)| k.binary())
+        .collect();
+    let how = if found.is_empty() {
+        "guessed: no Kubernetes component (kube-apiserver, etcd, kubelet, ...) was found on the node".to_string()
+    } else {
+        format!(
+            "detected from {} on the node, with no kube-apiserver or etcd",
+            found.join(", ")
+        )
+    };
+    (vec![Role::Worker], how)
 }
 
 /// `probe_sessions`: extra SSH sessions for the probes (0 when no probes).
@@ -132,7 +155,9 @@ fn scan_node_keep(
     let mut facts = collect(t.as_mut(), identity, opts);
     facts.platform = platform;
     if spec.roles.is_empty() && facts.scan_status == ScanStatus::Ok {
-        facts.node.roles = detect_roles(&facts);
+        let (roles, how) = detect_roles(&facts);
+        facts.node.roles = roles;
+        facts.node.roles_detected = Some(how);
     }
     (
         NodeOutcome {
@@ -379,6 +404,33 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
 mod tests {
     use super::*;
     use crate::facts::ComponentFacts;
+
+    #[test]
+    fn roles_are_detected_from_what_runs_or_said_to_be_guessed() {
+        let running = ComponentFacts {
+            running: true,
+            ..Default::default()
+        };
+        let mut n = NodeFacts::default();
+        let (roles, how) = detect_roles(&n);
+        assert_eq!(roles, vec![Role::Worker]);
+        assert!(how.starts_with("guessed: no Kubernetes component"), "{how}");
+
+        n.components.insert(ComponentKind::Kubelet, running.clone());
+        let (roles, how) = detect_roles(&n);
+        assert_eq!(roles, vec![Role::Worker]);
+        assert_eq!(
+            how,
+            "detected from kubelet on the node, with no kube-apiserver or etcd"
+        );
+
+        n.components
+            .insert(ComponentKind::ApiServer, running.clone());
+        n.components.insert(ComponentKind::Etcd, running);
+        let (roles, how) = detect_roles(&n);
+        assert_eq!(roles, vec![Role::ControlPlane, Role::Etcd]);
+        assert_eq!(how, "detected from kube-apiserver and etcd on the node");
+    }
 
     #[test]
     fn probe_targets_are_kubernetes_ports_and_any_port_a_component_holds() {

@@ -107,12 +107,11 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Benchmark, BenchError> {
             problems: &mut problems,
         };
         let (doc, errors) = DeTable::parse_recoverable(text);
-        for e in errors {
-            let line = e.span().map(|s| cx.line(s.start)).unwrap_or(0);
+        for (span, message) in crate::util::toml_syntax::syntax_errors(text, &errors) {
             cx.problems.push(Problem {
                 file: name.to_string(),
-                line,
-                message: format!("TOML syntax: {}", e.message().trim()),
+                line: cx.line(span.start),
+                message,
             });
         }
         let is_profile = Path::new(name)

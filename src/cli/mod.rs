@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kubeharden::bench::{self, Benchmark};
 use kubeharden::facts::load_facts_path;
@@ -65,6 +65,7 @@ enum Command {
         old: PathBuf,
         /// The later JSON report.
         new: PathBuf,
+        /// text for people, json for machines, md for a pull request comment.
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
         /// Write the diff here instead of standard output.
@@ -75,6 +76,7 @@ enum Command {
     Rules {
         #[command(flatten)]
         bench: BenchArg,
+        /// text, json, or md (docs/rules.md is `rules --format md`).
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         format: RulesFormat,
     },
@@ -83,6 +85,21 @@ enum Command {
     /// Write an inventory TOML from `vagrant ssh-config` or an Ansible inventory.
     #[command(subcommand)]
     Inventory(inventory::InventoryCmd),
+    /// Print the shell completion script for SHELL. For bash:
+    /// `kubeharden completions bash > ~/.local/share/bash-completion/completions/kubeharden`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page kubeharden(1) in roff, or with --dir write it and
+    /// one page per subcommand (kubeharden-scan.1 ...) there.
+    Man {
+        /// Write every page into this directory (for example
+        /// /usr/local/share/man/man1).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -184,6 +201,8 @@ struct ReportArgs {
     /// Write the --format report here instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Colour in the text report: auto (when standard output is a terminal
+    /// and NO_COLOR is not set), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
     /// Also write the HTML report to FILE (one self-contained page).
@@ -213,14 +232,14 @@ struct ReportArgs {
     /// and an expiry date.
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
-    /// What makes the exit code 1: fail (any fail or error, or a node not
-    /// scanned), warn (the same, and any warn), none (never).
     /// A certificate that expires in fewer days fails.
     #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_CERT_FAIL_DAYS)]
     cert_fail_days: i64,
     /// A certificate that expires in fewer days warns.
     #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_CERT_WARN_DAYS)]
     cert_warn_days: i64,
+    /// What makes the exit code 1: fail (any fail or error, or a node not
+    /// scanned), warn (the same, and any warn), none (never).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     fail_on: FailOn,
 }
@@ -341,6 +360,8 @@ enum Plan {
     },
     Benchmarks,
     Inventory(inventory::Plan),
+    Completions(clap_complete::Shell),
+    Man(Option<PathBuf>),
 }
 
 fn load_benchmark(arg: &BenchArg) -> Result<Benchmark> {
@@ -398,6 +419,8 @@ fn plan(cli: Cli) -> Result<Plan> {
             format,
         },
         Command::Benchmarks => Plan::Benchmarks,
+        Command::Completions { shell } => Plan::Completions(shell),
+        Command::Man { dir } => Plan::Man(dir),
         Command::Demo { install, json } => Plan::Demo { install, json },
         Command::Inventory(cmd) => Plan::Inventory(inventory::plan(cmd)?),
     })
@@ -539,6 +562,25 @@ fn run(plan: Plan) -> Result<bool> {
             inventory::run(plan)?;
             Ok(false)
         }
+        Plan::Completions(shell) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kubeharden", &mut buf);
+            write_out(None, &buf)?;
+            Ok(false)
+        }
+        Plan::Man(None) => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            write_out(None, &buf)?;
+            Ok(false)
+        }
+        Plan::Man(Some(dir)) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("writing the manual pages into {}", dir.display()))?;
+            eprintln!("kubeharden: manual pages written to {}", dir.display());
+            Ok(false)
+        }
         Plan::Benchmarks => {
             let mut text = String::new();
             for b in bench::BUILTIN {
@@ -571,6 +613,58 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("kubeharden: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option and argument of every command, with its command's path.
+    fn all_args(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for a in cmd.get_arguments() {
+            if !["help", "version"].contains(&a.get_id().as_str()) {
+                out.push((path.to_string(), a.clone()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            all_args(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_option_has_its_own_help_text() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut args = Vec::new();
+        all_args(&cmd, "kubeharden", &mut args);
+        assert!(args.len() > 40, "found only {} arguments", args.len());
+        let mut missing = Vec::new();
+        let mut seen: std::collections::HashMap<(String, String), String> = Default::default();
+        let mut shared = Vec::new();
+        for (path, a) in &args {
+            let help = a
+                .get_long_help()
+                .or(a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if help.trim().is_empty() {
+                missing.push(format!("{path} {}", a.get_id()));
+                continue;
+            }
+            if let Some(other) = seen.insert((path.clone(), help.clone()), a.get_id().to_string()) {
+                shared.push(format!("{path}: {} and {other}", a.get_id()));
+            }
+        }
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+        assert!(shared.is_empty(), "the same help text: {shared:#?}");
+    }
+
+    #[test]
+    fn every_subcommand_has_an_about() {
+        for sub in Cli::command().get_subcommands() {
+            assert!(sub.get_about().is_some(), "{}", sub.get_name());
         }
     }
 }

@@ -180,7 +180,21 @@ pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
     }
     for o in &outcomes {
         let f = &o.facts;
-        let roles: Vec<&str> = f.node.roles.iter().map(|r| r.as_str()).collect();
+        let mut roles = f
+            .node
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        if let Some(how) = &f.node.roles_detected {
+            // "worker (guessed: no Kubernetes component ...)"
+            if how.starts_with("guessed") {
+                roles.push_str(&format!(" ({how})"));
+            } else {
+                roles.push_str(" (detected)");
+            }
+        }
         let detail = match f.scan_status {
             ScanStatus::Ok if f.errors.is_empty() => String::new(),
             ScanStatus::Ok => format!(" ({} items could not be read)", f.errors.len()),
@@ -191,7 +205,7 @@ pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
             kubeharden::report::text::clean(&f.node.name),
             f.scan_status.as_str(),
             o.elapsed.as_secs_f64(),
-            roles.join(","),
+            roles,
             kubeharden::report::text::clean(&detail)
         );
     }

@@ -148,14 +148,11 @@ pub fn apply(facts: &mut NodeFacts, answers: &[LogAnswer]) {
         });
         if chosen.is_none() {
             // A log file holds every start: only the last one's lines.
-            chosen = answers
-                .iter()
-                .filter(|a| a.pid().is_none())
-                .find_map(|a| {
-                    let lines = parsed(a);
-                    last_start(&lines, sup.started.as_deref())
-                        .map(|s| (a, s.iter().map(clone_line).collect(), true))
-                });
+            chosen = answers.iter().filter(|a| a.pid().is_none()).find_map(|a| {
+                let lines = parsed(a);
+                last_start(&lines, sup.started.as_deref())
+                    .map(|s| (a, s.iter().map(clone_line).collect(), true))
+            });
         }
         let embedded: Vec<(ComponentKind, &layout::ComponentLayout)> = layout
             .components
@@ -268,7 +265,11 @@ fn logged(
         });
         return;
     }
-    let Some(line) = lines.iter().rev().find(|l| l.msg.starts_with(text.as_str())) else {
+    let Some(line) = lines
+        .iter()
+        .rev()
+        .find(|l| l.msg.starts_with(text.as_str()))
+    else {
         if !complete {
             // Lines of this process, but not its start: whether the
             // component was started is not known.

@@ -232,6 +232,7 @@ fn evaluate_node_full(
         name: facts.node.name.clone(),
         address: facts.node.address.clone(),
         roles: facts.node.roles.clone(),
+        roles_detected: facts.node.roles_detected.as_deref().map(|r| cap(r, 512)),
         scan_status: facts.scan_status,
         // Both come from the node (a scan error may quote its output), so
         // they are capped like evidence; name and address come from the
@@ -587,11 +588,19 @@ fn presence_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
                 ),
                 _ => (
                     Status::Error,
-                    Some(format!(
-                        "no running {} was found on a node declared {}: its checks could not be evaluated; check the inventory roles, or whether the collector can see the node's processes",
-                        kind.binary(),
-                        roles.join(",")
-                    )),
+                    Some(match &facts.node.roles_detected {
+                        Some(how) if how.starts_with("guessed") => format!(
+                            "no running {} was found, and no role was given for the node: its role {} was {how}. It does not look like a Kubernetes node; if it is one, give its roles (--role NAME=ROLES, or roles in the inventory)",
+                            kind.binary(),
+                            roles.join(","),
+                        ),
+                        _ => format!(
+                            "no running {} was found on a node {} {}: its checks could not be evaluated; check the node's roles, or whether the collector can see the node's processes",
+                            kind.binary(),
+                            if facts.node.roles_detected.is_some() { "taken for" } else { "declared" },
+                            roles.join(",")
+                        ),
+                    }),
                     "not running".to_string(),
                 ),
             };

@@ -13,11 +13,12 @@ pub const MAX_FACTS_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FactsError {
-    #[error("{path}: cannot read: {source}")]
+    // The OS error is part of the message, not a `source`: a source would be
+    // printed a second time by error chains (`{:#}`).
+    #[error("{path}: cannot read: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}:{line}:{column}: invalid facts: {message}")]
     Json {
@@ -29,7 +30,11 @@ pub enum FactsError {
     #[error(
         "{path}: facts schema version {found} is not supported (this build reads version {FACTS_SCHEMA_VERSION})"
     )]
-    Version { path: PathBuf, found: u32 },
+    Version { path: PathBuf, found: u64 },
+    #[error(
+        "{path}: not kubeharden facts ({why}); eval reads the facts `scan --save-facts DIR` writes"
+    )]
+    NotFacts { path: PathBuf, why: String },
     #[error("{path}: file is {size} bytes, larger than the {MAX_FACTS_FILE_BYTES}-byte limit")]
     TooLarge { path: PathBuf, size: u64 },
     #[error("{path}: no facts files (*.json) found")]
@@ -57,13 +62,26 @@ pub fn parse_facts(path: &Path, text: &str) -> Result<Vec<NodeFacts>, FactsError
     };
     let mut nodes = Vec::with_capacity(items.len());
     for item in items {
-        // Check the version before the shape, so a future schema gets a clear
-        // "unsupported version" instead of a confusing field error.
-        let found = item
-            .get("schema_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as u32;
-        if found != FACTS_SCHEMA_VERSION {
+        // Check what the file is and its version before the shape, so a
+        // report, some other JSON or a future schema gets a clear message
+        // instead of a confusing field error.
+        let not_facts = |why: &str| FactsError::NotFacts {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        };
+        let Some(obj) = item.as_object() else {
+            return Err(not_facts("not a JSON object or an array of objects"));
+        };
+        if obj.contains_key("tool") && obj.contains_key("summary") {
+            return Err(not_facts("a kubeharden JSON report, which `diff` compares"));
+        }
+        let Some(version) = obj.get("schema_version") else {
+            return Err(not_facts("no schema_version"));
+        };
+        let Some(found) = version.as_u64() else {
+            return Err(not_facts("schema_version is not a whole number"));
+        };
+        if found != u64::from(FACTS_SCHEMA_VERSION) {
             return Err(FactsError::Version {
                 path: path.to_path_buf(),
                 found,
@@ -105,9 +123,9 @@ fn strip_position(msg: &str) -> String {
 }
 
 fn read_file(path: &Path) -> Result<Vec<NodeFacts>, FactsError> {
-    let io = |source| FactsError::Io {
+    let io = |error| FactsError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let size = fs::metadata(path).map_err(io)?.len();
     if size > MAX_FACTS_FILE_BYTES {
@@ -123,20 +141,20 @@ fn read_file(path: &Path) -> Result<Vec<NodeFacts>, FactsError> {
 /// Loads facts from a file, or from every `*.json` file in a directory (sorted
 /// by name, not recursive). Node names must be unique across the set.
 pub fn load_facts_path(path: &Path) -> Result<Vec<NodeFacts>, FactsError> {
-    let meta = fs::metadata(path).map_err(|source| FactsError::Io {
+    let meta = fs::metadata(path).map_err(|error| FactsError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let files: Vec<PathBuf> = if meta.is_dir() {
         let mut files = Vec::new();
-        let entries = fs::read_dir(path).map_err(|source| FactsError::Io {
+        let entries = fs::read_dir(path).map_err(|error| FactsError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         for entry in entries {
-            let entry = entry.map_err(|source| FactsError::Io {
+            let entry = entry.map_err(|error| FactsError::Io {
                 path: path.to_path_buf(),
-                source,
+                error,
             })?;
             let p = entry.path();
             if p.extension().is_some_and(|e| e == "json") && p.is_file() {

@@ -168,6 +168,11 @@ pub struct NodeIdentity {
     pub address: String,
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// How `roles` were found when the inventory gave none: "detected from
+    /// kube-apiserver and etcd on the node", or "guessed: ..." when nothing
+    /// of Kubernetes was found. Absent for declared roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_detected: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

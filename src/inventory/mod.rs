@@ -220,9 +220,8 @@ pub fn parse(file: &str, text: &str, ssh: &SshConfig) -> Result<Vec<NodeSpec>, I
         problems: Vec::new(),
     };
     let (doc, errors) = DeTable::parse_recoverable(text);
-    for e in errors {
-        let span = e.span().unwrap_or(0..0);
-        cx.err(span, format!("TOML syntax: {}", e.message().trim()));
+    for (span, message) in crate::util::toml_syntax::syntax_errors(text, &errors) {
+        cx.err(span, message);
     }
     let doc = doc.get_ref();
     for (k, _) in doc.iter() {
@@ -279,6 +278,9 @@ pub fn parse(file: &str, text: &str, ssh: &SshConfig) -> Result<Vec<NodeSpec>, I
                         item.span(),
                         format!("{what}: missing required key \"address\""),
                     );
+                }
+                if let Some(why) = address.as_deref().and_then(placeholder_address) {
+                    cx.err(t.get("address").unwrap().span(), format!("{what}: {why}"));
                 }
                 let roles = match t.get("roles").map(|v| (v.span(), v.get_ref())) {
                     Some((_, DeValue::Array(rs))) => {
@@ -370,6 +372,44 @@ pub fn parse(file: &str, text: &str, ssh: &SshConfig) -> Result<Vec<NodeSpec>, I
     }
 }
 
+/// Why an address is a placeholder no scan should try, if it is one: the
+/// ranges and names reserved for documentation (RFC 5737, RFC 3849,
+/// RFC 2606), which the example inventories use. A copied example left
+/// unedited then fails at once, instead of connecting to whatever answers at
+/// an address that was only meant to be read.
+pub fn placeholder_address(address: &str) -> Option<String> {
+    let host = address.rsplit_once('@').map_or(address, |(_, h)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let reserved = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            let o = ip.octets();
+            matches!(
+                (o[0], o[1], o[2]),
+                (192, 0, 2) | (198, 51, 100) | (203, 0, 113)
+            )
+            .then_some("an IPv4 address reserved for documentation (RFC 5737)")
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            let s = ip.segments();
+            (s[0] == 0x2001 && s[1] == 0x0db8)
+                .then_some("an IPv6 address reserved for documentation (RFC 3849)")
+        }
+        Err(_) => {
+            let h = host.trim_end_matches('.').to_ascii_lowercase();
+            let reserved_name = ["example", "test", "invalid"]
+                .iter()
+                .any(|tld| h == *tld || h.ends_with(&format!(".{tld}")))
+                || ["example.com", "example.net", "example.org"]
+                    .iter()
+                    .any(|d| h == *d || h.ends_with(&format!(".{d}")));
+            reserved_name.then_some("a name reserved for documentation (RFC 2606)")
+        }
+    }?;
+    Some(format!(
+        "address {address:?} is {reserved}: a placeholder from an example; put the node's real address or ~/.ssh/config alias there"
+    ))
+}
+
 /// Reads and parses an inventory file: TOML, or an Ansible inventory when
 /// [`ansible::detect`] says so (hosts it skips are noted on stderr).
 pub fn load(path: &Path, ssh: &SshConfig) -> Result<Vec<NodeSpec>, InventoryError> {
@@ -388,7 +428,21 @@ pub fn load(path: &Path, ssh: &SshConfig) -> Result<Vec<NodeSpec>, InventoryErro
             for n in notes {
                 eprintln!("kubeharden: note: {n}");
             }
-            Ok(nodes)
+            let problems: Vec<Problem> = nodes
+                .iter()
+                .filter_map(|n| {
+                    placeholder_address(&n.address).map(|why| Problem {
+                        file: shown.clone(),
+                        line: 0,
+                        message: format!("node {}: {why}", n.name),
+                    })
+                })
+                .collect();
+            if problems.is_empty() {
+                Ok(nodes)
+            } else {
+                Err(InventoryError { problems })
+            }
         }
     }
 }
@@ -418,6 +472,9 @@ pub fn parse_node_arg(s: &str, defaults: &Defaults, ssh: &SshConfig) -> Result<N
         }
         _ => (hostport.to_string(), None),
     };
+    if let Some(why) = placeholder_address(&alias) {
+        return Err(format!("--node {s:?}: {why}"));
+    }
     let hc = ssh.resolve(&alias);
     Ok(NodeSpec {
         name: name.to_string(),
@@ -470,12 +527,75 @@ port = 2222
 "#;
 
     #[test]
-    fn the_example_inventory_is_valid() {
+    fn the_example_inventory_is_refused_until_its_placeholders_are_replaced() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/inventory.toml");
-        let nodes = load(&path, &SshConfig::default()).unwrap();
+        let err = load(&path, &SshConfig::default()).unwrap_err();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("address ="))
+            .map(|(i, _)| i + 1)
+            .collect();
+        assert_eq!(
+            err.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+            lines
+        );
+        assert!(
+            err.problems[0].message.contains(
+                "\"192.0.2.11\" is an IPv4 address reserved for documentation (RFC 5737)"
+            ),
+            "{err}"
+        );
+        assert!(err.problems[1].message.contains("RFC 2606"), "{err}");
+        let edited = text
+            .replace("192.0.2.", "10.0.0.")
+            .replace("cp2.example", "cp2");
+        let nodes = parse("edited.toml", &edited, &SshConfig::default()).unwrap();
         assert_eq!(nodes.len(), 3);
         assert_eq!(nodes[2].user.as_deref(), Some("auditor"));
         assert_eq!(nodes[0].command_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn placeholders_are_the_documentation_ranges_only() {
+        for a in [
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.255",
+            "2001:db8::1",
+            "[2001:db8::1]",
+            "cp1.example",
+            "node.example.com",
+            "EXAMPLE.ORG.",
+            "x.test",
+            "root@192.0.2.3",
+        ] {
+            assert!(placeholder_address(a).is_some(), "{a}");
+        }
+        for a in [
+            "192.0.3.1",
+            "10.0.0.1",
+            "198.51.101.7",
+            "2001:db9::1",
+            "cp1",
+            "example.internal",
+            "myexample.com",
+            "testing",
+            "localhost",
+        ] {
+            assert_eq!(placeholder_address(a), None, "{a}");
+        }
+        let err = parse_node_arg(
+            "cp1=root@192.0.2.11",
+            &Defaults::default(),
+            &SshConfig::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("--node \"cp1=root@192.0.2.11\": address \"192.0.2.11\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -35,11 +35,12 @@ pub enum VagrantError {
     #[error("{dir}: not a directory")]
     NoDir { dir: PathBuf },
     #[error(
-        "cannot run `vagrant ssh-config` in {dir}: {source}; where Vagrant is installed, run `vagrant ssh-config > ssh-config.txt` and pass --ssh-config ssh-config.txt"
+        "cannot run `vagrant ssh-config` in {dir}: {error}; where Vagrant is installed, run `vagrant ssh-config > ssh-config.txt` and pass --ssh-config ssh-config.txt"
     )]
     Spawn {
         dir: PathBuf,
-        source: std::io::Error,
+        // Not a `source`: error chains would print it twice.
+        error: std::io::Error,
     },
     #[error("`vagrant ssh-config` in {dir} failed ({status}): {stderr}")]
     Failed {
@@ -65,9 +66,9 @@ pub fn ssh_config_output(dir: &Path) -> Result<String, VagrantError> {
         .env("VAGRANT_NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|source| VagrantError::Spawn {
+        .map_err(|error| VagrantError::Spawn {
             dir: dir.into(),
-            source,
+            error,
         })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -487,9 +487,7 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                     );
                 }
             }
-            if launch != Launch::Embedded
-                && (c.logged.is_some() || !c.runs_with.is_empty())
-            {
+            if launch != Launch::Embedded && (c.logged.is_some() || !c.runs_with.is_empty()) {
                 cx.err(
                     at,
                     format!("{kind}: `logged` and `runs_with` are for embedded components"),
@@ -508,7 +506,10 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                 );
             }
             if c.runs_with.iter().any(|a| !a.starts_with("--")) {
-                cx.err(at, format!("{kind}: `runs_with` holds flags (--name=value)"));
+                cx.err(
+                    at,
+                    format!("{kind}: `runs_with` holds flags (--name=value)"),
+                );
             }
             if let Some(u) = &c.unit {
                 if !u.ends_with(".service") || u.contains('/') {

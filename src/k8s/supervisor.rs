@@ -54,11 +54,7 @@ impl NodeCtx<'_> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for f in layout
-            .supervisor
-            .iter()
-            .flat_map(|s| s.config_files.iter())
-        {
+        for f in layout.supervisor.iter().flat_map(|s| s.config_files.iter()) {
             if self.facts.files.get(f).is_some_and(|x| x.exists) {
                 out.push(f.clone());
             }
@@ -135,7 +131,11 @@ impl NodeCtx<'_> {
         else {
             return String::new();
         };
-        let sup = c.logged.as_ref().map(|l| l.supervisor.as_str()).unwrap_or("");
+        let sup = c
+            .logged
+            .as_ref()
+            .map(|l| l.supervisor.as_str())
+            .unwrap_or("");
         let files = layout
             .supervisor
             .as_ref()

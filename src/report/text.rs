@@ -135,9 +135,34 @@ pub fn render(report: &Report, color: Color) -> String {
         if let Some(e) = &n.error {
             let _ = writeln!(out, "    {}", clean(e));
         }
+        if let Some(r) = &n.roles_detected {
+            let _ = writeln!(out, "    roles {}", clean(r));
+        }
         if let Some(l) = &n.layout {
             let _ = writeln!(out, "    layout {}", clean(&crate::verdict::layout_text(l)));
         }
+    }
+    if report.summary.nodes.scanned == 0 && report.summary.nodes.total > 0 {
+        // Nothing to judge: section tables of zeros and the cluster's manual
+        // checks would only hide that.
+        let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+        for n in &report.nodes {
+            *why.entry(n.scan_status.as_str()).or_default() += 1;
+        }
+        let why: Vec<String> = why.into_iter().map(|(s, k)| format!("{k} {s}")).collect();
+        let _ = writeln!(
+            out,
+            "\n{}: none of the {} node{} could be scanned ({}), so no check was evaluated.\nFix what the line under each node says, then scan again.",
+            paint(color, status_code(Status::Error), "NOTHING WAS SCANNED"),
+            report.summary.nodes.total,
+            if report.summary.nodes.total == 1 {
+                ""
+            } else {
+                "s"
+            },
+            why.join(", ")
+        );
+        return out;
     }
     if !report.cluster.results.is_empty() {
         let c = Counts::of(&report.cluster.results);

@@ -190,11 +190,8 @@ pub fn parse(file: &str, text: &str, ids: &[String]) -> Result<Vec<Waiver>, Waiv
         })
     };
     let (doc, errors) = DeTable::parse_recoverable(text);
-    for e in errors {
-        err(
-            e.span().unwrap_or(0..0),
-            format!("TOML syntax: {}", e.message().trim()),
-        );
+    for (span, message) in crate::util::toml_syntax::syntax_errors(text, &errors) {
+        err(span, message);
     }
     let mut out = Vec::new();
     for (k, v) in doc.get_ref().iter() {

@@ -7,6 +7,7 @@
 //! one another.
 
 mod problem;
+pub mod toml_syntax;
 
 pub use problem::Problem;
 

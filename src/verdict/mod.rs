@@ -212,6 +212,10 @@ pub struct NodeReport {
     pub name: String,
     pub address: String,
     pub roles: Vec<Role>,
+    /// How the roles were found when none were declared (the facts'
+    /// `node.roles_detected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_detected: Option<String>,
     pub scan_status: ScanStatus,
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
