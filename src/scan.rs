@@ -154,6 +154,7 @@ fn scan_node_keep(
     let mut t = transport(spec, via, probe_sessions);
     let mut facts = collect(t.as_mut(), identity, opts);
     facts.platform = platform;
+    facts.scan_duration_ms = Some(started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64);
     if spec.roles.is_empty() && facts.scan_status == ScanStatus::Ok {
         let (roles, how) = detect_roles(&facts);
         facts.node.roles = roles;

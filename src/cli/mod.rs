@@ -217,6 +217,10 @@ struct ReportArgs {
     /// Also write a short Markdown summary to FILE.
     #[arg(long, value_name = "FILE")]
     md: Option<PathBuf>,
+    /// Also write Prometheus metrics to FILE (text format, replaced
+    /// atomically), for node_exporter's textfile collector: see docs/metrics.md.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
     /// Directory whose report.html, report.css or report.js replace the
     /// built-in HTML templates.
     #[arg(long, value_name = "DIR")]

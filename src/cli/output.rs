@@ -21,6 +21,8 @@ pub struct Plan {
     color: Color,
     /// Extra reports: `--html`, `--json`, `--junit`, `--md`.
     files: Vec<(Format, PathBuf)>,
+    /// `--metrics FILE`: Prometheus text, written atomically.
+    metrics: Option<PathBuf>,
     template_dir: Option<PathBuf>,
     cluster_name: Option<String>,
     baseline: Option<Report>,
@@ -100,6 +102,7 @@ pub fn plan(a: ReportArgs, bench: &Benchmark) -> Result<Plan> {
         format: a.format,
         output: a.output,
         files,
+        metrics: a.metrics,
         template_dir: a.template_dir,
         cluster_name: a.cluster_name,
         baseline,
@@ -150,6 +153,10 @@ pub fn deliver(mut report: Report, plan: &Plan) -> Result<bool> {
     for (format, path) in &plan.files {
         let bytes = render(&report, *format, plan, since.as_ref())?;
         write_out(Some(path), &bytes)?;
+    }
+    if let Some(path) = &plan.metrics {
+        report::metrics::write_atomic(path, report::metrics::render(&report).as_bytes())
+            .with_context(|| format!("{}: cannot write the metrics", path.display()))?;
     }
     let bytes = render(&report, plan.format, plan, since.as_ref())?;
     write_out(plan.output.as_ref(), &bytes)?;

@@ -238,6 +238,7 @@ fn evaluate_node_full(
         // they are capped like evidence; name and address come from the
         // inventory.
         error: facts.error.as_deref().map(|e| cap(e, EVIDENCE_CAP)),
+        scan_duration_ms: facts.scan_duration_ms,
         kubernetes_version: facts
             .node
             .kubernetes_version

@@ -42,6 +42,11 @@ pub struct NodeFacts {
     /// When collection finished (RFC 3339), if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collected_at: Option<String>,
+    /// How long the node's scan took, from the start of the connection to
+    /// the end of collection (the probes after it are not included), in
+    /// milliseconds. Set by a scan; absent in facts written by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_duration_ms: Option<u64>,
     /// Whether the collector reached the node at all.
     #[serde(default)]
     pub scan_status: ScanStatus,

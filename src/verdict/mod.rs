@@ -218,6 +218,9 @@ pub struct NodeReport {
     pub roles_detected: Option<String>,
     pub scan_status: ScanStatus,
     pub error: Option<String>,
+    /// The facts' `scan_duration_ms`: connection and collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
     /// The distribution layout the node was judged with, and why.
