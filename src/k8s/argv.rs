@@ -76,8 +76,9 @@ pub fn parse_argv(component: ComponentKind, argv: &[String]) -> Args {
                     (words[i - 1].clone(), false)
                 }
                 Some(_) => (String::new(), true),
-                // Unknown flag: take the next word unless it looks like a flag.
-                None if i < words.len() && flag_body(&words[i]).is_none() => {
+                // Unknown flag: take the next word unless it looks like a flag
+                // or is the `--` that ends the flags.
+                None if i < words.len() && words[i] != "--" && flag_body(&words[i]).is_none() => {
                     i += 1;
                     (words[i - 1].clone(), false)
                 }

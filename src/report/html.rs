@@ -1027,12 +1027,37 @@ fn tera_error(e: &tera::Error) -> String {
 }
 
 /// Renders the report as one self-contained HTML page.
+/// Tera's HTML escaping, with control characters (other than tab, newline
+/// and carriage return) replaced by U+FFFD: HTML forbids them in text, a
+/// browser may show or drop them silently, and node output can carry any of
+/// them (a terminal escape sequence in a process name, say).
+fn escape_text(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    if !input
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return tera::escape_html(input, out);
+    }
+    let clean: String = input
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    tera::escape_html(&clean, out)
+}
+
 pub fn render(report: &Report, opts: &HtmlOptions<'_>) -> Result<String, HtmlError> {
     let dir = opts.template_dir;
     let template = load(dir, "report.html", TEMPLATE)?;
     let css = load(dir, "report.css", STYLE)?;
     let js = load(dir, "report.js", SCRIPT)?;
     let mut tera = tera::Tera::default();
+    tera.set_escape_fn(escape_text);
     let shown = match dir {
         Some(d) if d.join("report.html").exists() => d.join("report.html").display().to_string(),
         _ => "templates/report.html (built in)".to_string(),
