@@ -16,12 +16,20 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// document may produce. Real kubelet configs have a few hundred.
 pub const MAX_NODES: usize = 200_000;
 
+/// Deepest nesting of sequences and mappings. Kubernetes configs nest a
+/// dozen levels; a deeper document is hostile or broken, and nesting without
+/// limit would make every later walk of the value (dropping it, too) recurse
+/// without limit.
+pub const MAX_DEPTH: usize = 128;
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum YamlError {
     #[error("line {line}: {message}")]
     Syntax { line: usize, message: String },
     #[error("document expands to more than {MAX_NODES} nodes (alias bomb?)")]
     TooLarge,
+    #[error("document nests deeper than {MAX_DEPTH} levels")]
+    TooDeep,
     #[error("a mapping key is not a scalar")]
     ComplexKey,
     #[error("alias to unknown anchor")]
@@ -123,8 +131,19 @@ impl Builder<'_> {
         true
     }
 
+    /// Whether one more sequence or mapping may open.
+    fn deeper(&mut self) -> bool {
+        if self.stack.len() >= MAX_DEPTH {
+            self.error.get_or_insert(YamlError::TooDeep);
+            return false;
+        }
+        self.count(1)
+    }
+
     fn insert(&mut self, v: Value, anchor: usize) {
-        if anchor > 0 {
+        // The copy an anchor keeps counts against the budget too: nested
+        // anchors would otherwise copy the same nodes once per level.
+        if anchor > 0 && self.count(size(&v)) {
             self.anchors.push((anchor, v.clone()));
         }
         match self.stack.last_mut() {
@@ -205,10 +224,10 @@ impl MarkedEventReceiver for Builder<'_> {
         match ev {
             // `count` records the error when the budget runs out; the event
             // is then dropped and every later one ignored.
-            Event::SequenceStart(anchor, _) if self.count(1) => {
+            Event::SequenceStart(anchor, _) if self.deeper() => {
                 self.stack.push(Frame::Seq(Vec::new(), anchor));
             }
-            Event::MappingStart(anchor, _) if self.count(1) => {
+            Event::MappingStart(anchor, _) if self.deeper() => {
                 self.stack.push(Frame::Map(Map::new(), None, anchor));
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
@@ -306,6 +325,39 @@ mod tests {
             ));
         }
         assert_eq!(parse(&doc), Err(YamlError::TooLarge));
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(parse(&deep), Err(YamlError::TooDeep));
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        // Block style nests through indentation just the same.
+        let mut block = String::new();
+        for i in 0..=MAX_DEPTH {
+            block.push_str(&format!("{}k{i}:\n", " ".repeat(i)));
+        }
+        assert_eq!(parse(&block), Err(YamlError::TooDeep));
+    }
+
+    /// Anchors nested in anchors each keep a copy of what they hold; the
+    /// copies count, so that 100 levels of them cannot multiply a large
+    /// document by 100.
+    #[test]
+    fn anchored_copies_count_against_the_budget() {
+        let leaves = "[".to_string() + &vec!["x"; 30_000].join(",") + "]";
+        let mut doc = leaves;
+        for i in 0..10 {
+            doc = format!("{{k: &a{i} {doc}}}");
+        }
+        assert_eq!(parse(&doc), Err(YamlError::TooLarge));
+        let small = "[".to_string() + &vec!["x"; 3_000].join(",") + "]";
+        let mut doc = small;
+        for i in 0..10 {
+            doc = format!("{{k: &a{i} {doc}}}");
+        }
+        assert!(parse(&doc).is_ok());
     }
 
     #[test]

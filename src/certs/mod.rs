@@ -163,10 +163,27 @@ fn key_type(oid: &str) -> &'static str {
     }
 }
 
-/// Parses every certificate in a PEM text, in order. A block that is not a
-/// valid certificate gives an error for that block only.
+/// Most PEM blocks read from one file. A CA bundle holds a few hundred at
+/// most; the rest of a larger file gives one error saying it was not read.
+pub const MAX_PEM_BLOCKS: usize = 512;
+
+/// Parses every certificate in a PEM text, in order, up to
+/// [`MAX_PEM_BLOCKS`]. A block that is not a valid certificate gives an
+/// error for that block only.
 pub fn parse_pem(text: &str) -> Vec<Result<CertInfo, String>> {
+    let mut out = parse_blocks(text);
+    if out.len() > MAX_PEM_BLOCKS {
+        out.truncate(MAX_PEM_BLOCKS);
+        out.push(Err(format!(
+            "more than {MAX_PEM_BLOCKS} PEM blocks in one file; the rest were not read"
+        )));
+    }
+    out
+}
+
+fn parse_blocks(text: &str) -> Vec<Result<CertInfo, String>> {
     Pem::iter_from_buffer(text.as_bytes())
+        .take(MAX_PEM_BLOCKS + 1)
         .map(|pem| {
             let pem = pem.map_err(|e| format!("bad PEM: {e}"))?;
             if pem.label != "CERTIFICATE" {
@@ -242,6 +259,17 @@ pub fn parse_pem(text: &str) -> Vec<Result<CertInfo, String>> {
 mod tests {
     use super::*;
     use std::process::Command;
+
+    #[test]
+    fn pem_blocks_are_capped_and_the_cut_is_said() {
+        let block = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let many = block.repeat(MAX_PEM_BLOCKS + 100);
+        let out = parse_pem(&many);
+        assert_eq!(out.len(), MAX_PEM_BLOCKS + 1);
+        let last = out.last().unwrap().as_ref().unwrap_err();
+        assert!(last.contains("the rest were not read"), "{last}");
+        assert_eq!(parse_pem(&block.repeat(3)).len(), 3);
+    }
 
     /// A CA and a leaf it signed, made by openssl in a temporary directory.
     fn openssl_pair(leaf_args: &[&str], days: &str) -> (String, String) {

@@ -110,7 +110,7 @@ pub fn plan(cmd: InventoryCmd) -> Result<Plan> {
     })
 }
 
-fn read(path: &PathBuf) -> Result<(String, String)> {
+fn read(path: &std::path::Path) -> Result<(String, String)> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -118,7 +118,7 @@ fn read(path: &PathBuf) -> Result<(String, String)> {
             .context("reading standard input")?;
         return Ok(("<stdin>".into(), text));
     }
-    let text = std::fs::read_to_string(path)
+    let text = kubeharden::util::read_text(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     Ok((path.display().to_string(), text))
 }

@@ -11,7 +11,7 @@ use kubeharden::bench::Benchmark;
 use kubeharden::report::html::{self, HtmlOptions};
 use kubeharden::report::text::Color;
 use kubeharden::report::waivers::{self, Date, Waiver};
-use kubeharden::report::{self, Gate, REPORT_SCHEMA_VERSION, Report, diff};
+use kubeharden::report::{self, Gate, Report, diff};
 
 use super::{Format, ReportArgs, color_for, write_out};
 
@@ -45,23 +45,7 @@ impl Plan {
 
 /// Reads a JSON report written by kubeharden (for `diff` and `--baseline`).
 pub fn read_report(path: &Path) -> Result<Report> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a JSON report", path.display()))?;
-    match value.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(v) if v == u64::from(REPORT_SCHEMA_VERSION) => {}
-        Some(v) => bail!(
-            "{}: report schema_version {v} is not supported (this build reads {REPORT_SCHEMA_VERSION})",
-            path.display()
-        ),
-        None => bail!(
-            "{}: not a kubeharden JSON report (no schema_version)",
-            path.display()
-        ),
-    }
-    serde_json::from_value(value)
-        .with_context(|| format!("{}: not a valid kubeharden JSON report", path.display()))
+    Ok(report::json::read(path)?)
 }
 
 pub fn plan(a: ReportArgs, bench: &Benchmark) -> Result<Plan> {

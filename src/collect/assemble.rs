@@ -85,6 +85,37 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Most certificate files (or kubeconfig entries) kept per node. A real
+/// node has a few dozen; beyond this the node is hostile or broken, and the
+/// rest are left out with one collection error that says so.
+pub const MAX_CERTIFICATE_FILES: usize = 2000;
+
+/// Whether another certificate may be kept; records the cut once.
+fn room_for_certificate(facts: &mut NodeFacts) -> bool {
+    if facts.certificates.len() < MAX_CERTIFICATE_FILES {
+        return true;
+    }
+    let item = "certificates".to_string();
+    if !facts.errors.iter().any(|e| e.item == item) {
+        facts.errors.push(CollectionError {
+            item,
+            message: format!(
+                "more than {MAX_CERTIFICATE_FILES} certificate files on the node; the rest were not read"
+            ),
+        });
+    }
+    false
+}
+
+fn keep_certificate(facts: &mut NodeFacts, path: String, pem: &str) {
+    if room_for_certificate(facts) {
+        facts.certificates.push(CertificateFacts {
+            path,
+            pem: pem.to_string(),
+        });
+    }
+}
+
 /// Certificates embedded in a kubeconfig (`client-certificate-data`,
 /// `certificate-authority-data`), recorded as `<file>#<key>`.
 fn embedded_certificates(facts: &mut NodeFacts, path: &str, content: &str) {
@@ -104,6 +135,9 @@ fn embedded_certificates(facts: &mut NodeFacts, path: &str, content: &str) {
                 });
             let label = format!("{path}#{key}");
             if let Some(pem) = pem.filter(|_| !facts.certificates.iter().any(|c| c.path == label)) {
+                if !room_for_certificate(facts) {
+                    return;
+                }
                 facts
                     .certificates
                     .push(CertificateFacts { path: label, pem });
@@ -430,10 +464,7 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 if fr.payload.contains("-----BEGIN CERTIFICATE-----")
                     && !facts.certificates.iter().any(|c| c.path == path) =>
             {
-                facts.certificates.push(CertificateFacts {
-                    path,
-                    pem: fr.payload.clone(),
-                });
+                keep_certificate(facts, path, &fr.payload)
             }
             "sockets" => match fr.key.as_str() {
                 "ss" => facts.sockets.extend(parse_ss(&fr.payload)),
@@ -669,6 +700,28 @@ mod tests {
         let k = facts.component(ComponentKind::Kubelet).unwrap();
         assert_eq!(k.argv, vec!["kubelet", "--v=\n1"]);
         assert_eq!(k.pid, Some(5));
+    }
+
+    #[test]
+    fn certificates_are_capped_and_the_cut_is_said_once() {
+        let pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let frames: Vec<Frame> = (0..MAX_CERTIFICATE_FILES + 5)
+            .map(|i| Frame {
+                kind: "cert".into(),
+                key: format!("/etc/kubernetes/pki/c{i}.crt"),
+                payload: pem.into(),
+            })
+            .collect();
+        let mut facts = NodeFacts::default();
+        apply(&mut facts, &frames, 1024);
+        assert_eq!(facts.certificates.len(), MAX_CERTIFICATE_FILES);
+        let cut: Vec<_> = facts
+            .errors
+            .iter()
+            .filter(|e| e.item == "certificates")
+            .collect();
+        assert_eq!(cut.len(), 1);
+        assert!(cut[0].message.contains("the rest were not read"));
     }
 
     #[test]

@@ -414,7 +414,7 @@ pub fn placeholder_address(address: &str) -> Option<String> {
 /// [`ansible::detect`] says so (hosts it skips are noted on stderr).
 pub fn load(path: &Path, ssh: &SshConfig) -> Result<Vec<NodeSpec>, InventoryError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| InventoryError {
+    let text = crate::util::read_text(path).map_err(|e| InventoryError {
         problems: vec![Problem {
             file: shown.clone(),
             line: 0,

@@ -104,7 +104,7 @@ impl SshConfig {
     }
 
     pub fn load(path: &Path) -> SshConfig {
-        std::fs::read_to_string(path)
+        crate::util::read_text(path)
             .map(|t| SshConfig::parse(&t))
             .unwrap_or_default()
     }

@@ -167,7 +167,7 @@ const KEYS: &[&str] = &["check", "nodes", "reason", "owner", "expires"];
 /// Reads and validates a waiver file against the ids it may name.
 pub fn load(path: &Path, ids: &[String]) -> Result<Vec<Waiver>, WaiverError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| WaiverError {
+    let text = crate::util::read_text(path).map_err(|e| WaiverError {
         problems: vec![Problem {
             file: shown.clone(),
             line: 0,

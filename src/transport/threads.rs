@@ -322,7 +322,7 @@ mod tests {
         // No hello was sent; only the ClientHello and the one GET.
         drop(p);
         let mut sent: Vec<Vec<u8>> = Vec::new();
-        while let Ok(s) = seen.recv_timeout(Duration::from_secs(2)) {
+        while let Ok(s) = seen.recv_timeout(Duration::from_secs(10)) {
             sent.push(s);
             if sent.len() == 2 {
                 break;

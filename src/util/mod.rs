@@ -39,6 +39,35 @@ pub fn listing(items: &[String], max: usize) -> String {
     s
 }
 
+/// Most bytes read from a file a person wrote (inventory, waivers,
+/// `~/.ssh/config`, a benchmark) or passed along (a JSON report). Far above
+/// any real one, and far below what would exhaust memory.
+pub const MAX_INPUT_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a text file of at most [`MAX_INPUT_FILE_BYTES`]; a larger one is
+/// an error that says so (`InvalidData`), before anything is read.
+pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let size = f.metadata()?.len();
+    if size > MAX_INPUT_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("file is {size} bytes, larger than the {MAX_INPUT_FILE_BYTES}-byte limit"),
+        ));
+    }
+    let mut text = String::new();
+    // A file that grows while it is read (or a FIFO) stops at the limit too.
+    f.take(MAX_INPUT_FILE_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_INPUT_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("file is larger than the {MAX_INPUT_FILE_BYTES}-byte limit"),
+        ));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
