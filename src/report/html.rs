@@ -127,6 +127,8 @@ struct GroupView {
     status: &'static str,
     scored: bool,
     level: u8,
+    /// From the check catalog; empty in reports made before severities.
+    severity: &'static str,
     expected: String,
     remediation: String,
     nodes: NodeList,
@@ -511,6 +513,7 @@ fn group_views(report: &Report, idx: &NodeIndex<'_>) -> Vec<GroupView> {
                 status: g.status.as_str(),
                 scored: f.scored,
                 level: f.level,
+                severity: f.severity.map(|s| s.as_str()).unwrap_or(""),
                 expected: f.expected.clone(),
                 remediation: f.remediation.clone(),
                 sets: sets.join(" "),
