@@ -143,13 +143,20 @@ fn rules_text_and_markdown_render_every_rule() {
 }
 
 #[test]
-fn benchmarks_lists_the_builtin_profile() {
+fn benchmarks_lists_the_builtin_profiles() {
     let out = cli(&["benchmarks"]);
     assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["cis-1.10", "cis-1.12", "cis-2.0"], "{text}");
     assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .starts_with("cis-1.12\t")
+        text.contains(
+            "cis-1.12\tCIS Kubernetes Benchmark v1.12 (Kubernetes 1.32-1.34, 150 checks)"
+        ),
+        "{text}"
     );
 }
 

@@ -19,17 +19,33 @@ macro_rules! files {
     };
 }
 
-pub static BUILTIN: &[Builtin] = &[Builtin {
-    id: "cis-1.12",
-    files: files!("cis-1.12":
-        "profile.toml",
-        "1-control-plane.toml",
-        "2-etcd.toml",
-        "3-control-plane-config.toml",
-        "4-worker.toml",
-        "5-policies.toml",
-    ),
-}];
+/// Oldest first. A profile may extend one listed before it.
+pub static BUILTIN: &[Builtin] = &[
+    Builtin {
+        id: "cis-1.10",
+        files: files!("cis-1.10":
+            "profile.toml",
+            "1-control-plane.toml",
+            "4-worker.toml",
+            "5-policies.toml",
+        ),
+    },
+    Builtin {
+        id: "cis-1.12",
+        files: files!("cis-1.12":
+            "profile.toml",
+            "1-control-plane.toml",
+            "2-etcd.toml",
+            "3-control-plane-config.toml",
+            "4-worker.toml",
+            "5-policies.toml",
+        ),
+    },
+    Builtin {
+        id: "cis-2.0",
+        files: files!("cis-2.0": "profile.toml"),
+    },
+];
 
 /// kubeharden's own checks, which join every profile (see
 /// `docs/benchmark-format.md`).

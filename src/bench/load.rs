@@ -205,6 +205,7 @@ pub(super) fn load_at_depth(
     // one with kubeharden's own checks.
     let mut base: Vec<Rule> = Vec::new();
     let mut base_sections: BTreeMap<String, String> = BTreeMap::new();
+    let mut base_severity: BTreeMap<String, Severity> = BTreeMap::new();
     match &profile.extends {
         Some((parent, line)) => {
             let loaded = if depth >= MAX_EXTENDS {
@@ -227,6 +228,7 @@ pub(super) fn load_at_depth(
                 Ok(p) => {
                     base = p.rules;
                     base_sections = p.sections;
+                    base_severity = p.section_severity;
                 }
                 Err(message) => problems.push(Problem {
                     message,
@@ -244,9 +246,11 @@ pub(super) fn load_at_depth(
         sections_at,
         extends,
         removed,
-        severity,
+        severity: own_defaults,
         checks,
     } = profile;
+    let mut severity = base_severity;
+    severity.extend(own_defaults);
     if extends.is_none() && bench.sections.is_empty() {
         problems.push(Problem {
             message: "missing required table [sections]".into(),
@@ -385,6 +389,7 @@ pub(super) fn load_at_depth(
         return Err(BenchError { problems });
     }
     bench.extends = extends.map(|(p, _)| p);
+    bench.section_severity = severity;
     bench.rules = all;
     bench.rules.sort_by(|a, b| cmp_ids(&a.id, &b.id));
     Ok(bench)
@@ -643,6 +648,7 @@ impl Cx<'_> {
                 kubernetes: kubernetes.unwrap_or_default(),
                 extends: None,
                 sections,
+                section_severity: BTreeMap::new(),
                 rules: Vec::new(),
             },
             sections_at,
@@ -1490,6 +1496,89 @@ all = [
                 .any(|(l, m)| *l == 12 && m.contains("unknown key \"colour\"")),
             "{got:?}"
         );
+    }
+
+    fn child(profile: &str, rules: &str) -> Result<Benchmark, BenchError> {
+        load_sources(&[("profile.toml", profile), ("rules.toml", rules)])
+    }
+
+    const CHILD: &str = "id = \"c\"\ntitle = \"C\"\nversion = \"1\"\nkubernetes = \"1.30\"\nextends = \"cis-1.12\"\n";
+
+    #[test]
+    fn a_profile_extends_another_with_removals_replacements_and_additions() {
+        let b = child(
+            &format!("{CHILD}removed = [\"1.2.30\"]\n[sections]\n\"9\" = \"Extra\"\n[severity]\n\"9\" = \"low\"\n"),
+            "[[rule]]\nid = \"1.2.15\"\nreplaces = true\ntitle = \"Profiling may stay\"\nsection = \"1.2\"\nscored = false\ntargets = [\"control-plane\"]\ncomponent = \"apiserver\"\nremediation = \"r\"\n[rule.check]\nfact = \"flag:apiserver:--profiling\"\nop = \"present\"\n\n[[rule]]\nid = \"9.1\"\ntitle = \"x\"\nsection = \"9\"\nscored = false\nscope = \"cluster\"\nremediation = \"r\"\nguidance = \"g\"\n",
+        )
+        .unwrap();
+        let parent = super::super::load_builtin("cis-1.12").unwrap();
+        assert_eq!(b.extends.as_deref(), Some("cis-1.12"));
+        assert_eq!(b.rules.len(), parent.rules.len() - 1 + 1);
+        assert!(b.rule("1.2.30").is_none());
+        let r = b.rule("1.2.15").unwrap();
+        assert_eq!((r.title.as_str(), r.scored), ("Profiling may stay", false));
+        // Its severity: the parent's section default (1 -> medium).
+        assert_eq!(r.severity, Severity::Medium);
+        assert_eq!(b.rule("9.1").unwrap().severity, Severity::Low);
+        assert_eq!(b.section_title("1.2"), parent.section_title("1.2"));
+        assert!(
+            b.rule("tls.min-version").is_some(),
+            "own checks come with the parent"
+        );
+    }
+
+    #[test]
+    fn extends_is_validated_with_lines() {
+        let err = child(
+            "id = \"c\"\ntitle = \"C\"\nversion = \"1\"\nextends = \"cis-9.9\"\nremoved = [\"1.2.30\"]\n",
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            err.problems.iter().any(|p| p.line == 4
+                && p.message.contains("extends \"cis-9.9\"")
+                && p.message.contains("no built-in benchmark")),
+            "{err}"
+        );
+        let err = child(
+            &format!("{CHILD}removed = [\n  \"1.2.30\",\n  \"1.2.99\",\n]\n"),
+            "[[rule]]\nid = \"1.2.15\"\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\ntargets = [\"control-plane\"]\nremediation = \"r\"\n[rule.check]\nfact = \"flag:apiserver:--profiling\"\nop = \"present\"\n\n[[rule]]\nid = \"1.2.98\"\nreplaces = true\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\ntargets = [\"control-plane\"]\nremediation = \"r\"\n[rule.check]\nfact = \"flag:apiserver:--profiling\"\nop = \"present\"\n",
+        )
+        .unwrap_err();
+        let got: Vec<(&str, usize, &str)> = err
+            .problems
+            .iter()
+            .map(|p| (p.file.as_str(), p.line, p.message.as_str()))
+            .collect();
+        assert!(
+            got.iter().any(|(f, l, m)| *f == "profile.toml"
+                && *l == 8
+                && m.contains("\"1.2.99\" is not a check of cis-1.12")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|(f, l, m)| *f == "rules.toml"
+                && *l == 2
+                && m.contains("write replaces = true")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|(f, l, m)| *f == "rules.toml"
+                && *l == 13
+                && m.contains("replaces = true, but cis-1.12 has no such check")),
+            "{got:?}"
+        );
+        assert_eq!(err.problems.len(), 3, "{err}");
+        // removed without extends.
+        let err = child(&format!("removed = [\"1.2.1\"]\n{PROFILE}"), "").unwrap_err();
+        assert!(err.to_string().contains("removed needs extends"), "{err}");
+        // A profile cannot extend itself (or loop).
+        let err = child(
+            "id = \"cis-1.12\"\ntitle = \"C\"\nversion = \"1\"\nextends = \"cis-1.12\"\n",
+            "",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot extend itself"), "{err}");
     }
 
     #[test]

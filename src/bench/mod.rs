@@ -13,6 +13,7 @@ mod fact;
 mod load;
 mod own;
 pub mod render;
+pub mod select;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +39,9 @@ pub struct Benchmark {
     pub extends: Option<String>,
     /// Section id to title.
     pub sections: BTreeMap<String, String>,
+    /// Section id to the default severity of its rules (`[severity]`,
+    /// inherited by profiles that extend this one).
+    pub section_severity: BTreeMap<String, Severity>,
     /// The check catalog: the benchmark's rules and kubeharden's own checks.
     pub rules: Vec<Rule>,
 }

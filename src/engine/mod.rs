@@ -151,6 +151,7 @@ pub fn evaluate_with(
             title: bench.title.clone(),
             version: bench.version.clone(),
             kubernetes: bench.kubernetes.clone(),
+            chosen: None,
             // The catalog's sections: the benchmark's and those of
             // kubeharden's own checks.
             sections: bench.sections.clone(),

@@ -247,6 +247,10 @@ pub struct BenchmarkInfo {
     pub title: String,
     pub version: String,
     pub kubernetes: String,
+    /// Why this profile was used, when kubeharden picked it from the
+    /// nodes' Kubernetes version (no `--benchmark`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
     /// Section id to title, for grouping findings.
     #[serde(default)]
     pub sections: std::collections::BTreeMap<String, String>,
