@@ -210,12 +210,24 @@ fn eval_picks_the_profile_from_the_control_planes_version_and_says_why() {
     assert!(json["benchmark"].get("chosen").is_none());
     assert!(!stderr.contains("kubeharden: benchmark"), "{stderr}");
 
-    // The text report says it too.
+    // The text, Markdown and HTML reports say it too.
     let out = cli(&["eval", dir.path().to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("profile cis-2.0: the control plane's Kubernetes version is 1.34"),
         "{text}"
+    );
+    let out = cli(&["eval", "--format", "md", dir.path().to_str().unwrap()]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("Profile cis-2.0 picked: the control plane's Kubernetes version is 1.34"),
+        "{md}"
+    );
+    let out = cli(&["eval", "--format", "html", dir.path().to_str().unwrap()]);
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        html.contains("picked: the control plane&#39;s Kubernetes version is 1.34"),
+        "the HTML header says it"
     );
 }
 

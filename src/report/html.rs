@@ -274,6 +274,8 @@ struct View {
     benchmark_title: String,
     benchmark_id: String,
     kubernetes: String,
+    /// Why the profile was picked (no `--benchmark`), else empty.
+    chosen: String,
     generated_at: String,
     tool: String,
     nodes_total: usize,
@@ -938,6 +940,7 @@ fn view(report: &Report, opts: &HtmlOptions<'_>, css: String, js: String) -> Vie
         benchmark_title: report.benchmark.title.clone(),
         benchmark_id: report.benchmark.id.clone(),
         kubernetes: report.benchmark.kubernetes.clone(),
+        chosen: report.benchmark.chosen.clone().unwrap_or_default(),
         generated_at: report.generated_at.clone(),
         tool: format!("{} {}", report.tool.name, report.tool.version),
         nodes_total: report.summary.nodes.total,
