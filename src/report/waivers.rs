@@ -17,7 +17,7 @@
 //! status, carries the expired waiver, and the report lists the waiver as
 //! expired.
 //!
-//! Any check of the catalog that can fail or warn may be waived: the
+//! Any check of the catalog may be named: the
 //! benchmark's rules and kubeharden's own checks (`tls.*`, `cert.*`,
 //! `net.etcd-firewall`, `drift.*`, `presence.*`). Cluster-scope findings
 //! have no node; their waiver's `nodes` must match the name `cluster`
@@ -153,8 +153,8 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// The ids a waiver may name: every check of the catalog (the benchmark's
-/// rules and kubeharden's own checks, node or cluster scope) that can fail
-/// or warn. Manual checks are never judged, so there is nothing to waive.
+/// rules and kubeharden's own checks, node or cluster scope), as
+/// `kubeharden rules` lists them.
 pub fn waivable_ids(bench: &Benchmark) -> Vec<String> {
     bench.waivable_ids()
 }
@@ -290,7 +290,7 @@ pub fn parse(file: &str, text: &str, ids: &[String]) -> Result<Vec<Waiver>, Waiv
                     err(
                         v.span(),
                         format!(
-                            "{what}: check {c:?} matches no check that can be waived (the checks `kubeharden rules` lists, but manual ones)"
+                            "{what}: check {c:?} matches no check that can be waived (the checks `kubeharden rules` lists)"
                         ),
                     );
                 }
