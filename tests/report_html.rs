@@ -58,6 +58,8 @@ fn misconfigured_report_has_header_scores_heatmap_checks_and_empty_states() {
         "id=\"certificates\"",
         "id=\"network\"",
         "id=\"waivers\"",
+        // The catalog's severity beside level and scoring (4.2.1: critical).
+        "level 1 · scored · severity critical",
         "id=\"node-errors\"",
         "Score by section",
         "kube-apiserver settings",

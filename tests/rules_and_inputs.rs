@@ -21,14 +21,41 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// kubeharden's own checks in the catalog: tls.* (6), cert.* (5),
+/// net.etcd-firewall, drift.* (4), presence.* (3).
+const OWN_CHECKS: usize = 19;
+
 #[test]
-fn rules_json_lists_all_131_cis_checks_with_their_fields() {
+fn rules_json_lists_all_131_cis_checks_and_the_own_checks_with_their_fields() {
     let out = cli(&["rules", "--benchmark", "cis-1.12", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rules = v["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 131);
-    assert_eq!(v["count"], 131);
+    let all = v["rules"].as_array().unwrap();
+    assert_eq!(all.len(), 131 + OWN_CHECKS);
+    assert_eq!(v["count"], 131 + OWN_CHECKS);
+    let (own, rules): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        all.iter().partition(|r| r["builtin"].is_string());
+    assert_eq!(own.len(), OWN_CHECKS);
+    for id in [
+        "tls.min-version",
+        "tls.plaintext",
+        "cert.expiry",
+        "net.etcd-firewall",
+        "drift.etcd",
+        "presence.kubelet",
+    ] {
+        let r = own
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"));
+        for key in ["title", "section", "severity", "remediation", "expected"] {
+            assert!(
+                r[key].as_str().is_some_and(|s| !s.is_empty()),
+                "{id} lacks {key}"
+            );
+        }
+        assert_eq!(r["manual"], false, "{id}");
+    }
 
     // The ids are exactly those of the reference list, in order.
     let reference = std::fs::read_to_string(root().join("../shared/reference/cis-1.12-checks.md"))
@@ -61,6 +88,7 @@ fn rules_json_lists_all_131_cis_checks_with_their_fields() {
             "level",
             "scope",
             "targets",
+            "severity",
             "remediation",
         ] {
             assert!(!r[key].is_null(), "{} lacks {key}", r["id"]);
@@ -85,15 +113,28 @@ fn rules_json_lists_all_131_cis_checks_with_their_fields() {
 #[test]
 fn rules_text_and_markdown_render_every_rule() {
     let text = String::from_utf8(cli(&["rules"]).stdout).unwrap();
-    assert!(text.starts_with("CIS Kubernetes Benchmark v1.12 (cis-1.12), 131 rules"));
-    assert_eq!(text.lines().count(), 132);
+    assert!(
+        text.starts_with(
+            "CIS Kubernetes Benchmark v1.12 (cis-1.12), 150 checks: 131 benchmark rules, 19 kubeharden checks"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 132 + OWN_CHECKS);
+    for line in ["tls.min-version", "net.etcd-firewall", "presence.etcd"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(line) && l.contains("scored")),
+            "{line} not listed"
+        );
+    }
     let md = String::from_utf8(cli(&["rules", "--format", "md"]).stdout).unwrap();
     assert_eq!(
         md.lines()
             .filter(|l| l.starts_with("| ") && !l.starts_with("| id"))
             .count(),
-        131
+        131 + OWN_CHECKS
     );
+    assert!(md.contains("| tls.min-version | No port accepts TLS below 1.2 | yes | high | built in | built-in `tls.min-version`"), "{md}");
     let committed = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
     assert_eq!(
         md, committed,
@@ -102,13 +143,20 @@ fn rules_text_and_markdown_render_every_rule() {
 }
 
 #[test]
-fn benchmarks_lists_the_builtin_profile() {
+fn benchmarks_lists_the_builtin_profiles() {
     let out = cli(&["benchmarks"]);
     assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["cis-1.10", "cis-1.12", "cis-2.0"], "{text}");
     assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .starts_with("cis-1.12\t")
+        text.contains(
+            "cis-1.12\tCIS Kubernetes Benchmark v1.12 (Kubernetes 1.32-1.34, 150 checks)"
+        ),
+        "{text}"
     );
 }
 

@@ -279,3 +279,162 @@ fn the_example_waiver_file_is_valid() {
     assert_eq!(w.len(), 2);
     assert_eq!(w[0].expires.to_string(), "2026-12-31");
 }
+
+/// The kubeadm-default fixture with probes: cp1's API server port accepts
+/// TLS 1.1, and worker w1 reaches etcd. Written where the CLI can read it.
+fn probed_facts(dir: &Path) {
+    use kubeharden::facts::{
+        HelloOutcome, HelloResult, PortState, ReachFacts, ReachOutcome, TlsProbe,
+    };
+    let mut nodes = kubeharden::facts::load_facts_path(&fixture("kubeadm-default")).unwrap();
+    for n in &mut nodes {
+        if n.node.name == "cp1" {
+            n.tls = vec![TlsProbe {
+                address: "192.168.56.11".into(),
+                port: 6443,
+                state: PortState::Tls,
+                version: Some("TLSv1_3".into()),
+                cipher: None,
+                client_cert_requested: false,
+                client_cert_required: None,
+                subject: None,
+                not_after: None,
+                served_pem: None,
+                legacy: Some(HelloResult {
+                    outcome: HelloOutcome::Accepted,
+                    version: Some("TLSv1_1".into()),
+                    suite: Some("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA".into()),
+                    detail: None,
+                }),
+                weak: None,
+                http: None,
+                get: None,
+                detail: None,
+            }];
+        } else {
+            n.reachability = vec![ReachFacts {
+                target: "cp1".into(),
+                address: "192.168.56.11".into(),
+                port: 2379,
+                outcome: ReachOutcome::Reachable,
+                detail: None,
+            }];
+        }
+        std::fs::write(
+            dir.join(format!("{}.json", n.node.name)),
+            serde_json::to_string(n).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+fn eval_json(facts: &Path, waivers: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeharden"))
+        .args(["eval", "--format", "json", "--waivers"])
+        .arg(waivers)
+        .arg(facts)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), json, err)
+}
+
+#[test]
+fn own_checks_are_waived_end_to_end_node_and_cluster_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("facts");
+    std::fs::create_dir(&facts).unwrap();
+    probed_facts(&facts);
+    let status = |json: &serde_json::Value, node: Option<&str>, id: &str| -> String {
+        let results = match node {
+            Some(n) => json["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["name"] == n)
+                .unwrap()["results"]
+                .clone(),
+            None => json["cluster"]["results"].clone(),
+        };
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"))["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // Without waivers, both fail.
+    let empty = dir.path().join("none.toml");
+    std::fs::write(&empty, "").unwrap();
+    let (_, json, err) = eval_json(&facts, &empty);
+    assert_eq!(
+        status(&json, Some("cp1"), "tls.min-version"),
+        "fail",
+        "{err}"
+    );
+    assert_eq!(status(&json, None, "net.etcd-firewall"), "fail");
+    assert_eq!(
+        json["nodes"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "tls.min-version")
+            .map(|f| f["severity"].clone()),
+        Some(serde_json::json!("high")),
+        "severity in the JSON report"
+    );
+
+    let w = dir.path().join("w.toml");
+    std::fs::write(
+        &w,
+        "[[waiver]]\ncheck = \"tls.min-version\"\nnodes = \"control-plane\"\nreason = \"legacy clients until the migration\"\nowner = \"platform\"\nexpires = 2099-01-01\n\n[[waiver]]\ncheck = \"net.*\"\nnodes = \"cluster\"\nreason = \"flat lab network\"\nowner = \"platform\"\nexpires = 2099-01-01\n",
+    )
+    .unwrap();
+    let (_, json, err) = eval_json(&facts, &w);
+    assert_eq!(
+        status(&json, Some("cp1"), "tls.min-version"),
+        "waived",
+        "{err}"
+    );
+    assert_eq!(status(&json, None, "net.etcd-firewall"), "waived");
+    assert_eq!(json["waivers"][0]["matched"], 1);
+    assert_eq!(json["waivers"][1]["matched"], 1);
+
+    // An id that is in no catalog is still refused, with its line.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[waiver]]\ncheck = \"tls.min_version\"\nnodes = \"*\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2099-01-01\n",
+    )
+    .unwrap();
+    let (code, _, err) = eval_json(&facts, &bad);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains(":2: waiver tls.min_version: check \"tls.min_version\" matches no check"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_catalog_check_can_be_named_by_a_waiver() {
+    let bench = load_builtin("cis-1.12").unwrap();
+    let ids = ids();
+    assert_eq!(ids.len(), bench.rules.len());
+    for r in &bench.rules {
+        assert!(ids.contains(&r.id), "{}", r.id);
+    }
+    for id in [
+        "tls.min-version",
+        "net.etcd-firewall",
+        "cert.expiry",
+        "drift.etcd",
+        "presence.kubelet",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id}");
+    }
+}

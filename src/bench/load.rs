@@ -14,7 +14,10 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::{Benchmark, Check, Expected, Fact, Op, Rule, Scope, Targets, Test, ValueShape};
+use super::{
+    Benchmark, BuiltinCheck, Check, DRIFT_COMPONENTS, Expected, Fact, Op, Rule, Scope, Severity,
+    Targets, Test, ValueShape,
+};
 use crate::facts::{ComponentKind, Mode, Role};
 use crate::k8s::files::FileAttr;
 use crate::k8s::known::ValueKind;
@@ -53,20 +56,68 @@ impl BenchError {
 }
 
 const PROFILE_FILE: &str = "profile.toml";
-const PROFILE_KEYS: &[&str] = &["id", "title", "version", "kubernetes", "sections"];
+const PROFILE_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "version",
+    "kubernetes",
+    "extends",
+    "removed",
+    "sections",
+    "severity",
+    "checks",
+];
 const RULE_KEYS: &[&str] = &[
     "id",
     "title",
     "section",
     "scored",
     "level",
+    "severity",
     "scope",
     "targets",
     "component",
     "remediation",
     "guidance",
     "check",
+    "builtin",
+    "replaces",
 ];
+const OVERRIDE_KEYS: &[&str] = &["disabled", "title", "severity", "scored"];
+/// How deep `extends` may chain (a profile extending one that extends ...).
+const MAX_EXTENDS: usize = 4;
+
+/// What `profile.toml` says, before the rules are merged.
+struct ProfileDoc {
+    bench: Benchmark,
+    /// ` (line N)` of `[sections]`, for messages.
+    sections_at: String,
+    extends: Option<(String, usize)>,
+    removed: Vec<(String, usize)>,
+    /// Section id to the default severity of its rules.
+    severity: BTreeMap<String, Severity>,
+    checks: Vec<Override>,
+}
+
+/// `[checks."<id>"]` in profile.toml: a change to one check of the catalog.
+struct Override {
+    id: String,
+    line: usize,
+    disabled: Option<String>,
+    title: Option<String>,
+    severity: Option<Severity>,
+    scored: Option<bool>,
+}
+
+/// A rule as read from its file, before it is merged into the profile.
+struct Parsed {
+    rule: Rule,
+    file: String,
+    id_line: usize,
+    /// `severity` of the rule itself; else its section's default.
+    severity: Option<Severity>,
+    replaces: bool,
+}
 const TEST_KEYS: &[&str] = &["fact", "op", "value"];
 
 /// Loads a benchmark from a directory holding `profile.toml` and rule files.
@@ -95,32 +146,35 @@ pub fn load_dir(dir: &Path) -> Result<Benchmark, BenchError> {
 }
 
 /// Loads a benchmark from `(file name, text)` pairs. Exactly one must be
-/// named `profile.toml` (by its last path component).
+/// named `profile.toml` (by its last path component). kubeharden's own
+/// checks ([`super::OWN_CHECKS`]) join every profile that extends none; a
+/// profile that extends another inherits them with the other's rules.
 pub fn load_sources(sources: &[(&str, &str)]) -> Result<Benchmark, BenchError> {
+    load_at_depth(sources, 0)
+}
+
+pub(super) fn load_at_depth(
+    sources: &[(&str, &str)],
+    depth: usize,
+) -> Result<Benchmark, BenchError> {
     let mut problems = Vec::new();
     let mut profile = None;
     let mut rules = Vec::new();
+    let mut sections: Vec<(String, String, String, usize)> = Vec::new();
     for (name, text) in sources {
-        let mut cx = Cx {
-            file: name,
-            newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
-            problems: &mut problems,
-        };
-        let (doc, errors) = DeTable::parse_recoverable(text);
-        for (span, message) in crate::util::toml_syntax::syntax_errors(text, &errors) {
-            cx.problems.push(Problem {
-                file: name.to_string(),
-                line: cx.line(span.start),
-                message,
-            });
-        }
         let is_profile = Path::new(name)
             .file_name()
             .is_some_and(|f| f == PROFILE_FILE);
-        if is_profile {
-            profile = Some(cx.profile(doc.get_ref()));
-        } else {
-            cx.rules(doc.get_ref(), &mut rules);
+        let doc = parse_file(
+            name,
+            text,
+            is_profile,
+            &mut problems,
+            &mut rules,
+            &mut sections,
+        );
+        if doc.is_some() {
+            profile = doc;
         }
     }
     let Some(profile) = profile else {
@@ -134,52 +188,255 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Benchmark, BenchError> {
         });
         return Err(BenchError { problems });
     };
-    let (mut bench, sections_span) = profile;
+    let own_rule_count = rules.len();
+    let profile_file = sources
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| Path::new(n).file_name().is_some_and(|f| f == PROFILE_FILE))
+        .unwrap_or(PROFILE_FILE)
+        .to_string();
+    let at = |line: usize| Problem {
+        file: profile_file.clone(),
+        line,
+        message: String::new(),
+    };
 
-    // Checks across files: unique ids, known sections.
-    let mut seen: HashMap<String, String> = HashMap::new();
-    for (rule, id_line) in &rules {
-        if let Some(first) = seen.insert(rule.id.clone(), rule.origin.clone()) {
-            problems.push(Problem {
-                file: rule
-                    .origin
-                    .rsplit_once(':')
-                    .map(|x| x.0)
-                    .unwrap_or("")
-                    .to_string(),
-                line: *id_line,
-                message: format!("rule id {:?} is defined twice (first at {first})", rule.id),
-            });
+    // What this profile starts from: the profile it extends, or an empty
+    // one with kubeharden's own checks.
+    let mut base: Vec<Rule> = Vec::new();
+    let mut base_sections: BTreeMap<String, String> = BTreeMap::new();
+    let mut base_severity: BTreeMap<String, Severity> = BTreeMap::new();
+    match &profile.extends {
+        Some((parent, line)) => {
+            let loaded = if depth >= MAX_EXTENDS {
+                Err(format!(
+                    "extends {parent:?}: profiles may extend at most {MAX_EXTENDS} deep (a loop?)"
+                ))
+            } else if *parent == profile.bench.id {
+                Err(format!(
+                    "extends {parent:?}: a profile cannot extend itself"
+                ))
+            } else {
+                super::builtin::load_builtin_at(parent, depth + 1).map_err(|e| {
+                    format!(
+                        "extends {parent:?}: {}",
+                        e.to_string().trim_end().replace('\n', "\n   ")
+                    )
+                })
+            };
+            match loaded {
+                Ok(p) => {
+                    base = p.rules;
+                    base_sections = p.sections;
+                    base_severity = p.section_severity;
+                }
+                Err(message) => problems.push(Problem {
+                    message,
+                    ..at(*line)
+                }),
+            }
         }
-        if !bench.sections.contains_key(&rule.section) {
-            problems.push(Problem {
-                file: rule
-                    .origin
-                    .rsplit_once(':')
-                    .map(|x| x.0)
-                    .unwrap_or("")
-                    .to_string(),
-                line: *id_line,
-                message: format!(
-                    "rule {}: section {:?} is not listed in {PROFILE_FILE} [sections]{}",
-                    rule.id, rule.section, sections_span
-                ),
-            });
+        None => {
+            let (name, text) = super::OWN_CHECKS;
+            parse_file(name, text, false, &mut problems, &mut rules, &mut sections);
         }
     }
-    if rules.is_empty() && problems.is_empty() {
+    let ProfileDoc {
+        mut bench,
+        sections_at,
+        extends,
+        removed,
+        severity: own_defaults,
+        checks,
+    } = profile;
+    let mut severity = base_severity;
+    severity.extend(own_defaults);
+    if extends.is_none() && bench.sections.is_empty() {
         problems.push(Problem {
-            file: PROFILE_FILE.to_string(),
-            line: 0,
-            message: "the benchmark has no rules".to_string(),
+            message: "missing required table [sections]".into(),
+            ..at(0)
         });
+    }
+    let mut all_sections = base_sections;
+    all_sections.extend(bench.sections.clone());
+    for (id, title, file, line) in sections {
+        match all_sections.get(&id) {
+            Some(t) if *t != title => problems.push(Problem {
+                file,
+                line,
+                message: format!("section {id:?} is titled {t:?} elsewhere"),
+            }),
+            _ => {
+                all_sections.insert(id, title);
+            }
+        }
+    }
+    bench.sections = all_sections;
+
+    // Inherited rules this version of the benchmark does not have.
+    for (id, line) in &removed {
+        match base.iter().position(|r| &r.id == id) {
+            Some(i) => {
+                base.remove(i);
+            }
+            None => problems.push(Problem {
+                message: format!(
+                    "removed: {id:?} is not a check of {}",
+                    extends
+                        .as_ref()
+                        .map(|(p, _)| p.as_str())
+                        .unwrap_or("an extended profile (this profile extends none)")
+                ),
+                ..at(*line)
+            }),
+        }
+    }
+
+    // Checks across files: unique ids, known sections, a severity.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut added = Vec::new();
+    for p in rules {
+        let Parsed {
+            mut rule,
+            file,
+            id_line,
+            severity: own_severity,
+            replaces,
+        } = p;
+        let mut problem = |message: String| {
+            problems.push(Problem {
+                file: file.clone(),
+                line: id_line,
+                message,
+            })
+        };
+        if let Some(first) = seen.insert(rule.id.clone(), rule.origin.clone()) {
+            problem(format!(
+                "rule id {:?} is defined twice (first at {first})",
+                rule.id
+            ));
+        }
+        if !bench.sections.contains_key(&rule.section) {
+            problem(format!(
+                "rule {}: section {:?} is not listed in {PROFILE_FILE} [sections]{}",
+                rule.id, rule.section, sections_at
+            ));
+        }
+        match own_severity.or_else(|| section_default(&severity, &rule.section)) {
+            Some(s) => rule.severity = s,
+            None => problem(format!(
+                "rule {}: no severity: give the rule one, or its section a default in {PROFILE_FILE} [severity]",
+                rule.id
+            )),
+        }
+        let inherited = base.iter().position(|r| r.id == rule.id);
+        if removed.iter().any(|(id, _)| *id == rule.id) {
+            problem(format!(
+                "rule {}: listed in removed and defined again; drop one",
+                rule.id
+            ));
+        }
+        match (inherited, replaces) {
+            (Some(i), true) => base[i] = rule,
+            (Some(_), false) => problem(format!(
+                "rule {}: {} already has this check; write replaces = true to change it, or list it in removed",
+                rule.id,
+                extends.as_ref().map(|(p, _)| p.as_str()).unwrap_or("")
+            )),
+            (None, true) => problem(format!(
+                "rule {}: replaces = true, but {} has no such check",
+                rule.id,
+                extends
+                    .as_ref()
+                    .map(|(p, _)| p.as_str())
+                    .unwrap_or("no extended profile")
+            )),
+            (None, false) => added.push(rule),
+        }
+    }
+    if own_rule_count == 0 && extends.is_none() && problems.is_empty() {
+        problems.push(Problem {
+            message: "the benchmark has no rules".to_string(),
+            ..at(0)
+        });
+    }
+    let mut all = base;
+    all.extend(added);
+
+    // Changes to single checks: disabled, retitled, re-rated.
+    for o in checks {
+        let Some(rule) = all.iter_mut().find(|r| r.id == o.id) else {
+            problems.push(Problem {
+                message: format!("checks.{:?}: no check of the catalog has this id", o.id),
+                ..at(o.line)
+            });
+            continue;
+        };
+        if let Some(d) = o.disabled {
+            rule.disabled = Some(d);
+        }
+        if let Some(t) = o.title {
+            rule.title = t;
+        }
+        if let Some(s) = o.severity {
+            rule.severity = s;
+        }
+        if let Some(s) = o.scored {
+            rule.scored = s;
+        }
     }
     if !problems.is_empty() {
         return Err(BenchError { problems });
     }
-    bench.rules = rules.into_iter().map(|(r, _)| r).collect();
+    bench.extends = extends.map(|(p, _)| p);
+    bench.section_severity = severity;
+    bench.rules = all;
     bench.rules.sort_by(|a, b| cmp_ids(&a.id, &b.id));
     Ok(bench)
+}
+
+/// Parses one file: the profile (returned) or a rule file (into `rules`
+/// and `sections`).
+fn parse_file(
+    name: &str,
+    text: &str,
+    is_profile: bool,
+    problems: &mut Vec<Problem>,
+    rules: &mut Vec<Parsed>,
+    sections: &mut Vec<(String, String, String, usize)>,
+) -> Option<ProfileDoc> {
+    let mut cx = Cx {
+        file: name,
+        newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
+        problems,
+    };
+    let (doc, errors) = DeTable::parse_recoverable(text);
+    for (span, message) in crate::util::toml_syntax::syntax_errors(text, &errors) {
+        let line = cx.line(span.start);
+        cx.problems.push(Problem {
+            file: name.to_string(),
+            line,
+            message,
+        });
+    }
+    if is_profile {
+        Some(cx.profile(doc.get_ref()))
+    } else {
+        cx.rules(doc.get_ref(), rules, sections);
+        None
+    }
+}
+
+/// The default severity of a section, or of the nearest section above it
+/// (`1.2` for `1.2.3`, then `1`).
+fn section_default(defaults: &BTreeMap<String, Severity>, section: &str) -> Option<Severity> {
+    let mut s = section;
+    loop {
+        if let Some(v) = defaults.get(s) {
+            return Some(*v);
+        }
+        s = s.rsplit_once('.')?.0;
+    }
 }
 
 /// Orders check ids numerically part by part: 1.2.9 before 1.2.10.
@@ -268,53 +525,204 @@ impl Cx<'_> {
         }
     }
 
-    fn profile(&mut self, doc: &DeTable<'_>) -> (Benchmark, String) {
+    fn profile(&mut self, doc: &DeTable<'_>) -> ProfileDoc {
         self.unknown_keys(doc, PROFILE_KEYS, PROFILE_FILE);
         let whole = 0..0;
         let id = self.string(doc, "id", whole.clone(), PROFILE_FILE);
         let title = self.string(doc, "title", whole.clone(), PROFILE_FILE);
         let version = self.string(doc, "version", whole.clone(), PROFILE_FILE);
         let kubernetes = self.opt_string(doc, "kubernetes", PROFILE_FILE);
+        let extends = self.opt_string(doc, "extends", PROFILE_FILE).map(|p| {
+            (
+                p,
+                self.line(doc.get("extends").expect("read above").span().start),
+            )
+        });
         let mut sections = BTreeMap::new();
         let mut sections_at = String::new();
         match doc.get("sections").map(|v| (v.span(), v.get_ref())) {
             Some((span, DeValue::Table(t))) => {
                 sections_at = format!(" (line {})", self.line(span.start));
-                for (k, v) in t.iter() {
-                    match v.get_ref() {
+                self.section_table(t, &mut |id, title, _| {
+                    sections.insert(id, title);
+                });
+            }
+            Some((span, _)) => self.err(span, "sections must be a table".into()),
+            None => {}
+        }
+        let mut removed = Vec::new();
+        match doc.get("removed").map(|v| (v.span(), v.get_ref())) {
+            Some((_, DeValue::Array(items))) => {
+                for i in items.iter() {
+                    match i.get_ref() {
                         DeValue::String(s) => {
-                            sections.insert(k.get_ref().to_string(), s.to_string());
+                            removed.push((s.to_string(), self.line(i.span().start)))
                         }
-                        _ => self.err(
-                            v.span(),
-                            format!("section {:?}: title must be a string", k.get_ref()),
-                        ),
+                        _ => self.err(i.span(), "removed: check ids must be strings".into()),
                     }
                 }
             }
-            Some((span, _)) => self.err(span, "sections must be a table".into()),
-            None => self.err(whole, "missing required table [sections]".into()),
+            Some((span, _)) => self.err(span, "removed must be an array of check ids".into()),
+            None => {}
         }
-        (
-            Benchmark {
+        if extends.is_none() {
+            if let Some(v) = doc.get("removed") {
+                self.err(
+                    v.span(),
+                    "removed needs extends: it lists checks of the extended profile".into(),
+                );
+            }
+        }
+        let mut severity = BTreeMap::new();
+        match doc.get("severity").map(|v| (v.span(), v.get_ref())) {
+            Some((_, DeValue::Table(t))) => {
+                for (k, v) in t.iter() {
+                    if let Some(s) = self.severity(v, &format!("severity.{:?}", k.get_ref())) {
+                        severity.insert(k.get_ref().to_string(), s);
+                    }
+                }
+            }
+            Some((span, _)) => self.err(
+                span,
+                "severity must be a table of section = \"critical|high|medium|low|info\"".into(),
+            ),
+            None => {}
+        }
+        let mut checks = Vec::new();
+        match doc.get("checks").map(|v| (v.span(), v.get_ref())) {
+            Some((_, DeValue::Table(t))) => {
+                for (k, v) in t.iter() {
+                    let id = k.get_ref().to_string();
+                    let what = format!("checks.{id:?}");
+                    let DeValue::Table(o) = v.get_ref() else {
+                        self.err(v.span(), format!("{what} must be a table"));
+                        continue;
+                    };
+                    self.unknown_keys(o, OVERRIDE_KEYS, &what);
+                    let disabled = self.opt_string(o, "disabled", &what);
+                    if let (Some(d), Some(v)) = (&disabled, o.get("disabled")) {
+                        if d.trim().is_empty() {
+                            self.err(v.span(), format!("{what}: disabled needs the reason"));
+                        }
+                    }
+                    let title = self.opt_string(o, "title", &what);
+                    let severity = o.get("severity").and_then(|v| self.severity(v, &what));
+                    let scored = match o.get("scored").map(|v| (v.span(), v.get_ref())) {
+                        Some((_, DeValue::Boolean(b))) => Some(*b),
+                        Some((s, _)) => {
+                            self.err(s, format!("{what}: scored must be true or false"));
+                            None
+                        }
+                        None => None,
+                    };
+                    if o.is_empty() {
+                        self.err(
+                            v.span(),
+                            format!(
+                                "{what} changes nothing (keys: {})",
+                                OVERRIDE_KEYS.join(", ")
+                            ),
+                        );
+                    }
+                    checks.push(Override {
+                        id,
+                        line: self.line(k.span().start),
+                        disabled,
+                        title,
+                        severity,
+                        scored,
+                    });
+                }
+            }
+            Some((span, _)) => self.err(
+                span,
+                "checks must be a table of [checks.\"<id>\"] tables".into(),
+            ),
+            None => {}
+        }
+        ProfileDoc {
+            bench: Benchmark {
                 id: id.unwrap_or_default(),
                 title: title.unwrap_or_default(),
                 version: version.unwrap_or_default(),
                 kubernetes: kubernetes.unwrap_or_default(),
+                extends: None,
                 sections,
+                section_severity: BTreeMap::new(),
                 rules: Vec::new(),
             },
             sections_at,
-        )
+            extends,
+            removed,
+            severity,
+            checks,
+        }
     }
 
-    fn rules(&mut self, doc: &DeTable<'_>, out: &mut Vec<(Rule, usize)>) {
+    /// The entries of a `[sections]` table, each with its line.
+    fn section_table(&mut self, t: &DeTable<'_>, add: &mut dyn FnMut(String, String, usize)) {
+        for (k, v) in t.iter() {
+            match v.get_ref() {
+                DeValue::String(s) => add(
+                    k.get_ref().to_string(),
+                    s.to_string(),
+                    self.line(k.span().start),
+                ),
+                _ => self.err(
+                    v.span(),
+                    format!("section {:?}: title must be a string", k.get_ref()),
+                ),
+            }
+        }
+    }
+
+    fn severity(&mut self, v: &Val<'_>, what: &str) -> Option<Severity> {
+        match v.get_ref() {
+            DeValue::String(s) => match Severity::parse(s) {
+                Some(x) => Some(x),
+                None => {
+                    self.err(
+                        v.span(),
+                        format!(
+                            "{what}: severity {:?} is not one of {}",
+                            s.as_ref(),
+                            Severity::ALL.map(|s| s.as_str()).join(", ")
+                        ),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.err(v.span(), format!("{what}: severity must be a string"));
+                None
+            }
+        }
+    }
+
+    fn rules(
+        &mut self,
+        doc: &DeTable<'_>,
+        out: &mut Vec<Parsed>,
+        sections: &mut Vec<(String, String, String, usize)>,
+    ) {
         for (k, v) in doc.iter() {
+            if k.get_ref() == "sections" {
+                match v.get_ref() {
+                    DeValue::Table(t) => {
+                        let file = self.file.to_string();
+                        self.section_table(t, &mut |id, title, line| {
+                            sections.push((id, title, file.clone(), line))
+                        });
+                    }
+                    _ => self.err(v.span(), "sections must be a table".into()),
+                }
+                continue;
+            }
             if k.get_ref() != "rule" {
                 self.err(
                     k.span(),
                     format!(
-                        "unknown top-level key {:?} (rule files hold [[rule]] tables)",
+                        "unknown top-level key {:?} (rule files hold [[rule]] tables and [sections])",
                         k.get_ref()
                     ),
                 );
@@ -340,7 +748,7 @@ impl Cx<'_> {
         }
     }
 
-    fn rule(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<(Rule, usize)> {
+    fn rule(&mut self, t: &DeTable<'_>, span: Range<usize>) -> Option<Parsed> {
         let before = self.problems.len();
         let id_line = t
             .get("id")
@@ -419,38 +827,173 @@ impl Cx<'_> {
             );
         }
         let check = t.get("check").and_then(|v| self.check(v, &what));
+        let builtin = match t.get("builtin").map(|v| (v.span(), v.get_ref())) {
+            Some((s, DeValue::String(name))) => match BuiltinCheck::parse(name) {
+                Ok(b) => Some((b, s)),
+                Err(e) => {
+                    self.err(s, format!("{what}: {e}"));
+                    None
+                }
+            },
+            Some((s, _)) => {
+                self.err(s, format!("{what}: builtin must be a string"));
+                None
+            }
+            None => None,
+        };
+        let has_builtin = t.get("builtin").is_some();
         match (&check, t.get("check"), &guidance) {
+            _ if has_builtin => {}
             (None, None, None) => self.err(
                 span.clone(),
                 format!("{what}: a rule needs a check, or guidance when it is manual"),
             ),
             (Some(_), _, _) if scope == Scope::Cluster => self.err(
                 t.get("check").map(|v| v.span()).unwrap_or(span.clone()),
-                format!("{what}: cluster-scope rules are manual; automated cluster checks are not supported yet"),
+                format!("{what}: cluster-scope rules are manual or built in; a fact test cannot judge the cluster"),
             ),
             _ => {}
         }
+        if let Some((b, bspan)) = builtin.clone() {
+            self.builtin_fits(
+                t,
+                b,
+                bspan,
+                scope,
+                &targets,
+                component,
+                id.as_deref(),
+                &what,
+            );
+        }
+        let severity = t.get("severity").and_then(|v| self.severity(v, &what));
+        let replaces = match t.get("replaces").map(|v| (v.span(), v.get_ref())) {
+            Some((_, DeValue::Boolean(b))) => *b,
+            Some((s, _)) => {
+                self.err(s, format!("{what}: replaces must be true or false"));
+                false
+            }
+            None => false,
+        };
         if self.problems.len() != before {
             return None;
         }
         let origin = format!("{}:{}", self.file, id_line);
-        Some((
-            Rule {
+        Some(Parsed {
+            rule: Rule {
                 id: id?,
                 title: title?,
                 section: section?,
                 scored,
                 level,
+                // Resolved with the profile's section defaults.
+                severity: severity.unwrap_or(Severity::Medium),
                 scope,
                 targets,
                 component,
                 remediation: remediation?,
                 guidance,
                 check,
+                builtin: builtin.map(|(b, _)| b),
+                disabled: None,
                 origin,
             },
+            file: self.file.to_string(),
             id_line,
-        ))
+            severity,
+            replaces,
+        })
+    }
+
+    /// A rule decided by a built-in: no fact test, no guidance, the
+    /// decider's scope, its component, and the id it reports under.
+    #[allow(clippy::too_many_arguments)]
+    fn builtin_fits(
+        &mut self,
+        t: &DeTable<'_>,
+        b: BuiltinCheck,
+        bspan: Range<usize>,
+        scope: Scope,
+        targets: &Targets,
+        component: Option<ComponentKind>,
+        id: Option<&str>,
+        what: &str,
+    ) {
+        for key in ["check", "guidance"] {
+            if let Some(v) = t.get(key) {
+                self.err(
+                    v.span(),
+                    format!(
+                        "{what}: a rule decided by builtin {} has no {key}",
+                        b.as_str()
+                    ),
+                );
+            }
+        }
+        if scope != b.scope() {
+            self.err(
+                bspan.clone(),
+                format!(
+                    "{what}: builtin {} judges {}; write scope = {:?}",
+                    b.as_str(),
+                    if b.scope() == Scope::Cluster {
+                        "the cluster"
+                    } else {
+                        "each node"
+                    },
+                    if b.scope() == Scope::Cluster {
+                        "cluster"
+                    } else {
+                        "node"
+                    }
+                ),
+            );
+        }
+        if scope == Scope::Node && *targets != Targets::Any {
+            self.err(
+                t.get("targets").map(|v| v.span()).unwrap_or(bspan.clone()),
+                format!(
+                    "{what}: builtin {} decides where it applies; write targets = [\"any\"]",
+                    b.as_str()
+                ),
+            );
+        }
+        match (b.per_component(), component) {
+            (true, None) => self.err(
+                bspan.clone(),
+                format!(
+                    "{what}: builtin {} needs the component it judges",
+                    b.as_str()
+                ),
+            ),
+            (false, Some(_)) => self.err(
+                t.get("component")
+                    .map(|v| v.span())
+                    .unwrap_or(bspan.clone()),
+                format!("{what}: builtin {} takes no component", b.as_str()),
+            ),
+            _ => {}
+        }
+        if let (BuiltinCheck::Drift, Some(c)) = (b, component) {
+            if !DRIFT_COMPONENTS.contains(&c) {
+                self.err(
+                    bspan.clone(),
+                    format!("{what}: {c} has no static-pod manifest to drift from"),
+                );
+            }
+        }
+        if let Some(id) = id {
+            let want = b.id(component);
+            if (!b.per_component() || component.is_some()) && id != want {
+                self.err(
+                    t.get("id").map(|v| v.span()).unwrap_or(bspan),
+                    format!(
+                        "{what}: builtin {} reports under the id {want:?}",
+                        b.as_str()
+                    ),
+                );
+            }
+        }
     }
 
     fn targets(
@@ -718,8 +1261,7 @@ impl Cx<'_> {
 mod tests {
     use super::*;
 
-    const PROFILE: &str =
-        "id = \"t\"\ntitle = \"T\"\nversion = \"1\"\n[sections]\n\"1.2\" = \"API server\"\n";
+    const PROFILE: &str = "id = \"t\"\ntitle = \"T\"\nversion = \"1\"\n[sections]\n\"1.2\" = \"API server\"\n[severity]\n\"1\" = \"high\"\n";
 
     fn load(rules: &str) -> Result<Benchmark, BenchError> {
         load_sources(&[("profile.toml", PROFILE), ("rules.toml", rules)])
@@ -744,9 +1286,15 @@ value = "false"
 "#,
         )
         .unwrap();
-        assert_eq!(b.rules.len(), 1);
+        let rules: Vec<&Rule> = b.rules.iter().filter(|r| r.builtin.is_none()).collect();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].severity, Severity::High, "the section default");
+        assert!(
+            b.rules.iter().any(|r| r.id == "tls.min-version"),
+            "kubeharden's own checks join every profile"
+        );
         assert_eq!(
-            b.rules[0].check.as_ref().unwrap().describe(),
+            rules[0].check.as_ref().unwrap().describe(),
             "kube-apiserver --profiling = false"
         );
     }
@@ -809,9 +1357,12 @@ value = "false"
             "[[rule]]\nid = \"9\"\ntitle = \"x\"\nsection = \"9.9\"\nscored = false\nscope = \"cluster\"\nremediation = \"r\"\nguidance = \"g\"\n",
         )
         .unwrap_err();
-        assert_eq!(err.problems.len(), 1);
-        assert_eq!(err.problems[0].line, 2);
-        assert!(err.problems[0].message.contains("section \"9.9\""));
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.line == 2 && p.message.contains("section \"9.9\"")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -855,6 +1406,179 @@ all = [
         let err = load(&format!("{rule}{rule}")).unwrap_err();
         assert!(err.problems[0].message.contains("defined twice"), "{err}");
         assert_eq!(err.problems[0].line, 10);
+    }
+
+    const OWN_STYLE: &str = "[[rule]]\nid = \"tls.min-version\"\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\ntargets = [\"any\"]\nremediation = \"r\"\n";
+
+    #[test]
+    fn builtins_are_a_closed_typed_set_checked_with_their_line() {
+        // Unknown decider: named with its line and the known names.
+        let err = load(&format!("{OWN_STYLE}builtin = \"tls.min_version\"\n")).unwrap_err();
+        assert!(
+            err.problems.iter().any(|p| p.line == 8
+                && p.file == "rules.toml"
+                && p.message.contains("unknown builtin \"tls.min_version\"")
+                && p.message.contains("tls.weak-ciphers")),
+            "{err}"
+        );
+        // A second rule for an own check is a duplicate of the catalog's.
+        let err = load(&format!("{OWN_STYLE}builtin = \"tls.min-version\"\n")).unwrap_err();
+        assert!(err.to_string().contains("defined twice"), "{err}");
+        // Per-component deciders need their component, and report under
+        // `<name>.<component>`; drift only where a manifest exists.
+        let err = load(
+            "[[rule]]\nid = \"drift.x\"\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\ntargets = [\"any\"]\nremediation = \"r\"\ncomponent = \"kubelet\"\nbuiltin = \"drift\"\n",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("kubelet has no static-pod manifest"), "{err}");
+        assert!(
+            text.contains("reports under the id \"drift.kubelet\""),
+            "{err}"
+        );
+        // A fact test and a builtin cannot both decide.
+        let err = load(
+            "[[rule]]\nid = \"cert.x\"\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\nscope = \"cluster\"\nremediation = \"r\"\nbuiltin = \"cert.expiry\"\nguidance = \"g\"\n",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("has no guidance"), "{err}");
+        assert!(text.contains("judges each node"), "{err}");
+    }
+
+    fn with_profile(extra: &str) -> Result<Benchmark, BenchError> {
+        let profile = format!("{PROFILE}{extra}");
+        load_sources(&[
+            ("profile.toml", profile.as_str()),
+            (
+                "rules.toml",
+                "[[rule]]\nid = \"1.2.1\"\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\nseverity = \"critical\"\ntargets = [\"control-plane\"]\nremediation = \"r\"\n[rule.check]\nfact = \"flag:apiserver:--profiling\"\nop = \"eq\"\nvalue = \"false\"\n",
+            ),
+        ])
+    }
+
+    #[test]
+    fn a_profile_disables_and_relabels_checks_by_id() {
+        let b = with_profile(
+            "[checks.\"tls.plaintext\"]\ndisabled = \"our ingress terminates TLS\"\n[checks.\"cert.expiry\"]\ntitle = \"Renewed in time\"\nseverity = \"low\"\nscored = false\n[checks.\"1.2.1\"]\nseverity = \"low\"\n",
+        )
+        .unwrap();
+        let r = b.rule("tls.plaintext").unwrap();
+        assert_eq!(r.disabled.as_deref(), Some("our ingress terminates TLS"));
+        let r = b.rule("cert.expiry").unwrap();
+        assert_eq!(
+            (r.title.as_str(), r.severity, r.scored),
+            ("Renewed in time", Severity::Low, false)
+        );
+        assert_eq!(b.rule("1.2.1").unwrap().severity, Severity::Low);
+
+        let err = with_profile(
+            "[checks.\"tls.plain\"]\ndisabled = \"x\"\n[checks.\"1.2.1\"]\nseverity = \"urgent\"\ncolour = \"red\"\n",
+        )
+        .unwrap_err();
+        let got: Vec<(usize, &str)> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert!(
+            got.iter()
+                .any(|(l, m)| *l == 8 && m.contains("no check of the catalog has this id")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(l, m)| *l == 11 && m.contains("\"urgent\" is not one of")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(l, m)| *l == 12 && m.contains("unknown key \"colour\"")),
+            "{got:?}"
+        );
+    }
+
+    fn child(profile: &str, rules: &str) -> Result<Benchmark, BenchError> {
+        load_sources(&[("profile.toml", profile), ("rules.toml", rules)])
+    }
+
+    const CHILD: &str = "id = \"c\"\ntitle = \"C\"\nversion = \"1\"\nkubernetes = \"1.30\"\nextends = \"cis-1.12\"\n";
+
+    #[test]
+    fn a_profile_extends_another_with_removals_replacements_and_additions() {
+        let b = child(
+            &format!("{CHILD}removed = [\"1.2.30\"]\n[sections]\n\"9\" = \"Extra\"\n[severity]\n\"9\" = \"low\"\n"),
+            "[[rule]]\nid = \"1.2.15\"\nreplaces = true\ntitle = \"Profiling may stay\"\nsection = \"1.2\"\nscored = false\ntargets = [\"control-plane\"]\ncomponent = \"apiserver\"\nremediation = \"r\"\n[rule.check]\nfact = \"flag:apiserver:--profiling\"\nop = \"present\"\n\n[[rule]]\nid = \"9.1\"\ntitle = \"x\"\nsection = \"9\"\nscored = false\nscope = \"cluster\"\nremediation = \"r\"\nguidance = \"g\"\n",
+        )
+        .unwrap();
+        let parent = super::super::load_builtin("cis-1.12").unwrap();
+        assert_eq!(b.extends.as_deref(), Some("cis-1.12"));
+        assert_eq!(b.rules.len(), parent.rules.len() - 1 + 1);
+        assert!(b.rule("1.2.30").is_none());
+        let r = b.rule("1.2.15").unwrap();
+        assert_eq!((r.title.as_str(), r.scored), ("Profiling may stay", false));
+        // Its severity: the parent's section default (1 -> medium).
+        assert_eq!(r.severity, Severity::Medium);
+        assert_eq!(b.rule("9.1").unwrap().severity, Severity::Low);
+        assert_eq!(b.section_title("1.2"), parent.section_title("1.2"));
+        assert!(
+            b.rule("tls.min-version").is_some(),
+            "own checks come with the parent"
+        );
+    }
+
+    #[test]
+    fn extends_is_validated_with_lines() {
+        let err = child(
+            "id = \"c\"\ntitle = \"C\"\nversion = \"1\"\nextends = \"cis-9.9\"\nremoved = [\"1.2.30\"]\n",
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            err.problems.iter().any(|p| p.line == 4
+                && p.message.contains("extends \"cis-9.9\"")
+                && p.message.contains("no built-in benchmark")),
+            "{err}"
+        );
+        let err = child(
+            &format!("{CHILD}removed = [\n  \"1.2.30\",\n  \"1.2.99\",\n]\n"),
+            "[[rule]]\nid = \"1.2.15\"\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\ntargets = [\"control-plane\"]\nremediation = \"r\"\n[rule.check]\nfact = \"flag:apiserver:--profiling\"\nop = \"present\"\n\n[[rule]]\nid = \"1.2.98\"\nreplaces = true\ntitle = \"x\"\nsection = \"1.2\"\nscored = true\ntargets = [\"control-plane\"]\nremediation = \"r\"\n[rule.check]\nfact = \"flag:apiserver:--profiling\"\nop = \"present\"\n",
+        )
+        .unwrap_err();
+        let got: Vec<(&str, usize, &str)> = err
+            .problems
+            .iter()
+            .map(|p| (p.file.as_str(), p.line, p.message.as_str()))
+            .collect();
+        assert!(
+            got.iter().any(|(f, l, m)| *f == "profile.toml"
+                && *l == 8
+                && m.contains("\"1.2.99\" is not a check of cis-1.12")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|(f, l, m)| *f == "rules.toml"
+                && *l == 2
+                && m.contains("write replaces = true")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|(f, l, m)| *f == "rules.toml"
+                && *l == 13
+                && m.contains("replaces = true, but cis-1.12 has no such check")),
+            "{got:?}"
+        );
+        assert_eq!(err.problems.len(), 3, "{err}");
+        // removed without extends.
+        let err = child(&format!("removed = [\"1.2.1\"]\n{PROFILE}"), "").unwrap_err();
+        assert!(err.to_string().contains("removed needs extends"), "{err}");
+        // A profile cannot extend itself (or loop).
+        let err = child(
+            "id = \"cis-1.12\"\ntitle = \"C\"\nversion = \"1\"\nextends = \"cis-1.12\"\n",
+            "",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot extend itself"), "{err}");
     }
 
     #[test]

@@ -11,17 +11,21 @@
 mod builtin;
 mod fact;
 mod load;
+mod own;
 pub mod render;
+pub mod select;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use crate::k8s::files::{FileAttr, FileRef};
-pub use builtin::{BUILTIN, builtin_ids, load_builtin};
+pub use builtin::{BUILTIN, OWN_CHECKS, builtin_ids, load_builtin};
 pub use fact::Fact;
 pub use load::{BenchError, Problem, cmp_ids, load_dir, load_sources};
+pub use own::{BuiltinCheck, DRIFT_COMPONENTS};
 
 use crate::facts::{ComponentKind, Role};
+pub use crate::verdict::Severity;
 
 /// A loaded benchmark profile.
 #[derive(Clone, Debug)]
@@ -31,14 +35,45 @@ pub struct Benchmark {
     pub version: String,
     /// Kubernetes versions the profile is written for, e.g. `1.32-1.34`.
     pub kubernetes: String,
+    /// The profile this one is written as changes to (`extends`).
+    pub extends: Option<String>,
     /// Section id to title.
     pub sections: BTreeMap<String, String>,
+    /// Section id to the default severity of its rules (`[severity]`,
+    /// inherited by profiles that extend this one).
+    pub section_severity: BTreeMap<String, Severity>,
+    /// The check catalog: the benchmark's rules and kubeharden's own checks.
     pub rules: Vec<Rule>,
 }
 
 impl Benchmark {
     pub fn section_title(&self, id: &str) -> &str {
         self.sections.get(id).map(String::as_str).unwrap_or("")
+    }
+
+    /// The catalog entry of a check id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The check ids a waiver may name: every check of the catalog. (A
+    /// waiver only ever changes a `fail` or `warn`, so one naming a manual
+    /// check matches nothing, and the report says so.)
+    pub fn waivable_ids(&self) -> Vec<String> {
+        self.rules.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// The Kubernetes minor versions the profile is written for, from
+    /// `kubernetes = "1.32-1.34"` (or one version `"1.33"`).
+    pub fn kubernetes_range(&self) -> Option<((u32, u32), (u32, u32))> {
+        let minor = |s: &str| -> Option<(u32, u32)> {
+            let (a, b) = s.trim().split_once('.')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        };
+        match self.kubernetes.split_once('-') {
+            Some((lo, hi)) => Some((minor(lo)?, minor(hi)?)),
+            None => minor(&self.kubernetes).map(|v| (v, v)),
+        }
     }
 }
 
@@ -50,21 +85,39 @@ pub struct Rule {
     /// CIS "Automated": a failed test is `fail`; otherwise it is `warn`.
     pub scored: bool,
     pub level: u8,
+    /// How much a failure matters: the rule's own `severity`, else its
+    /// section's default from `profile.toml [severity]`.
+    pub severity: Severity,
     pub scope: Scope,
     pub targets: Targets,
     pub component: Option<ComponentKind>,
     pub remediation: String,
     /// For manual rules: what a person should look at.
     pub guidance: Option<String>,
-    /// `None` for manual rules.
+    /// `None` for manual rules and kubeharden's own checks.
     pub check: Option<Check>,
+    /// For kubeharden's own checks: the engine's decider.
+    pub builtin: Option<BuiltinCheck>,
+    /// Set when the profile disables the check (`[checks."<id>"] disabled`):
+    /// the reason, reported with a `skip`.
+    pub disabled: Option<String>,
     /// Where the rule was defined, for messages.
     pub origin: String,
 }
 
 impl Rule {
+    /// A person must judge it: no check and no built-in decider.
     pub fn is_manual(&self) -> bool {
-        self.check.is_none()
+        self.check.is_none() && self.builtin.is_none()
+    }
+
+    /// What the check requires, in words.
+    pub fn describe(&self) -> Option<String> {
+        match (&self.check, self.builtin) {
+            (Some(c), _) => Some(c.describe()),
+            (None, Some(b)) => Some(b.describe(self.component)),
+            (None, None) => None,
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kubeharden::bench::{self, Benchmark};
-use kubeharden::facts::load_facts_path;
+use kubeharden::facts::{NodeFacts, load_facts_path};
 use kubeharden::report::{self, Gate, text::Color};
 
 #[derive(Parser, Debug)]
@@ -80,8 +80,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         format: RulesFormat,
     },
-    /// List the built-in benchmark profiles.
-    Benchmarks,
+    /// List the built-in benchmark profiles; `--format md` also lists how
+    /// each differs from the profile it extends (docs/benchmark-versions.md).
+    Benchmarks {
+        /// text, or md (docs/benchmark-versions.md is `benchmarks --format md`).
+        #[arg(long, value_enum, default_value_t = BenchmarksFormat::Text)]
+        format: BenchmarksFormat,
+    },
     /// Write an inventory TOML from `vagrant ssh-config` or an Ansible inventory.
     #[command(subcommand)]
     Inventory(inventory::InventoryCmd),
@@ -281,9 +286,18 @@ impl LayoutArg {
 
 #[derive(clap::Args, Debug)]
 struct BenchArg {
-    /// Built-in benchmark id, or a directory holding profile.toml and rule files.
-    #[arg(long, default_value = "cis-1.12")]
-    benchmark: String,
+    /// Built-in benchmark id, or a directory holding profile.toml and rule
+    /// files. Without it, eval and scan pick the built-in profile written for
+    /// the control plane's Kubernetes version and say why; rules lists
+    /// cis-1.12.
+    #[arg(long)]
+    benchmark: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BenchmarksFormat {
+    Text,
+    Md,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -336,7 +350,8 @@ enum ColorArg {
 /// What the user asked for, checked and ready for the library.
 enum Plan {
     Eval {
-        bench: Benchmark,
+        /// `None`: picked from the facts' Kubernetes version.
+        bench: Option<Benchmark>,
         facts: PathBuf,
         /// `--layout`: replaces what the facts say.
         layout: Option<&'static str>,
@@ -353,7 +368,8 @@ enum Plan {
         format: RulesFormat,
     },
     Scan {
-        bench: Benchmark,
+        /// `None`: picked from the scanned nodes' Kubernetes version.
+        bench: Option<Benchmark>,
         scan: kubeharden::scan::ScanPlan,
         save_facts: Option<PathBuf>,
         out: output::Plan,
@@ -362,21 +378,58 @@ enum Plan {
         install: bool,
         json: PathBuf,
     },
-    Benchmarks,
+    Benchmarks(BenchmarksFormat),
     Inventory(inventory::Plan),
     Completions(clap_complete::Shell),
     Man(Option<PathBuf>),
 }
 
-fn load_benchmark(arg: &BenchArg) -> Result<Benchmark> {
-    let as_path = std::path::Path::new(&arg.benchmark);
+/// The benchmark `--benchmark` names; `None` when it was not given.
+fn load_benchmark(arg: &BenchArg) -> Result<Option<Benchmark>> {
+    let Some(name) = &arg.benchmark else {
+        return Ok(None);
+    };
+    let as_path = std::path::Path::new(name);
     let loaded = if as_path.is_dir() {
         bench::load_dir(as_path)
     } else {
-        bench::load_builtin(&arg.benchmark)
+        bench::load_builtin(name)
     };
     // BenchError's Display lists every problem with file:line.
-    loaded.map_err(|e| anyhow::anyhow!("{e}"))
+    loaded.map(Some).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The check ids a waiver file may name: the given benchmark's, or, when
+/// the profile is picked after the scan, those of any built-in profile.
+fn waiver_ids(bench: Option<&Benchmark>) -> Result<Vec<String>> {
+    match bench {
+        Some(b) => Ok(b.waivable_ids()),
+        None => {
+            let mut ids = Vec::new();
+            for b in bench::BUILTIN {
+                let loaded = bench::load_builtin(b.id).map_err(|e| anyhow::anyhow!("{e}"))?;
+                for id in loaded.waivable_ids() {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+            Ok(ids)
+        }
+    }
+}
+
+/// The benchmark to evaluate `nodes` with: the one given, or the built-in
+/// profile for their Kubernetes version, said on stderr and in the report.
+fn resolve_benchmark(given: Option<Benchmark>, nodes: &[NodeFacts]) -> (Benchmark, Option<String>) {
+    match given {
+        Some(b) => (b, None),
+        None => {
+            let (b, choice) = bench::select::load_for(nodes);
+            eprintln!("kubeharden: benchmark {}: {}", choice.id, choice.why);
+            (b, Some(choice.why))
+        }
+    }
 }
 
 fn color_for(arg: ColorArg, output: &Option<PathBuf>) -> Color {
@@ -401,7 +454,7 @@ fn plan(cli: Cli) -> Result<Plan> {
             let layout = layout.resolve()?;
             let bench = load_benchmark(&bench)?;
             Plan::Eval {
-                out: output::plan(*report, &bench)?,
+                out: output::plan(*report, &waiver_ids(bench.as_ref())?)?,
                 bench,
                 facts,
                 layout,
@@ -419,10 +472,14 @@ fn plan(cli: Cli) -> Result<Plan> {
             output,
         },
         Command::Rules { bench, format } => Plan::Rules {
-            bench: load_benchmark(&bench)?,
+            bench: match load_benchmark(&bench)? {
+                Some(b) => b,
+                None => bench::load_builtin(bench::select::DEFAULT_PROFILE)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            },
             format,
         },
-        Command::Benchmarks => Plan::Benchmarks,
+        Command::Benchmarks { format } => Plan::Benchmarks(format),
         Command::Completions { shell } => Plan::Completions(shell),
         Command::Man { dir } => Plan::Man(dir),
         Command::Demo { install, json } => Plan::Demo { install, json },
@@ -456,7 +513,7 @@ fn scan_plan(mut a: ScanArgs) -> Result<Plan> {
     }
     let bench = load_benchmark(&a.bench)?;
     Ok(Plan::Scan {
-        out: output::plan(a.report, &bench)?,
+        out: output::plan(a.report, &waiver_ids(bench.as_ref())?)?,
         bench,
         scan,
         save_facts: a.save_facts,
@@ -478,9 +535,11 @@ fn run(plan: Plan) -> Result<bool> {
                     n.layout = kubeharden::k8s::layout::forced(name).ok();
                 }
             }
+            let (bench, chosen) = resolve_benchmark(bench, &nodes);
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let report =
+            let mut report =
                 kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
+            report.benchmark.chosen = chosen;
             output::deliver(report, &out)
         }
         Plan::Diff {
@@ -530,9 +589,11 @@ fn run(plan: Plan) -> Result<bool> {
             if let Some(dir) = &save_facts {
                 scan::save(dir, &nodes)?;
             }
+            let (bench, chosen) = resolve_benchmark(bench, &nodes);
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let report =
+            let mut report =
                 kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
+            report.benchmark.chosen = chosen;
             output::deliver(report, &out)
         }
         Plan::Demo { install, json } => {
@@ -549,8 +610,10 @@ fn run(plan: Plan) -> Result<bool> {
             let plan = scan::build(&args)?;
             let bench = load_benchmark(&args.bench)?;
             let nodes = scan::run(&plan);
+            let (bench, chosen) = resolve_benchmark(bench, &nodes);
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let report = kubeharden::engine::evaluate(&bench, &nodes, &now);
+            let mut report = kubeharden::engine::evaluate(&bench, &nodes, &now);
+            report.benchmark.chosen = chosen;
             let text = report::text::render(&report, color_for(ColorArg::Auto, &None));
             write_out(None, text.as_bytes())?;
             let mut buf = Vec::new();
@@ -585,18 +648,15 @@ fn run(plan: Plan) -> Result<bool> {
             eprintln!("kubeharden: manual pages written to {}", dir.display());
             Ok(false)
         }
-        Plan::Benchmarks => {
-            let mut text = String::new();
+        Plan::Benchmarks(format) => {
+            let mut loaded = Vec::new();
             for b in bench::BUILTIN {
-                let loaded = bench::load_builtin(b.id).map_err(|e| anyhow::anyhow!("{e}"))?;
-                text.push_str(&format!(
-                    "{}\t{} (Kubernetes {}, {} rules)\n",
-                    loaded.id,
-                    loaded.title,
-                    loaded.kubernetes,
-                    loaded.rules.len()
-                ));
+                loaded.push(bench::load_builtin(b.id).map_err(|e| anyhow::anyhow!("{e}"))?);
             }
+            let text = match format {
+                BenchmarksFormat::Text => bench::render::profiles_text(&loaded),
+                BenchmarksFormat::Md => bench::render::profiles_markdown(&loaded),
+            };
             write_out(None, text.as_bytes())?;
             Ok(false)
         }

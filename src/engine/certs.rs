@@ -18,9 +18,6 @@ use crate::k8s::effective::NodeCtx;
 use crate::util::cap;
 use crate::verdict::{Finding, Status};
 
-/// Section id of the certificate checks.
-pub const CERT_SECTION: &str = "cert";
-
 /// Thresholds for the certificate checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CertOptions {
@@ -69,28 +66,13 @@ fn node_certs(ctx: &NodeCtx<'_>) -> (Vec<(String, CertInfo)>, Vec<String>) {
     (certs, bad)
 }
 
-fn finding(
-    id: &str,
-    title: &str,
-    status: Status,
-    expected: String,
-    actual: String,
-    source: String,
-    remediation: &str,
-) -> Finding {
+/// A `cert.*` finding: its decision and evidence (the rest is catalog data).
+fn finding(id: &str, status: Status, expected: String, actual: String, source: String) -> Finding {
     Finding {
-        id: format!("cert.{id}"),
-        title: title.to_string(),
-        section: CERT_SECTION.into(),
-        scored: true,
-        level: 1,
-        status,
-        reason: None,
         expected,
         actual: cap(&actual, super::EVIDENCE_CAP),
         source: cap(&source, super::EVIDENCE_CAP),
-        remediation: remediation.to_string(),
-        waiver: None,
+        ..super::own_finding(format!("cert.{id}"), status)
     }
 }
 
@@ -118,12 +100,10 @@ pub fn cert_findings(
     if certs.is_empty() {
         let mut f = finding(
             "expiry",
-            "Certificates are valid for long enough",
             Status::Skip,
             String::new(),
             String::new(),
             String::new(),
-            "",
         );
         f.reason = Some(if unparsable.is_empty() {
             "not applicable: no certificate was collected on this node".into()
@@ -181,12 +161,13 @@ pub fn cert_findings(
     };
     out.push(finding(
         "expiry",
-        "Certificates are valid for long enough",
         status,
-        format!("every certificate valid for at least {} days (warning below {})", opts.fail_days, opts.warn_days),
+        format!(
+            "every certificate valid for at least {} days (warning below {})",
+            opts.fail_days, opts.warn_days
+        ),
         actual,
         source.clone(),
-        "Renew the certificates named (on kubeadm clusters `kubeadm certs renew` for the control plane, kubelet certificate rotation for kubelets), then restart the components that use them.",
     ));
 
     // Key strength.
@@ -197,7 +178,6 @@ pub fn cert_findings(
         .collect();
     out.push(finding(
         "key-strength",
-        "Certificate keys are strong enough",
         if weak.is_empty() {
             Status::Pass
         } else {
@@ -210,7 +190,6 @@ pub fn cert_findings(
             listing(&weak)
         },
         source.clone(),
-        "Reissue the named certificates with RSA keys of at least 2048 bits, or ECDSA P-256.",
     ));
 
     // Signature algorithm.
@@ -221,7 +200,6 @@ pub fn cert_findings(
         .collect();
     out.push(finding(
         "signature",
-        "Certificates are not signed with SHA-1 or MD5",
         if sha1.is_empty() {
             Status::Pass
         } else {
@@ -234,7 +212,6 @@ pub fn cert_findings(
             listing(&sha1)
         },
         source.clone(),
-        "Reissue the named certificates with a SHA-256 (or stronger) signature.",
     ));
 
     out.extend(chain_finding(ctx, &certs));
@@ -332,7 +309,6 @@ fn chain_finding(ctx: &NodeCtx<'_>, certs: &[(String, CertInfo)]) -> Option<Find
     }
     Some(finding(
         "chain",
-        "Certificates are issued by the CA their peers trust",
         if broken.is_empty() {
             Status::Pass
         } else {
@@ -345,7 +321,6 @@ fn chain_finding(ctx: &NodeCtx<'_>, certs: &[(String, CertInfo)]) -> Option<Find
             listing(&broken)
         },
         "issuer and key identifiers of the certificates the flags name".into(),
-        "Reissue the named certificates from the CA the other side trusts (kubeadm: `kubeadm certs renew`), or point the flag at the right CA file.",
     ))
 }
 
@@ -364,7 +339,6 @@ fn san_finding(ctx: &NodeCtx<'_>, certs: &[(String, CertInfo)]) -> Option<Findin
     let missing: Vec<&String> = wanted.iter().filter(|w| !cert.covers(w)).collect();
     Some(finding(
         "apiserver-san",
-        "API server certificate names the node and the in-cluster service",
         if missing.is_empty() {
             Status::Pass
         } else {
@@ -373,7 +347,6 @@ fn san_finding(ctx: &NodeCtx<'_>, certs: &[(String, CertInfo)]) -> Option<Findin
         format!("subjectAltName covers {}", wanted.join(" and ")),
         format!("{path}: SANs {}", cert.sans.join(", ")),
         format!("{path} (--tls-cert-file)"),
-        "Reissue the API server certificate with the missing names (kubeadm: add them to apiServer.certSANs and run `kubeadm init phase certs apiserver`).",
     ))
 }
 

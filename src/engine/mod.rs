@@ -35,12 +35,6 @@ use crate::verdict::{
 /// Cap on any text taken from a node into a finding.
 pub const EVIDENCE_CAP: usize = 2048;
 
-/// Section id used for drift findings.
-pub const DRIFT_SECTION: &str = "drift";
-
-/// Section id used for findings on whether a node's roles match what runs.
-pub const PRESENCE_SECTION: &str = "presence";
-
 /// Settings of an evaluation that are not in the benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EvalOptions {
@@ -121,14 +115,18 @@ pub fn evaluate_with(
     let mut cluster_results: Vec<Finding> = bench
         .rules
         .iter()
-        .filter(|r| r.scope == Scope::Cluster)
-        .map(manual_finding)
+        .filter(|r| r.scope == Scope::Cluster && r.builtin.is_none())
+        .map(|r| match &r.disabled {
+            Some(why) => disabled_finding(r, why),
+            None => manual_finding(r),
+        })
         .collect();
     // No attempts (kind's explanation without probes): not collected.
     let etcd_rows = etcd.and_then(|(rows, finding)| {
         cluster_results.push(finding);
         (!rows.is_empty()).then_some(rows)
     });
+    let cluster_results = own_results(bench, cluster_results, Scope::Cluster);
     let cluster = ClusterReport {
         name: None,
         results: cluster_results,
@@ -153,17 +151,10 @@ pub fn evaluate_with(
             title: bench.title.clone(),
             version: bench.version.clone(),
             kubernetes: bench.kubernetes.clone(),
-            sections: {
-                let mut s = bench.sections.clone();
-                s.insert(DRIFT_SECTION.into(), "Configuration drift".into());
-                s.insert(
-                    PRESENCE_SECTION.into(),
-                    "Components expected for the node's roles".into(),
-                );
-                s.insert(certs::CERT_SECTION.into(), "Certificates".into());
-                s.insert(network::NET_SECTION.into(), "Network".into());
-                s
-            },
+            chosen: None,
+            // The catalog's sections: the benchmark's and those of
+            // kubeharden's own checks.
+            sections: bench.sections.clone(),
         },
         generated_at: generated_at.to_string(),
         summary: Summary {
@@ -204,14 +195,17 @@ fn evaluate_node_full(
             bench
                 .rules
                 .iter()
-                .filter(|r| r.scope == Scope::Node)
-                .map(|r| platform::adjust_node(&ctx, r, evaluate_rule(&ctx, r))),
+                .filter(|r| r.scope == Scope::Node && r.builtin.is_none())
+                .map(|r| match &r.disabled {
+                    Some(why) => disabled_finding(r, why),
+                    None => platform::adjust_node(&ctx, r, evaluate_rule(&ctx, r)),
+                }),
         );
-        results.extend(drift_findings(facts));
+        let mut own = drift_findings(facts);
         let (findings, certs) = certs::cert_findings(&ctx, opts.cert());
-        results.extend(findings);
-        results.extend(network::plaintext_finding(facts));
-        results.extend(tls::tls_findings(&ctx, opts.now));
+        own.extend(findings);
+        own.extend(network::plaintext_finding(facts));
+        own.extend(tls::tls_findings(&ctx, opts.now));
         cert_rows = certs
             .into_iter()
             .map(|(path, c)| CertificateInfo {
@@ -226,7 +220,8 @@ fn evaluate_node_full(
                 path: cap(&path, 512),
             })
             .collect();
-        results.extend(presence_findings(&ctx));
+        own.extend(presence_findings(&ctx));
+        results.extend(own_results(bench, own, Scope::Node));
     }
     let report = NodeReport {
         name: facts.node.name.clone(),
@@ -265,6 +260,7 @@ fn base(rule: &Rule, status: Status) -> Finding {
         section: rule.section.clone(),
         scored: rule.scored,
         level: rule.level,
+        severity: Some(rule.severity),
         status,
         reason: None,
         expected: rule.check.as_ref().map(Check::describe).unwrap_or_default(),
@@ -273,6 +269,86 @@ fn base(rule: &Rule, status: Status) -> Finding {
         remediation: rule.remediation.clone(),
         waiver: None,
     }
+}
+
+/// A check the profile disabled: a `skip` with the profile's reason, so it
+/// never vanishes from a report unexplained.
+fn disabled_finding(rule: &Rule, why: &str) -> Finding {
+    let mut f = skip(rule, format!("disabled by the benchmark profile: {why}"));
+    f.expected = rule.describe().unwrap_or_default();
+    f
+}
+
+/// A finding of one of kubeharden's own checks as its decider makes it:
+/// the id, the status and (set by the caller) the evidence. Title, section,
+/// scoring, severity and remediation are the catalog's ([`catalogued`]); a
+/// remediation the decider sets is a note for this case, put before the
+/// catalog's text.
+pub(crate) fn own_finding(id: impl Into<String>, status: Status) -> Finding {
+    Finding {
+        id: id.into(),
+        title: String::new(),
+        section: String::new(),
+        scored: true,
+        level: 1,
+        severity: None,
+        status,
+        reason: None,
+        expected: String::new(),
+        actual: String::new(),
+        source: String::new(),
+        remediation: String::new(),
+        waiver: None,
+    }
+}
+
+/// A decider's finding with its catalog entry's title, section, scoring,
+/// severity and remediation. Not scored turns a `fail` into a `warn`, as
+/// for the benchmark's rules.
+fn catalogued(rule: &Rule, mut f: Finding) -> Finding {
+    f.title = rule.title.clone();
+    f.section = rule.section.clone();
+    f.level = rule.level;
+    f.severity = Some(rule.severity);
+    f.scored = rule.scored;
+    if !rule.scored && f.status == Status::Fail {
+        f.status = Status::Warn;
+    }
+    f.remediation = if f.remediation.is_empty() {
+        rule.remediation.clone()
+    } else {
+        format!("{} {}", f.remediation, rule.remediation)
+    };
+    f
+}
+
+/// The own checks' findings of one node (or of the cluster), catalogued;
+/// those the profile disabled are replaced by one `skip` each, given
+/// whether or not the decider had anything to say. A finding whose id is
+/// not in the catalog keeps its id as title (tests keep this from
+/// happening: every id the engine emits is catalogued).
+fn own_results(bench: &Benchmark, found: Vec<Finding>, scope: Scope) -> Vec<Finding> {
+    let mut out: Vec<Finding> = found
+        .into_iter()
+        .filter_map(|f| match bench.rule(&f.id) {
+            Some(r) if r.disabled.is_some() => None,
+            Some(r) => Some(catalogued(r, f)),
+            None => Some(Finding {
+                title: f.id.clone(),
+                ..f
+            }),
+        })
+        .collect();
+    for r in bench
+        .rules
+        .iter()
+        .filter(|r| r.builtin.is_some() && r.scope == scope)
+    {
+        if let Some(why) = &r.disabled {
+            out.push(disabled_finding(r, why));
+        }
+    }
+    out
 }
 
 fn manual_finding(rule: &Rule) -> Finding {
@@ -483,12 +559,7 @@ fn eval_test(ctx: &NodeCtx<'_>, t: &Test) -> Evaluated {
 
 fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
     let mut out = Vec::new();
-    for kind in [
-        ComponentKind::ApiServer,
-        ComponentKind::ControllerManager,
-        ComponentKind::Scheduler,
-        ComponentKind::Etcd,
-    ] {
+    for kind in crate::bench::DRIFT_COMPONENTS {
         let Some(comp) = facts.component(kind) else {
             continue;
         };
@@ -502,14 +573,9 @@ fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
             .unwrap_or("");
         let descriptions: Vec<String> = diffs.iter().map(|d| d.describe()).collect();
         out.push(Finding {
-            id: format!("drift.{kind}"),
-            title: format!("Running {} matches its static-pod manifest", kind.binary()),
-            section: DRIFT_SECTION.into(),
-            scored: false,
-            level: 1,
-            status: if diffs.is_empty() { Status::Pass } else { Status::Warn },
-            reason: None,
-            expected: format!("the command line of the running process equals the command in {manifest}"),
+            expected: format!(
+                "the command line of the running process equals the command in {manifest}"
+            ),
             actual: if diffs.is_empty() {
                 "no differences".into()
             } else {
@@ -520,11 +586,14 @@ fn drift_findings(facts: &NodeFacts) -> Vec<Finding> {
                 kind.binary(),
                 comp.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
             ),
-            remediation: format!(
-                "Find out why the running {} differs from its manifest: the kubelet may be failing to restart it after an edit, or it was started outside the kubelet. Checks above were evaluated against the running process.",
-                kind.binary()
-            ),
-            waiver: None,
+            ..own_finding(
+                format!("drift.{kind}"),
+                if diffs.is_empty() {
+                    Status::Pass
+                } else {
+                    Status::Warn
+                },
+            )
         });
     }
     out
@@ -606,12 +675,6 @@ fn presence_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
                 ),
             };
             Finding {
-                id: format!("presence.{kind}"),
-                title: format!("{} runs on this {} node", kind.binary(), roles.join(",")),
-                section: PRESENCE_SECTION.into(),
-                scored: false,
-                level: 1,
-                status,
                 reason,
                 expected: format!("a running {} process", kind.binary()),
                 actual,
@@ -629,11 +692,7 @@ fn presence_findings(ctx: &NodeCtx<'_>) -> Vec<Finding> {
                     ),
                     None => "process list (/proc)".into(),
                 },
-                remediation: format!(
-                    "If the node is not meant to run {}, correct its roles in the inventory; otherwise find out why it is not running.",
-                    kind.binary()
-                ),
-                waiver: None,
+                ..own_finding(format!("presence.{kind}"), status)
             }
         })
         .collect()

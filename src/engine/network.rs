@@ -11,9 +11,6 @@ use crate::facts::{NodeFacts, ReachOutcome, Role, ScanStatus};
 use crate::util::cap;
 use crate::verdict::{EtcdReach, Finding, Status};
 
-/// Section id of the network checks.
-pub const NET_SECTION: &str = "net";
-
 fn outcome_name(o: ReachOutcome) -> &'static str {
     match o {
         ReachOutcome::Reachable => "reachable",
@@ -121,18 +118,11 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
         )
     };
     let finding = Finding {
-        id: "net.etcd-firewall".into(),
-        title: "Only the control plane can reach etcd".into(),
-        section: NET_SECTION.into(),
-        scored: true,
-        level: 1,
-        status,
         reason: (status == Status::Error).then(|| "some connection attempts could not be made".to_string()),
         expected: "etcd client and peer ports refused or filtered from every worker, reachable from the control plane".into(),
         actual: cap(&actual, super::EVIDENCE_CAP),
         source: "TCP connections opened from each node through its own SSH session (direct-tcpip); nothing sent".into(),
-        remediation: "Firewall etcd's client and peer ports (2379, 2380 by default) on every etcd member so that only control-plane addresses may connect (host firewall or security groups), and keep --client-cert-auth and --peer-client-cert-auth on as a second line.".into(),
-        waiver: None,
+        ..super::own_finding("net.etcd-firewall", status)
     };
     let mut finding = finding;
     if !outside_notes.is_empty() {
@@ -417,12 +407,6 @@ pub fn plaintext_finding(facts: &NodeFacts) -> Option<Finding> {
         (Status::Pass, format!("TLS on {}", tls.join(", ")))
     };
     Some(Finding {
-        id: "tls.plaintext".into(),
-        title: "Kubernetes ports speak TLS".into(),
-        section: NET_SECTION.into(),
-        scored: true,
-        level: 1,
-        status,
         reason: (status == Status::Error).then(|| "some ports could not be probed".to_string()),
         expected: format!(
             "TLS on every Kubernetes port; plaintext allowed only for the health checks on {}, and never on {} (not even on loopback)",
@@ -430,9 +414,11 @@ pub fn plaintext_finding(facts: &NodeFacts) -> Option<Finding> {
             PLAINTEXT_NEVER.map(|(p, _)| p.to_string()).join(" or ")
         ),
         actual: cap(&actual, super::EVIDENCE_CAP),
-        source: format!("probes from the node itself: a TLS ClientHello to every port, and, to a port that stays silent, one plain `{}` on a second connection", crate::probe::job::GET_REQUEST_LINE),
-        remediation: "Turn off plaintext ports: --read-only-port=0 (readOnlyPort: 0) on kubelets, no insecure API port (and no `kubectl proxy` left listening), metrics on loopback or behind TLS (kube-proxy metricsBindAddress: 127.0.0.1:10249, etcd --listen-metrics-urls on loopback).".into(),
-        waiver: None,
+        source: format!(
+            "probes from the node itself: a TLS ClientHello to every port, and, to a port that stays silent, one plain `{}` on a second connection",
+            crate::probe::job::GET_REQUEST_LINE
+        ),
+        ..super::own_finding("tls.plaintext", status)
     })
 }
 

@@ -130,10 +130,8 @@ pub fn etcd_firewall(
         reason: Some(KIND_ETCD_FIREWALL.into()),
         actual: cap(&actual.join("; "), super::EVIDENCE_CAP),
         source: "the nodes are kind node containers (facts platform: kind); etcd's --config-file, command line or ETCD_* environment; any TCP attempts made from the nodes".into(),
-        remediation: format!(
-            "kind: nothing inside the cluster can firewall etcd; accept this with a waiver for kind clusters and test etcd firewalling on real nodes. Elsewhere: {}",
-            computed.remediation
-        ),
+        // The catalog's remediation follows this note (see `catalogued`).
+        remediation: "kind: nothing inside the cluster can firewall etcd; accept this with a waiver for kind clusters and test etcd firewalling on real nodes. Elsewhere:".into(),
         ..computed
     }
 }

@@ -5,7 +5,7 @@ use super::*;
 use crate::bench::load_sources;
 use crate::facts::{FileFacts, FileKind, Mode, NodeIdentity, Role};
 
-const PROFILE: &str = "id = \"t\"\ntitle = \"T\"\nversion = \"1\"\n[sections]\n\"1\" = \"s\"\n";
+const PROFILE: &str = "id = \"t\"\ntitle = \"T\"\nversion = \"1\"\n[sections]\n\"1\" = \"s\"\n[severity]\n\"1\" = \"medium\"\n";
 
 /// A one-rule benchmark testing `fact op value` on `targets`.
 fn bench(component: &str, check: &str) -> Benchmark {
@@ -908,4 +908,249 @@ fn a_node_of_no_known_layout_gets_no_kubeadm_path_assumed() {
     }
     assert_eq!(find("1.2.15").status, Status::Pass);
     assert_eq!(r.layout.as_ref().unwrap().name, "unknown");
+}
+
+/// Every node of every fixture, and a cluster whose facts exercise each of
+/// kubeharden's own checks: certificates the flags name, probes of a TLS
+/// port, the kubelet, etcd and a plaintext port, and a worker's attempts
+/// on etcd.
+fn catalog_clusters() -> (Vec<Vec<NodeFacts>>, crate::certs::test_pki::Pki) {
+    use crate::facts::{
+        CertificateFacts, HelloOutcome, HelloResult, HttpResult, PortState, ReachFacts,
+        ReachOutcome, TlsProbe,
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut clusters = Vec::new();
+    for e in std::fs::read_dir(&root).unwrap() {
+        let dir = e.unwrap().path();
+        if dir.join("expected.toml").exists() {
+            clusters.push(crate::facts::load_facts_path(&dir).unwrap());
+        }
+    }
+    assert!(
+        clusters.len() >= 4,
+        "fixtures not found in {}",
+        root.display()
+    );
+
+    let pki = crate::certs::test_pki::Pki::new();
+    let leaf = pki.leaf(
+        "apiserver",
+        "ca",
+        "rsa:2048",
+        "365",
+        "-sha256",
+        "DNS:kubernetes.default.svc,IP:192.168.56.11",
+    );
+    let mut nodes = crate::facts::load_facts_path(&root.join("kubeadm-default")).unwrap();
+    let cp = nodes.iter_mut().find(|n| n.node.name == "cp1").unwrap();
+    for (path, pem) in [
+        ("/etc/kubernetes/pki/apiserver.crt", leaf.clone()),
+        ("/etc/kubernetes/pki/ca.crt", pki.pem("ca")),
+    ] {
+        cp.certificates.push(CertificateFacts {
+            path: path.into(),
+            pem,
+        });
+    }
+    let probe = |port: u16, state: PortState| TlsProbe {
+        address: "192.168.56.11".into(),
+        port,
+        state,
+        version: Some("TLSv1_3".into()),
+        cipher: None,
+        client_cert_requested: false,
+        client_cert_required: None,
+        subject: None,
+        not_after: None,
+        served_pem: None,
+        legacy: None,
+        weak: None,
+        http: None,
+        get: None,
+        detail: None,
+    };
+    let refused = || {
+        Some(HelloResult {
+            outcome: HelloOutcome::Refused,
+            version: None,
+            suite: None,
+            detail: Some("handshake_failure".into()),
+        })
+    };
+    let mut api = probe(6443, PortState::Tls);
+    api.legacy = refused();
+    api.weak = refused();
+    api.served_pem = Some(leaf);
+    let mut kubelet = probe(10250, PortState::Tls);
+    kubelet.http = Some(HttpResult {
+        path: "/pods".into(),
+        status: Some(401),
+        detail: Some("401 Unauthorized".into()),
+    });
+    let mut etcd = probe(2379, PortState::Tls);
+    etcd.client_cert_requested = true;
+    etcd.client_cert_required = Some(true);
+    let read_only = probe(10255, PortState::Plaintext);
+    cp.tls = vec![api, kubelet, etcd, read_only];
+    let w = nodes.iter_mut().find(|n| n.node.name == "w1").unwrap();
+    w.reachability = vec![ReachFacts {
+        target: "cp1".into(),
+        address: "192.168.56.11".into(),
+        port: 2379,
+        outcome: ReachOutcome::Filtered,
+        detail: None,
+    }];
+    clusters.push(nodes);
+    (clusters, pki)
+}
+
+fn emitted_ids(report: &Report) -> std::collections::BTreeSet<String> {
+    report
+        .nodes
+        .iter()
+        .flat_map(|n| &n.results)
+        .chain(&report.cluster.results)
+        .map(|f| f.id.clone())
+        .collect()
+}
+
+#[test]
+fn every_finding_the_engine_emits_is_in_the_catalog_and_every_builtin_decides() {
+    let (clusters, _pki) = catalog_clusters();
+    for id in crate::bench::builtin_ids() {
+        let bench = crate::bench::load_builtin(id).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for nodes in &clusters {
+            let report = evaluate(&bench, nodes, "2026-12-05T00:00:00Z");
+            for f in report
+                .nodes
+                .iter()
+                .flat_map(|n| &n.results)
+                .chain(&report.cluster.results)
+            {
+                let rule = bench.rule(&f.id).unwrap_or_else(|| {
+                    panic!(
+                        "{id}: the engine emitted {}, which no catalog entry declares",
+                        f.id
+                    )
+                });
+                // Title, remediation and severity are the catalog's.
+                assert_eq!(f.title, rule.title, "{}", f.id);
+                assert_eq!(f.severity, Some(rule.severity), "{}", f.id);
+                assert!(f.remediation.ends_with(&rule.remediation), "{}", f.id);
+                assert!(
+                    !f.section.is_empty() && report.benchmark.sections.contains_key(&f.section),
+                    "{}: section {}",
+                    f.id,
+                    f.section
+                );
+            }
+            seen.extend(emitted_ids(&report));
+        }
+        let silent: Vec<&str> = bench
+            .rules
+            .iter()
+            .filter(|r| r.builtin.is_some() && !seen.contains(&r.id))
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(
+            silent.is_empty(),
+            "{id}: built-in checks that decided nothing: {silent:?}"
+        );
+        // Each decider of the closed set backs an entry of the catalog.
+        for b in crate::bench::BuiltinCheck::ALL {
+            assert!(
+                bench.rules.iter().any(|r| r.builtin == Some(b)),
+                "{id}: builtin {} is in no catalog entry",
+                b.as_str()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_component_a_layout_expects_has_a_presence_check() {
+    let bench = crate::bench::load_builtin("cis-1.12").unwrap();
+    for l in crate::k8s::layout::builtin() {
+        for kind in l.expected_components(&Role::ALL) {
+            assert!(
+                bench.rule(&format!("presence.{kind}")).is_some(),
+                "layout {} expects {kind}, but the catalog has no presence.{kind}",
+                l.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_disabled_check_is_a_skip_with_the_profiles_reason_never_gone() {
+    let (clusters, _pki) = catalog_clusters();
+    let nodes = clusters.last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in crate::bench::BUILTIN[0].files {
+        let base = name.rsplit('/').next().unwrap();
+        let text = if base == "profile.toml" {
+            format!(
+                "{text}\n[checks.\"tls.plaintext\"]\ndisabled = \"TLS ends at our load balancer\"\n[checks.\"net.etcd-firewall\"]\ndisabled = \"security groups are audited elsewhere\"\n[checks.\"1.2.15\"]\ndisabled = \"profiling is needed on this cluster\"\n[checks.\"tls.min-version\"]\nscored = false\nseverity = \"low\"\ntitle = \"Old TLS refused\"\n"
+            )
+        } else {
+            text.to_string()
+        };
+        std::fs::write(dir.path().join(base), text).unwrap();
+    }
+    let bench = crate::bench::load_dir(dir.path()).unwrap();
+    let report = evaluate(&bench, nodes, "2026-12-05T00:00:00Z");
+    for n in &report.nodes {
+        for (id, why) in [
+            ("tls.plaintext", "TLS ends at our load balancer"),
+            ("1.2.15", "profiling is needed on this cluster"),
+        ] {
+            let f: Vec<&Finding> = n.results.iter().filter(|f| f.id == id).collect();
+            assert_eq!(f.len(), 1, "{}: {id}", n.name);
+            assert_eq!(f[0].status, Status::Skip);
+            assert!(
+                f[0].reason.as_deref().unwrap().contains(why),
+                "{:?}",
+                f[0].reason
+            );
+        }
+    }
+    let f = report
+        .cluster
+        .results
+        .iter()
+        .find(|f| f.id == "net.etcd-firewall")
+        .unwrap();
+    assert_eq!(f.status, Status::Skip);
+    assert!(f.reason.as_deref().unwrap().contains("security groups"));
+    let cp = report.nodes.iter().find(|n| n.name == "cp1").unwrap();
+    let f = cp
+        .results
+        .iter()
+        .find(|f| f.id == "tls.min-version")
+        .unwrap();
+    assert_eq!(
+        (f.title.as_str(), f.severity, f.scored),
+        (
+            "Old TLS refused",
+            Some(crate::verdict::Severity::Low),
+            false
+        )
+    );
+    // Without the profile's changes, the same facts fail tls.plaintext.
+    let plain = evaluate(
+        &crate::bench::load_builtin("cis-1.12").unwrap(),
+        nodes,
+        "2026-12-05T00:00:00Z",
+    );
+    let cp = plain.nodes.iter().find(|n| n.name == "cp1").unwrap();
+    assert_eq!(
+        cp.results
+            .iter()
+            .find(|f| f.id == "tls.plaintext")
+            .unwrap()
+            .status,
+        Status::Fail
+    );
 }

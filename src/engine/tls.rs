@@ -184,7 +184,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn finding(self, id: &str, title: &str, expected: &str, remediation: &str) -> Option<Finding> {
+    fn finding(self, id: &str, expected: &str) -> Option<Finding> {
         let (status, actual) = if !self.fail.is_empty() {
             (Status::Fail, listing(&self.fail))
         } else if !self.error.is_empty() {
@@ -204,18 +204,11 @@ impl Tally {
             actual.push_str(&format!("; fine: {}", listing(&self.pass)));
         }
         Some(Finding {
-            id: format!("tls.{id}"),
-            title: title.into(),
-            section: super::network::NET_SECTION.into(),
-            scored: true,
-            level: 1,
-            status,
             reason: (status == Status::Error).then(|| "some ports could not be probed".into()),
             expected: expected.into(),
             actual: cap(&actual, super::EVIDENCE_CAP),
             source: "probes from the node itself over SSH direct-tcpip channels: a rustls handshake and hand-built ClientHellos (nothing sent beyond them, but the kubelet's anonymous GET /pods)".into(),
-            remediation: remediation.into(),
-            waiver: None,
+            ..super::own_finding(format!("tls.{id}"), status)
         })
     }
 }
@@ -261,9 +254,7 @@ fn min_version(ctx: &NodeCtx<'_>) -> Option<Finding> {
     }
     t.finding(
         "min-version",
-        "No port accepts TLS below 1.2",
         "every TLS port refuses a ClientHello offering only TLS 1.0 and 1.1",
-        "Set --tls-min-version=VersionTLS12 (or VersionTLS13) on the API server, controller-manager, scheduler and etcd, and tlsMinVersion in the kubelet config, then restart them; a port that still accepts TLS 1.1 is served by something else (a proxy, a sidecar) that needs the same setting.",
     )
 }
 
@@ -303,9 +294,7 @@ fn weak_ciphers(ctx: &NodeCtx<'_>) -> Option<Finding> {
     }
     t.finding(
         "weak-ciphers",
-        "No port accepts weak cipher suites",
         "every TLS port refuses a TLS 1.2 ClientHello offering only suites outside ECDHE with AES-GCM or ChaCha20-Poly1305",
-        "Set --tls-cipher-suites (etcd: --cipher-suites; kubelet: tlsCipherSuites) to TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305 and TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305, then restart the component.",
     )
 }
 
@@ -354,9 +343,7 @@ fn kubelet_anonymous(ctx: &NodeCtx<'_>) -> Option<Finding> {
     }
     t.finding(
         "kubelet-anonymous",
-        "The kubelet refuses anonymous requests",
         "an anonymous GET /pods on the kubelet's port answers 401 or 403",
-        "Set authentication.anonymous.enabled: false and authorization.mode: Webhook in the kubelet config (or --anonymous-auth=false --authorization-mode=Webhook), and remove drop-ins that turn them back, then restart the kubelet.",
     )
 }
 
@@ -392,9 +379,7 @@ fn etcd_client_cert(ctx: &NodeCtx<'_>) -> Option<Finding> {
     }
     t.finding(
         "etcd-client-cert",
-        "etcd insists on client certificates",
         "every etcd client and peer port aborts a handshake made without a client certificate",
-        "Run etcd with --client-cert-auth=true and --trusted-ca-file, and --peer-client-cert-auth=true with --peer-trusted-ca-file (CIS 2.2, 2.5), then restart it.",
     )
 }
 
@@ -709,9 +694,7 @@ fn served_cert(ctx: &NodeCtx<'_>, now: i64) -> Option<Finding> {
     }
     t.finding(
         "served-cert",
-        "Each port serves the certificate its flags name, from the right CA",
         "each port serves the certificate its flags or config name (--tls-cert-file, tlsCertFile, etcd's --cert-file and --peer-cert-file; a bootstrapping kubelet's kubelet-server-current.pem), unexpired and issued by the CA its clients trust (the cluster CA; for etcd, the etcd CA); a pair the kubelet, controller-manager or scheduler generated for itself because it was given none warns",
-        "Point the component at a certificate and key issued by the CA its clients trust and restart it (kubeadm: `kubeadm certs renew`). Kubelets: serverTLSBootstrap: true, then approve their kubelet-serving CSRs; controller-manager and scheduler: --tls-cert-file and --tls-private-key-file. A port serving something other than the file its flags name was not restarted since the file changed, or is answered by something else.",
     )
 }
 

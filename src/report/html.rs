@@ -127,6 +127,8 @@ struct GroupView {
     status: &'static str,
     scored: bool,
     level: u8,
+    /// From the check catalog; empty in reports made before severities.
+    severity: &'static str,
     expected: String,
     remediation: String,
     nodes: NodeList,
@@ -272,6 +274,8 @@ struct View {
     benchmark_title: String,
     benchmark_id: String,
     kubernetes: String,
+    /// Why the profile was picked (no `--benchmark`), else empty.
+    chosen: String,
     generated_at: String,
     tool: String,
     nodes_total: usize,
@@ -511,6 +515,7 @@ fn group_views(report: &Report, idx: &NodeIndex<'_>) -> Vec<GroupView> {
                 status: g.status.as_str(),
                 scored: f.scored,
                 level: f.level,
+                severity: f.severity.map(|s| s.as_str()).unwrap_or(""),
                 expected: f.expected.clone(),
                 remediation: f.remediation.clone(),
                 sets: sets.join(" "),
@@ -935,6 +940,7 @@ fn view(report: &Report, opts: &HtmlOptions<'_>, css: String, js: String) -> Vie
         benchmark_title: report.benchmark.title.clone(),
         benchmark_id: report.benchmark.id.clone(),
         kubernetes: report.benchmark.kubernetes.clone(),
+        chosen: report.benchmark.chosen.clone().unwrap_or_default(),
         generated_at: report.generated_at.clone(),
         tool: format!("{} {}", report.tool.name, report.tool.version),
         nodes_total: report.summary.nodes.total,

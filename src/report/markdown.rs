@@ -45,6 +45,14 @@ pub fn render(report: &Report, since: Option<&Diff>) -> String {
         escape(report.cluster_label()),
         escape(&report.benchmark.title)
     );
+    if let Some(why) = &report.benchmark.chosen {
+        let _ = writeln!(
+            out,
+            "Profile {} picked: {}\n",
+            escape(&report.benchmark.id),
+            escape(why)
+        );
+    }
     let _ = writeln!(
         out,
         "**Score {}** · {} fail · {} error · {} warn · {} waived · {} of {} nodes scanned · {} · kubeharden {}\n",

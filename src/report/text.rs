@@ -106,6 +106,9 @@ pub fn render(report: &Report, color: Color) -> String {
         report.benchmark.id,
         report.generated_at
     );
+    if let Some(why) = &report.benchmark.chosen {
+        let _ = writeln!(out, "profile {}: {}", report.benchmark.id, clean(why));
+    }
     out.push('\n');
 
     // Nodes.

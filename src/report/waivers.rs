@@ -4,7 +4,7 @@
 //! ```toml
 //! [[waiver]]
 //! check = "4.2.13"          # a check id, or a glob over check ids ("4.2.*")
-//! nodes = "worker"          # a glob over node names and roles
+//! nodes = "worker"          # a glob over node names and roles ("cluster" for cluster checks)
 //! reason = "pod PID limits are set per namespace by our admission policy"
 //! owner = "platform-team"
 //! expires = 2026-06-30      # last day in force (UTC); a TOML date or "YYYY-MM-DD"
@@ -17,6 +17,12 @@
 //! status, carries the expired waiver, and the report lists the waiver as
 //! expired.
 //!
+//! Any check of the catalog may be named: the
+//! benchmark's rules and kubeharden's own checks (`tls.*`, `cert.*`,
+//! `net.etcd-firewall`, `drift.*`, `presence.*`). Cluster-scope findings
+//! have no node; their waiver's `nodes` must match the name `cluster`
+//! (`"*"` does).
+//!
 //! Applying waivers is a pure function on a [`Report`], run after evaluation.
 //! The file is validated like benchmark files and inventories: one pass finds
 //! every problem, each with its file and line.
@@ -28,8 +34,8 @@ use std::path::Path;
 use toml::de::{DeTable, DeValue};
 
 use super::{Report, Status, WaiverEntry, WaiverNote, WaiverState};
-use crate::bench::{Benchmark, Problem, Scope};
-use crate::facts::{ComponentKind, Role};
+use crate::bench::{Benchmark, Problem};
+use crate::facts::Role;
 
 /// A calendar date (UTC), compared as year, month, day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -146,21 +152,16 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-/// The ids a waiver may name: node-scope rules, drift and presence findings.
-/// Cluster-scope checks are `manual` and cannot be waived.
+/// The ids a waiver may name: every check of the catalog (the benchmark's
+/// rules and kubeharden's own checks, node or cluster scope), as
+/// `kubeharden rules` lists them.
 pub fn waivable_ids(bench: &Benchmark) -> Vec<String> {
-    let mut ids: Vec<String> = bench
-        .rules
-        .iter()
-        .filter(|r| r.scope == Scope::Node)
-        .map(|r| r.id.clone())
-        .collect();
-    for k in ComponentKind::ALL {
-        ids.push(format!("drift.{k}"));
-        ids.push(format!("presence.{k}"));
-    }
-    ids
+    bench.waivable_ids()
 }
+
+/// The name a waiver's `nodes` glob is matched against for cluster-scope
+/// findings (`net.etcd-firewall`).
+pub const CLUSTER_NODE: &str = "cluster";
 
 const KEYS: &[&str] = &["check", "nodes", "reason", "owner", "expires"];
 
@@ -289,7 +290,7 @@ pub fn parse(file: &str, text: &str, ids: &[String]) -> Result<Vec<Waiver>, Waiv
                     err(
                         v.span(),
                         format!(
-                            "{what}: check {c:?} matches no check that can be waived (node checks of the benchmark, drift.* and presence.*)"
+                            "{what}: check {c:?} matches no check that can be waived (the checks `kubeharden rules` lists)"
                         ),
                     );
                 }
@@ -329,22 +330,28 @@ pub fn parse(file: &str, text: &str, ids: &[String]) -> Result<Vec<Waiver>, Waiv
     }
 }
 
-/// Applies the waivers to the report's node findings as of `today`, records
+/// Applies the waivers to the report's node and cluster findings as of
+/// `today` (a cluster finding's node name is [`CLUSTER_NODE`]), records
 /// them in `report.waivers` with what each matched, and recounts. The first
 /// waiver in force that covers a `fail` or `warn` waives it; when none is in
 /// force but an expired one covers it, the finding keeps its status and
 /// carries the expired waiver.
 pub fn apply(report: &mut Report, waivers: &[Waiver], today: Date) {
     let mut matched = vec![0usize; waivers.len()];
-    for node in &mut report.nodes {
-        for f in &mut node.results {
+    let nodes = report
+        .nodes
+        .iter_mut()
+        .map(|n| (n.name.as_str(), n.roles.as_slice(), &mut n.results));
+    let cluster = std::iter::once((CLUSTER_NODE, &[][..], &mut report.cluster.results));
+    for (name, roles, results) in nodes.chain(cluster) {
+        for f in results.iter_mut() {
             if !matches!(f.status, Status::Fail | Status::Warn) {
                 continue;
             }
             let mut expired = None;
             let mut active = None;
             for (i, w) in waivers.iter().enumerate() {
-                if !w.covers(&f.id, &node.name, &node.roles) {
+                if !w.covers(&f.id, name, roles) {
                     continue;
                 }
                 if w.in_force(today) {

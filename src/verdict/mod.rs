@@ -80,6 +80,48 @@ impl fmt::Display for Status {
     }
 }
 
+/// How much a failed check matters, from the check catalog (rules and
+/// kubeharden's own checks carry one each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One check's verdict with its evidence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -88,6 +130,9 @@ pub struct Finding {
     pub section: String,
     pub scored: bool,
     pub level: u8,
+    /// From the check catalog; absent in reports written before severities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
     pub status: Status,
     /// Why a check was skipped or errored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,6 +247,10 @@ pub struct BenchmarkInfo {
     pub title: String,
     pub version: String,
     pub kubernetes: String,
+    /// Why this profile was used, when kubeharden picked it from the
+    /// nodes' Kubernetes version (no `--benchmark`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
     /// Section id to title, for grouping findings.
     #[serde(default)]
     pub sections: std::collections::BTreeMap<String, String>,

@@ -1,0 +1,191 @@
+//! kubeharden's own checks: the closed set of built-in deciders.
+//!
+//! CIS rules are decided by a fact and an operator. kubeharden's own checks
+//! (TLS on the ports, certificates, etcd firewalling, drift, presence) need
+//! more than one fact and are decided by code in the engine. Their titles,
+//! sections, severities and remediation are data like every other rule
+//! (`benchmarks/kubeharden/checks.toml`); the data names the decider with
+//! `builtin = "<name>"`, parsed into [`BuiltinCheck`] by serde, so a name the
+//! engine does not know is a load error with its file and line.
+
+use serde::Deserialize;
+
+use super::Scope;
+use crate::facts::ComponentKind;
+
+/// The deciders the engine implements. The serde names are what
+/// `builtin = "..."` may say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+pub enum BuiltinCheck {
+    #[serde(rename = "tls.min-version")]
+    TlsMinVersion,
+    #[serde(rename = "tls.weak-ciphers")]
+    TlsWeakCiphers,
+    #[serde(rename = "tls.kubelet-anonymous")]
+    TlsKubeletAnonymous,
+    #[serde(rename = "tls.etcd-client-cert")]
+    TlsEtcdClientCert,
+    #[serde(rename = "tls.served-cert")]
+    TlsServedCert,
+    #[serde(rename = "tls.plaintext")]
+    TlsPlaintext,
+    #[serde(rename = "cert.expiry")]
+    CertExpiry,
+    #[serde(rename = "cert.key-strength")]
+    CertKeyStrength,
+    #[serde(rename = "cert.signature")]
+    CertSignature,
+    #[serde(rename = "cert.chain")]
+    CertChain,
+    #[serde(rename = "cert.apiserver-san")]
+    CertApiserverSan,
+    #[serde(rename = "net.etcd-firewall")]
+    NetEtcdFirewall,
+    /// Per component (the rule's `component`): the running process against
+    /// its static-pod manifest.
+    #[serde(rename = "drift")]
+    Drift,
+    /// Per component (the rule's `component`): the component the node's
+    /// roles need is running.
+    #[serde(rename = "presence")]
+    Presence,
+}
+
+/// Components whose static-pod manifest the drift check compares.
+pub const DRIFT_COMPONENTS: [ComponentKind; 4] = [
+    ComponentKind::ApiServer,
+    ComponentKind::ControllerManager,
+    ComponentKind::Scheduler,
+    ComponentKind::Etcd,
+];
+
+impl BuiltinCheck {
+    pub const ALL: [BuiltinCheck; 14] = [
+        BuiltinCheck::TlsMinVersion,
+        BuiltinCheck::TlsWeakCiphers,
+        BuiltinCheck::TlsKubeletAnonymous,
+        BuiltinCheck::TlsEtcdClientCert,
+        BuiltinCheck::TlsServedCert,
+        BuiltinCheck::TlsPlaintext,
+        BuiltinCheck::CertExpiry,
+        BuiltinCheck::CertKeyStrength,
+        BuiltinCheck::CertSignature,
+        BuiltinCheck::CertChain,
+        BuiltinCheck::CertApiserverSan,
+        BuiltinCheck::NetEtcdFirewall,
+        BuiltinCheck::Drift,
+        BuiltinCheck::Presence,
+    ];
+
+    /// Parses a `builtin` name through serde; the error lists the names.
+    pub fn parse(name: &str) -> Result<BuiltinCheck, String> {
+        use serde::de::IntoDeserializer;
+        let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            name.into_deserializer();
+        BuiltinCheck::deserialize(de).map_err(|_| {
+            format!(
+                "unknown builtin {name:?} (known: {})",
+                BuiltinCheck::ALL.map(|b| b.as_str()).join(", ")
+            )
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuiltinCheck::TlsMinVersion => "tls.min-version",
+            BuiltinCheck::TlsWeakCiphers => "tls.weak-ciphers",
+            BuiltinCheck::TlsKubeletAnonymous => "tls.kubelet-anonymous",
+            BuiltinCheck::TlsEtcdClientCert => "tls.etcd-client-cert",
+            BuiltinCheck::TlsServedCert => "tls.served-cert",
+            BuiltinCheck::TlsPlaintext => "tls.plaintext",
+            BuiltinCheck::CertExpiry => "cert.expiry",
+            BuiltinCheck::CertKeyStrength => "cert.key-strength",
+            BuiltinCheck::CertSignature => "cert.signature",
+            BuiltinCheck::CertChain => "cert.chain",
+            BuiltinCheck::CertApiserverSan => "cert.apiserver-san",
+            BuiltinCheck::NetEtcdFirewall => "net.etcd-firewall",
+            BuiltinCheck::Drift => "drift",
+            BuiltinCheck::Presence => "presence",
+        }
+    }
+
+    /// Whether the decider judges the cluster as a whole.
+    pub fn scope(self) -> Scope {
+        match self {
+            BuiltinCheck::NetEtcdFirewall => Scope::Cluster,
+            _ => Scope::Node,
+        }
+    }
+
+    /// Whether the decider works per component (the rule must name one).
+    pub fn per_component(self) -> bool {
+        matches!(self, BuiltinCheck::Drift | BuiltinCheck::Presence)
+    }
+
+    /// The check id the engine reports this decider's findings under; for
+    /// per-component deciders, `<name>.<component>`.
+    pub fn id(self, component: Option<ComponentKind>) -> String {
+        match (self.per_component(), component) {
+            (true, Some(c)) => format!("{}.{c}", self.as_str()),
+            _ => self.as_str().to_string(),
+        }
+    }
+
+    /// What the check looks at, in words, for rule listings.
+    pub fn describe(self, component: Option<ComponentKind>) -> String {
+        let c = component.map(|c| c.binary()).unwrap_or("the component");
+        match self {
+            BuiltinCheck::TlsMinVersion => {
+                "every TLS port refuses a ClientHello offering only TLS 1.0 and 1.1".into()
+            }
+            BuiltinCheck::TlsWeakCiphers => {
+                "every TLS port refuses suites outside ECDHE with AES-GCM or ChaCha20-Poly1305"
+                    .into()
+            }
+            BuiltinCheck::TlsKubeletAnonymous => {
+                "an anonymous GET /pods on the kubelet's port answers 401 or 403".into()
+            }
+            BuiltinCheck::TlsEtcdClientCert => {
+                "every etcd port aborts a handshake made without a client certificate".into()
+            }
+            BuiltinCheck::TlsServedCert => {
+                "each port serves the certificate its flags name, unexpired, from the right CA"
+                    .into()
+            }
+            BuiltinCheck::TlsPlaintext => {
+                "TLS on every Kubernetes port but the health checks".into()
+            }
+            BuiltinCheck::CertExpiry => "every certificate valid for long enough".into(),
+            BuiltinCheck::CertKeyStrength => "RSA keys of 2048 bits or more (or EC/Ed25519)".into(),
+            BuiltinCheck::CertSignature => "signatures with SHA-256 or stronger".into(),
+            BuiltinCheck::CertChain => {
+                "each leaf issued by the CA its verifier is configured with".into()
+            }
+            BuiltinCheck::CertApiserverSan => {
+                "the API server certificate names the node and kubernetes.default.svc".into()
+            }
+            BuiltinCheck::NetEtcdFirewall => {
+                "etcd's ports reachable from the control plane only".into()
+            }
+            BuiltinCheck::Drift => format!("running {c} equals its static-pod manifest"),
+            BuiltinCheck::Presence => format!("{c} runs where the node's roles need it"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_name_round_trips_through_serde() {
+        for b in BuiltinCheck::ALL {
+            assert_eq!(BuiltinCheck::parse(b.as_str()), Ok(b));
+        }
+        let e = BuiltinCheck::parse("tls.min_version").unwrap_err();
+        assert!(
+            e.contains("unknown builtin") && e.contains("tls.min-version"),
+            "{e}"
+        );
+    }
+}
