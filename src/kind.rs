@@ -240,6 +240,7 @@ impl KindCluster {
                 proxy_jump: None,
                 connect_timeout: defaults.connect_timeout,
                 command_timeout: defaults.command_timeout,
+                ssh: Default::default(),
             })
             .collect()
     }

@@ -228,6 +228,7 @@ fn a_login_that_never_runs_the_collector_is_abandoned_at_the_connect_timeout() {
     let spec = NodeSpec {
         connect_timeout: Duration::from_secs(2),
         command_timeout: Duration::from_secs(20),
+        ssh: Default::default(),
         ..sshd.spec()
     };
     let started = Instant::now();
@@ -265,6 +266,7 @@ fn a_login_that_echoes_the_script_back_has_not_started_the_collector() {
     let spec = NodeSpec {
         connect_timeout: Duration::from_secs(1),
         command_timeout: Duration::from_secs(20),
+        ssh: Default::default(),
         ..sshd.spec()
     };
     let started = Instant::now();
@@ -294,6 +296,7 @@ fn a_collector_that_started_and_is_slow_keeps_the_command_timeout() {
     let spec = NodeSpec {
         connect_timeout: Duration::from_secs(1),
         command_timeout: Duration::from_secs(20),
+        ssh: Default::default(),
         ..sshd.spec()
     };
     let started = Instant::now();

@@ -154,6 +154,10 @@ struct ScanArgs {
     /// known_hosts file for ad hoc nodes (default ~/.ssh/known_hosts).
     #[arg(long)]
     known_hosts: Option<PathBuf>,
+    /// OpenSSH client configuration to read instead of ~/.ssh/config, like
+    /// `ssh -F` (relative Includes are taken from its directory).
+    #[arg(long, value_name = "FILE")]
+    ssh_config: Option<PathBuf>,
     /// strict: unknown or changed host keys are node errors; accept-new:
     /// record unknown keys (changed keys are still refused).
     #[arg(long, value_enum, default_value_t = HostKeys::Strict)]

@@ -56,7 +56,16 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
         set_roles(&a.roles, &mut plan.nodes, false)?;
         return Ok(plan);
     }
-    let ssh_config = inventory::SshConfig::load_default();
+    let ssh_config = match &a.ssh_config {
+        Some(p) if !p.is_file() => bail!("--ssh-config {}: no such file", p.display()),
+        Some(p) => inventory::SshConfig::load(p),
+        None => inventory::SshConfig::load_default(),
+    };
+    if a.exec.is_none() && !a.local {
+        for note in &ssh_config.notes {
+            eprintln!("ssh config: {note}");
+        }
+    }
     let mut nodes: Vec<NodeSpec> = match &a.inventory {
         Some(p) => inventory::load(p, &ssh_config).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => Vec::new(),
@@ -84,6 +93,7 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
             proxy_jump: None,
             connect_timeout: defaults.connect_timeout,
             command_timeout: defaults.command_timeout,
+            ssh: Default::default(),
         }];
     }
     set_roles(&a.roles, &mut nodes, a.local)?;

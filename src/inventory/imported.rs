@@ -99,6 +99,7 @@ impl ImportedNode {
             proxy_jump: self.proxy_jump.clone().or(hc.proxy_jump),
             connect_timeout: d.connect_timeout,
             command_timeout: d.command_timeout,
+            ssh: hc.ssh.clone(),
         }
     }
 }

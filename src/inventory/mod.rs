@@ -37,7 +37,7 @@ pub mod imported;
 pub mod ssh_config;
 pub mod vagrant;
 
-pub use ssh_config::SshConfig;
+pub use ssh_config::{SshConfig, SshHostOptions};
 
 /// How to reach one node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,9 @@ pub struct NodeSpec {
     pub proxy_jump: Option<String>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// What `~/.ssh/config` says beyond the above (ProxyCommand, agent,
+    /// host key checking, certificates).
+    pub ssh: SshHostOptions,
 }
 
 /// Settings every node inherits unless it sets its own.
@@ -348,6 +351,7 @@ pub fn parse(file: &str, text: &str, ssh: &SshConfig) -> Result<Vec<NodeSpec>, I
                     command_timeout: cx
                         .duration(t, "command_timeout", &what)
                         .unwrap_or(defaults.command_timeout),
+                    ssh: hc.ssh.clone(),
                 };
                 if let Some(n) = &name {
                     if !names.insert(n.clone()) {
@@ -487,6 +491,7 @@ pub fn parse_node_arg(s: &str, defaults: &Defaults, ssh: &SshConfig) -> Result<N
         proxy_jump: hc.proxy_jump.or(defaults.proxy_jump.clone()),
         connect_timeout: defaults.connect_timeout,
         command_timeout: defaults.command_timeout,
+        ssh: hc.ssh.clone(),
     })
 }
 

@@ -64,6 +64,73 @@ impl Default for SshOptions {
     }
 }
 
+/// The session's end of a `ProxyCommand`: one end of a socket pair whose
+/// other end is the command's stdin and stdout (libssh2 needs a socket, not
+/// pipes). It owns the command, so the command lives exactly as long as the
+/// session that reads through it, and is stopped with it.
+struct ProxyStream {
+    sock: UnixStream,
+    proxy: Proxy,
+}
+
+/// A running `ProxyCommand`, and what it printed on stderr (capped).
+#[derive(Clone)]
+struct Proxy {
+    command: String,
+    child: Arc<Mutex<std::process::Child>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Proxy {
+    /// How it ended, or that it runs, and its stderr: for an error message.
+    fn describe(&self) -> String {
+        // A command that fails usually exits at once; give it a moment.
+        let mut status = None;
+        for _ in 0..20 {
+            status = self
+                .child
+                .lock()
+                .ok()
+                .and_then(|mut c| c.try_wait().ok().flatten());
+            if status.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let err = self.stderr.lock().map(|e| e.clone()).unwrap_or_default();
+        let err = String::from_utf8_lossy(&err);
+        format!(
+            "ProxyCommand `{}` {}{}",
+            crate::util::cap(&self.command, 200),
+            match status {
+                Some(s) => format!("exited ({s})"),
+                None => "is still running".into(),
+            },
+            if err.trim().is_empty() {
+                String::new()
+            } else {
+                format!(": {}", crate::util::cap(err.trim(), 400))
+            }
+        )
+    }
+}
+
+impl std::os::fd::AsRawFd for ProxyStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl Drop for ProxyStream {
+    fn drop(&mut self) {
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+        if let Ok(mut c) = self.proxy.child.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Serialises appends to a known_hosts file shared by parallel connections.
 static KNOWN_HOSTS_LOCK: Mutex<()> = Mutex::new(());
 
@@ -258,6 +325,12 @@ impl SshTransport {
             port,
             user,
             proxy_jump: earlier,
+            // The node's ProxyCommand is the node's, not the jump host's
+            // (and ssh uses one or the other, never both).
+            ssh: crate::inventory::SshHostOptions {
+                proxy_command: None,
+                ..self.spec.ssh.clone()
+            },
             ..self.spec.clone()
         };
         let mut jump_t = SshTransport::new(jump_spec, self.opts.clone());
@@ -282,22 +355,79 @@ impl SshTransport {
         Ok(ours)
     }
 
-    fn connect(&mut self) -> Result<Session, TransportError> {
-        match self.spec.proxy_jump.clone() {
-            Some(jump) => {
-                let stream = self.through_jump(&jump)?;
-                self.handshake(stream)
-            }
-            None => {
-                let tcp = self.tcp()?;
-                self.handshake(tcp)
-            }
+    /// Starts the node's `ProxyCommand` (`%h`, `%p`, `%r` expanded; run by
+    /// `sh -c` as ssh does) with its stdin and stdout on a socket.
+    fn through_command(&self, command: &str) -> Result<ProxyStream, TransportError> {
+        use std::os::fd::OwnedFd;
+        use std::process::{Command, Stdio};
+        let port = self.port().to_string();
+        let user = self.user();
+        let host = self.spec.address.trim_matches(|c| c == '[' || c == ']');
+        let line = crate::inventory::ssh_config::expand_tokens(
+            command,
+            &[('h', host), ('p', port.as_str()), ('r', user.as_str())],
+        );
+        let (ours, theirs) =
+            UnixStream::pair().map_err(|e| self.err_unreachable(format!("socket pair: {e}")))?;
+        let out: OwnedFd = theirs
+            .try_clone()
+            .map_err(|e| self.err_unreachable(format!("socket pair: {e}")))?
+            .into();
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("exec {line}"))
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                self.err_unreachable(format!("ProxyCommand `{line}`: cannot start: {e}"))
+            })?;
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        if let Some(mut err) = child.stderr.take() {
+            let keep = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = err.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut k) = keep.lock() {
+                        if k.len() < 4096 {
+                            k.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+            });
         }
+        Ok(ProxyStream {
+            sock: ours,
+            proxy: Proxy {
+                command: line,
+                child: Arc::new(Mutex::new(child)),
+                stderr,
+            },
+        })
+    }
+
+    fn connect(&mut self) -> Result<Session, TransportError> {
+        if let Some(jump) = self.spec.proxy_jump.clone() {
+            let stream = self.through_jump(&jump)?;
+            return self.handshake(stream, None);
+        }
+        if let Some(cmd) = self.spec.ssh.proxy_command.clone() {
+            let stream = self.through_command(&cmd)?;
+            let proxy = stream.proxy.clone();
+            return self.handshake(stream, Some(&proxy));
+        }
+        let tcp = self.tcp()?;
+        self.handshake(tcp, None)
     }
 
     fn handshake<S: 'static + std::os::fd::AsRawFd>(
         &self,
         stream: S,
+        proxy: Option<&Proxy>,
     ) -> Result<Session, TransportError> {
         let connect_timeout = self.spec.connect_timeout;
         let started = Instant::now();
@@ -314,20 +444,40 @@ impl SshTransport {
             .max(Duration::from_millis(100));
         sess.set_timeout(remaining.as_millis() as u32);
         if let Err(e) = sess.handshake() {
-            return Err(if is_timeout(&e) {
-                self.timeout(
+            return Err(match proxy {
+                Some(p) => self.err_unreachable(format!(
+                    "SSH handshake with {target} through its ProxyCommand failed ({}): {}",
+                    e.message(),
+                    p.describe()
+                )),
+                None if is_timeout(&e) => self.timeout(
                     connect_timeout,
                     format!(
                         "{target} took the TCP connection but did not complete the SSH handshake"
                     ),
-                )
-            } else {
-                self.err_unreachable(format!("SSH handshake with {target}: {}", e.message()))
+                ),
+                None => {
+                    self.err_unreachable(format!("SSH handshake with {target}: {}", e.message()))
+                }
             });
         }
         self.check_host_key(&sess)?;
         self.authenticate(&sess)?;
         Ok(sess)
+    }
+
+    /// The host key policy for this node: `StrictHostKeyChecking` in
+    /// `~/.ssh/config` when it says something, else `--host-keys`. It never
+    /// goes below accept-new (a changed key is always refused): `no` and
+    /// `off` count as accept-new, and `ask`, which cannot be asked here,
+    /// as strict.
+    fn host_key_policy(&self) -> HostKeyPolicy {
+        use crate::inventory::ssh_config::StrictHostKeys;
+        match self.spec.ssh.strict_host_keys {
+            None => self.opts.host_keys,
+            Some(StrictHostKeys::Yes | StrictHostKeys::Ask) => HostKeyPolicy::Strict,
+            Some(StrictHostKeys::AcceptNew | StrictHostKeys::No) => HostKeyPolicy::AcceptNew,
+        }
     }
 
     fn check_host_key(&self, sess: &Session) -> Result<(), TransportError> {
@@ -362,7 +512,7 @@ impl SshTransport {
                 "the host key of {host} ({fingerprint}) does not match {}: possible man-in-the-middle, or the node was rebuilt",
                 path.display()
             ))),
-            CheckResult::NotFound if self.opts.host_keys == HostKeyPolicy::AcceptNew => {
+            CheckResult::NotFound if self.host_key_policy() == HostKeyPolicy::AcceptNew => {
                 let entry = if self.port() == 22 {
                     host.clone()
                 } else {
@@ -386,6 +536,12 @@ impl SshTransport {
                     });
                 Ok(())
             }
+            CheckResult::NotFound if self.spec.ssh.strict_host_keys.is_some() => {
+                Err(host_err(format!(
+                    "{host} ({fingerprint}) is not in {}, and StrictHostKeyChecking in the SSH config refuses unknown hosts for it; add its key",
+                    path.display()
+                )))
+            }
             CheckResult::NotFound => Err(host_err(format!(
                 "{host} ({fingerprint}) is not in {}; add its key, or pass --host-keys accept-new to trust it on first use",
                 path.display()
@@ -397,37 +553,172 @@ impl SshTransport {
         }
     }
 
+    /// The user certificate to present with the identity file's key:
+    /// `CertificateFile`, else `<identity file>-cert.pub` when it exists.
+    fn certificate(&self, id: &Path) -> Option<PathBuf> {
+        self.spec.ssh.certificate_file.clone().or_else(|| {
+            let mut p = id.as_os_str().to_owned();
+            p.push("-cert.pub");
+            let p = PathBuf::from(p);
+            p.is_file().then_some(p)
+        })
+    }
+
+    /// Authenticates as ssh would with these settings: the identity file's
+    /// key with its certificate, then the key alone, then the agent's keys
+    /// (only the identity file's one under `IdentitiesOnly`; the agent
+    /// `IdentityAgent` names, if any). Every attempt that failed is in the
+    /// error.
     fn authenticate(&self, sess: &Session) -> Result<(), TransportError> {
         let user = self.user();
         let mut tried = Vec::new();
+        let timed_out = |what: String| self.timeout(self.spec.connect_timeout, what);
         if let Some(id) = &self.spec.identity_file {
+            if let Some(cert) = self.certificate(id) {
+                match sess.userauth_pubkey_file(
+                    &user,
+                    Some(&cert),
+                    id,
+                    self.opts.passphrase.as_deref(),
+                ) {
+                    Ok(()) if sess.authenticated() => return Ok(()),
+                    Ok(()) => tried.push(format!("certificate {}: not accepted", cert.display())),
+                    Err(e) if is_timeout(&e) => {
+                        return Err(timed_out(format!(
+                            "no answer to the certificate authentication as {user}"
+                        )));
+                    }
+                    Err(e) => tried.push(format!(
+                        "certificate {}: {} (if libssh2 cannot present this certificate type, scan through OpenSSH with --exec 'ssh {{node}} sh')",
+                        cert.display(),
+                        e.message()
+                    )),
+                }
+            }
             match sess.userauth_pubkey_file(&user, None, id, self.opts.passphrase.as_deref()) {
                 Ok(()) if sess.authenticated() => return Ok(()),
                 Ok(()) => tried.push(format!("key {}: not accepted", id.display())),
                 Err(e) if is_timeout(&e) => {
-                    return Err(self.timeout(
-                        self.spec.connect_timeout,
-                        format!("no answer to the key authentication as {user}"),
-                    ));
+                    return Err(timed_out(format!(
+                        "no answer to the key authentication as {user}"
+                    )));
                 }
                 Err(e) => tried.push(format!("key {}: {}", id.display(), e.message())),
             }
         }
-        if std::env::var_os("SSH_AUTH_SOCK").is_some() {
-            match sess.userauth_agent(&user) {
-                Ok(()) if sess.authenticated() => return Ok(()),
-                Ok(()) => tried.push("ssh-agent: no key accepted".into()),
-                Err(e) => tried.push(format!("ssh-agent: {}", e.message())),
+        use crate::inventory::ssh_config::IdentityAgent;
+        let socket = match &self.spec.ssh.identity_agent {
+            Some(IdentityAgent::None) => None,
+            Some(IdentityAgent::Socket(p)) => Some(p.clone()),
+            None => std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from),
+        };
+        if let Some(socket) = socket {
+            self.agent_auth(sess, &user, &socket, &mut tried)?;
+            if sess.authenticated() {
+                return Ok(());
             }
         }
         if tried.is_empty() {
-            tried.push("no identity_file and no ssh-agent".into());
+            tried.push(match self.spec.ssh.identity_agent {
+                Some(IdentityAgent::None) => "no identity_file, and IdentityAgent none".into(),
+                _ => "no identity_file and no ssh-agent".into(),
+            });
         }
         Err(TransportError::AuthFailed {
             node: self.spec.name.clone(),
             reason: format!("as {user}: {}", tried.join("; ")),
         })
     }
+
+    /// Tries the keys of the agent at `socket`; failures go to `tried`.
+    fn agent_auth(
+        &self,
+        sess: &Session,
+        user: &str,
+        socket: &Path,
+        tried: &mut Vec<String>,
+    ) -> Result<(), TransportError> {
+        let shown = format!("ssh-agent {}", socket.display());
+        let mut agent = match sess.agent() {
+            Ok(a) => a,
+            Err(e) => {
+                tried.push(format!("{shown}: {}", e.message()));
+                return Ok(());
+            }
+        };
+        if let Err(e) = agent
+            .set_identity_path(socket)
+            .and_then(|_| agent.connect())
+            .and_then(|_| agent.list_identities())
+        {
+            tried.push(format!("{shown}: {}", e.message()));
+            return Ok(());
+        }
+        let mut keys = agent.identities().unwrap_or_default();
+        if self.spec.ssh.identities_only {
+            // Only the identity file's key, recognised by its public half.
+            let wanted = self
+                .spec
+                .identity_file
+                .as_ref()
+                .and_then(|id| public_blob(id));
+            keys.retain(|k| wanted.as_deref() == Some(k.blob()));
+            if keys.is_empty() {
+                tried.push(format!(
+                    "{shown}: IdentitiesOnly, and the agent holds no key of the identity file"
+                ));
+                return Ok(());
+            }
+        }
+        if keys.is_empty() {
+            tried.push(format!("{shown}: holds no key"));
+        }
+        for k in &keys {
+            match agent.userauth(user, k) {
+                Ok(()) if sess.authenticated() => break,
+                Ok(()) => {}
+                Err(e) if is_timeout(&e) => {
+                    return Err(self.timeout(
+                        self.spec.connect_timeout,
+                        format!("no answer to the agent authentication as {user}"),
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+        if !sess.authenticated() && !keys.is_empty() {
+            tried.push(format!("{shown}: none of its {} keys accepted", keys.len()));
+        }
+        let _ = agent.disconnect();
+        Ok(())
+    }
+}
+
+/// The public key blob of an identity file, from `<file>.pub`.
+fn public_blob(id: &Path) -> Option<Vec<u8>> {
+    let mut p = id.as_os_str().to_owned();
+    p.push(".pub");
+    let text = std::fs::read_to_string(PathBuf::from(p)).ok()?;
+    let b64 = text.split_whitespace().nth(1)?;
+    base64_decode(b64)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = A.iter().position(|&x| x == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// Writes all of `data` to a non-blocking writer; false when it fails.
@@ -1235,6 +1526,7 @@ mod tests {
             proxy_jump: None,
             connect_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(2),
+            ssh: Default::default(),
         };
         let mut t = SshTransport::new(spec, SshOptions::default());
         let e = t.open().err().expect("nothing listens on port 1");

@@ -104,6 +104,7 @@ impl Sshd {
             proxy_jump: None,
             connect_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(20),
+            ssh: Default::default(),
         }
     }
 }
