@@ -139,6 +139,38 @@ fn distribution_nodes_are_judged_with_their_layout() {
     }
 }
 
+/// kube-bench#1978: on an RKE2 server that runs no etcd (a control-plane-only
+/// server of a split-role cluster), the etcd file checks are not failures:
+/// they do not apply, and say why; every other check is judged as on the
+/// server that runs etcd.
+#[test]
+fn an_rke2_server_without_etcd_skips_the_etcd_checks() {
+    let nodes = load_facts_path(&fixture("rke2-default")).unwrap();
+    let mut cp = nodes.into_iter().find(|n| n.node.name == "cp1").unwrap();
+    let full = evaluate(&bench(), std::slice::from_ref(&cp), "2026-11-24T00:00:00Z");
+    cp.node.roles.retain(|r| r.as_str() != "etcd");
+    cp.components
+        .remove(&kubeharden::facts::ComponentKind::Etcd);
+    cp.files
+        .retain(|p, _| !p.starts_with("/var/lib/rancher/rke2/server/db"));
+    let split = evaluate(&bench(), std::slice::from_ref(&cp), "2026-11-24T00:00:00Z");
+    let etcd = [
+        "1.1.7", "1.1.8", "1.1.11", "1.1.12", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7",
+    ];
+    for f in &split.nodes[0].results {
+        if etcd.contains(&f.id.as_str()) {
+            assert_eq!(f.status, Status::Skip, "{}: {f:?}", f.id);
+            assert!(
+                f.reason.as_deref().is_some_and(|r| !r.is_empty()),
+                "{}",
+                f.id
+            );
+        } else if let Some(g) = full.nodes[0].results.iter().find(|g| g.id == f.id) {
+            assert_eq!(f.status, g.status, "{}", f.id);
+        }
+    }
+}
+
 #[test]
 fn every_pass_and_fail_carries_evidence() {
     for scenario in SCENARIOS {

@@ -261,6 +261,12 @@ def build_extra(node):
         kind, other = ("server", "agent") if server else ("agent", "server")
         unit = f"/usr/local/lib/systemd/system/rke2-{kind}.service"
         node.write(unit, RKE2_SERVICE.format(kind=kind, other=other), 0o644)
+        # what rke2 keeps beside the files the collector reads: the
+        # agent's client pairs (kube-proxy's is mounted in its pod)
+        for name, which in (("client-kubelet", "kubelet"), ("client-kube-proxy", "admin")):
+            crt, key = node.cert(which)
+            node.write(f"{R}/agent/{name}.crt", open(crt).read(), 0o644)
+            node.write(f"{R}/agent/{name}.key", open(key).read(), 0o600)
     if "etcd" in node.facts.get("components", {}):
         node.cert("etcd/healthcheck-client")
 
@@ -281,11 +287,3 @@ def host_binds(node, kind):
             f"{R}/agent/client-kube-proxy.key", f"{R}/agent/server-ca.crt"]
 
 
-def etcd_data_member(node):
-    """etcd's member directory, which the real etcd fills (volatile)."""
-    c = node.facts.get("components", {}).get("etcd") if node.facts else None
-    if not c or not is_distro(node):
-        return None
-    if node.scenario.startswith("rke2"):
-        return f"{R}/server/db/etcd/member/"
-    return None
