@@ -13,11 +13,15 @@ use kubeharden::engine::evaluate;
 use kubeharden::facts::load_facts_path;
 use kubeharden::report::{Report, Status};
 
-const SCENARIOS: [&str; 4] = [
+const SCENARIOS: [&str; 8] = [
     "kubeadm-default",
     "hardened",
     "misconfigured",
     "etcd-config-file",
+    "kubespray-default",
+    "kubespray-hardened",
+    "rke2-default",
+    "rke2-hardened",
 ];
 
 fn bench() -> Benchmark {
@@ -79,6 +83,92 @@ fn misconfigured_verdicts() {
 #[test]
 fn etcd_config_file_verdicts() {
     assert_scenario("etcd-config-file");
+}
+
+#[test]
+fn kubespray_default_verdicts() {
+    assert_scenario("kubespray-default");
+}
+
+#[test]
+fn kubespray_hardened_verdicts() {
+    assert_scenario("kubespray-hardened");
+}
+
+#[test]
+fn rke2_default_verdicts() {
+    assert_scenario("rke2-default");
+}
+
+#[test]
+fn rke2_hardened_verdicts() {
+    assert_scenario("rke2-hardened");
+}
+
+/// Every node of the distribution fixtures is judged with its own layout,
+/// and a check that does not apply there is a skip with the layout's reason,
+/// never a fail.
+#[test]
+fn distribution_nodes_are_judged_with_their_layout() {
+    for (scenario, layout) in [
+        ("kubespray-default", "kubespray"),
+        ("kubespray-hardened", "kubespray"),
+        ("rke2-default", "rke2"),
+        ("rke2-hardened", "rke2"),
+    ] {
+        let r = report(scenario);
+        for node in &r.nodes {
+            let l = node.layout.as_ref().expect("the report names the layout");
+            assert_eq!(l.name, layout, "{scenario}/{}", node.name);
+            assert!(!l.evidence.is_empty(), "{scenario}/{}", node.name);
+        }
+    }
+    // A saved kubespray node without its layout in the facts is detected as
+    // kubespray from its files, the same verdicts.
+    let mut nodes = load_facts_path(&fixture("kubespray-default")).unwrap();
+    for n in &mut nodes {
+        n.layout = None;
+    }
+    let detected = evaluate(&bench(), &nodes, "2026-11-24T00:00:00Z");
+    let saved = report("kubespray-default");
+    for (a, b) in detected.nodes.iter().zip(&saved.nodes) {
+        assert_eq!(a.layout.as_ref().unwrap().name, "kubespray");
+        let sa: Vec<_> = a.results.iter().map(|f| (&f.id, f.status)).collect();
+        let sb: Vec<_> = b.results.iter().map(|f| (&f.id, f.status)).collect();
+        assert_eq!(sa, sb, "{}", a.name);
+    }
+}
+
+/// kube-bench#1978: on an RKE2 server that runs no etcd (a control-plane-only
+/// server of a split-role cluster), the etcd file checks are not failures:
+/// they do not apply, and say why; every other check is judged as on the
+/// server that runs etcd.
+#[test]
+fn an_rke2_server_without_etcd_skips_the_etcd_checks() {
+    let nodes = load_facts_path(&fixture("rke2-default")).unwrap();
+    let mut cp = nodes.into_iter().find(|n| n.node.name == "cp1").unwrap();
+    let full = evaluate(&bench(), std::slice::from_ref(&cp), "2026-11-24T00:00:00Z");
+    cp.node.roles.retain(|r| r.as_str() != "etcd");
+    cp.components
+        .remove(&kubeharden::facts::ComponentKind::Etcd);
+    cp.files
+        .retain(|p, _| !p.starts_with("/var/lib/rancher/rke2/server/db"));
+    let split = evaluate(&bench(), std::slice::from_ref(&cp), "2026-11-24T00:00:00Z");
+    let etcd = [
+        "1.1.7", "1.1.8", "1.1.11", "1.1.12", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7",
+    ];
+    for f in &split.nodes[0].results {
+        if etcd.contains(&f.id.as_str()) {
+            assert_eq!(f.status, Status::Skip, "{}: {f:?}", f.id);
+            assert!(
+                f.reason.as_deref().is_some_and(|r| !r.is_empty()),
+                "{}",
+                f.id
+            );
+        } else if let Some(g) = full.nodes[0].results.iter().find(|g| g.id == f.id) {
+            assert_eq!(f.status, g.status, "{}", f.id);
+        }
+    }
 }
 
 #[test]

@@ -143,6 +143,65 @@ fn kube_proxy_ignores_flags_when_given_a_config_file() {
     );
 }
 
+/// kube-scheduler ignores its deprecated --profiling when it runs with
+/// --config (kubespray starts it so): the file's enableProfiling decides,
+/// true when the file leaves it out.
+#[test]
+fn scheduler_profiling_comes_from_its_config_file_when_it_has_one() {
+    let b = bench(
+        "scheduler",
+        "fact = \"flag:scheduler:--profiling\"\nop = \"eq\"\nvalue = \"false\"",
+    );
+    let argv = [
+        "kube-scheduler",
+        "--config=/etc/kubernetes/kubescheduler-config.yaml",
+        "--profiling=False",
+    ];
+    let mut n = node();
+    run(&mut n, ComponentKind::Scheduler, &argv);
+    config(
+        &mut n,
+        "/etc/kubernetes/kubescheduler-config.yaml",
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n",
+    );
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert!(f.source.contains("enableProfiling not set"), "{}", f.source);
+    assert!(
+        f.source
+            .contains("--profiling on the command line is ignored because --config is set"),
+        "{}",
+        f.source
+    );
+    // The file's own setting passes, whatever the flag says.
+    let mut n = node();
+    run(
+        &mut n,
+        ComponentKind::Scheduler,
+        &["kube-scheduler", "--config=/s.yaml", "--profiling=true"],
+    );
+    config(&mut n, "/s.yaml", "enableProfiling: false\n");
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert!(
+        f.source.contains("/s.yaml: enableProfiling: false"),
+        "{}",
+        f.source
+    );
+    // A config file that was not collected is an error, not the flag.
+    let mut n = node();
+    run(&mut n, ComponentKind::Scheduler, &argv);
+    assert_eq!(one(&b, &n).status, Status::Error);
+    // Without --config, the flag as before.
+    let mut n = node();
+    run(
+        &mut n,
+        ComponentKind::Scheduler,
+        &["kube-scheduler", "--profiling=False"],
+    );
+    assert_eq!(one(&b, &n).status, Status::Pass);
+}
+
 #[test]
 fn kubelet_without_config_uses_flag_defaults() {
     let b = bench(

@@ -66,6 +66,7 @@ pub struct NodeCtx<'a> {
     kubelet_layers: OnceCell<Resolution<Vec<Layer>>>,
     proxy_config: OnceCell<Resolution<Option<Layer>>>,
     etcd_config: OnceCell<Resolution<Option<Layer>>>,
+    scheduler_config: OnceCell<Resolution<Option<Layer>>>,
     /// The node's layout as its facts say (detected now for facts saved
     /// before layouts existed), and the layout's data when it is known.
     pub layout: LayoutFacts,
@@ -91,6 +92,7 @@ impl<'a> NodeCtx<'a> {
             kubelet_layers: OnceCell::new(),
             proxy_config: OnceCell::new(),
             etcd_config: OnceCell::new(),
+            scheduler_config: OnceCell::new(),
             layout,
             layout_data,
         }
@@ -253,6 +255,11 @@ impl<'a> NodeCtx<'a> {
                 )));
             }
         }
+        if kind == ComponentKind::Scheduler && spec.name == "--profiling" {
+            if let Some(layer) = self.scheduler_config()? {
+                return Ok(scheduler_profiling(layer, args.get(spec.name).is_some()));
+            }
+        }
         if let Some(fv) = args.get(spec.name) {
             let repeated = if fv.occurrences > 1 {
                 format!(
@@ -365,6 +372,16 @@ impl<'a> NodeCtx<'a> {
             ComponentKind::Etcd,
             "--config-file",
             "etcd config file",
+        )
+    }
+
+    /// The KubeSchedulerConfiguration the scheduler reads with `--config`.
+    fn scheduler_config(&self) -> Resolution<Option<&Layer>> {
+        self.flag_config(
+            &self.scheduler_config,
+            ComponentKind::Scheduler,
+            "--config",
+            "kube-scheduler config file",
         )
     }
 
@@ -1042,6 +1059,37 @@ fn default_of(kind: ValueKind, default: Option<&str>, why: String) -> Observed {
             source: format!("{why}; no default"),
             kind,
         },
+    }
+}
+
+/// kube-scheduler's profiling when it runs with `--config`: the deprecated
+/// `--profiling` flag is then ignored (cmd/kube-scheduler/app/options:
+/// `ApplyDeprecated` runs only without a config file; the flag's help says
+/// "This parameter is ignored if a config file is specified in --config"),
+/// and `enableProfiling` in the file decides, true by default
+/// (KubeSchedulerConfiguration v1 defaults). kubespray starts the scheduler
+/// this way, with `--profiling=False` beside a file that leaves profiling on.
+fn scheduler_profiling(layer: &Layer, flag_given: bool) -> Observed {
+    let ignored = if flag_given {
+        "; --profiling on the command line is ignored because --config is set"
+    } else {
+        ""
+    };
+    match yaml::lookup(&layer.doc, "enableProfiling").and_then(yaml::scalar_text) {
+        Some(t) => Observed {
+            value: Some(as_value(ValueKind::Bool, &t)),
+            explicit: true,
+            source: format!("{}: enableProfiling: {t}{ignored}", layer.shown),
+            kind: ValueKind::Bool,
+        },
+        None => default_of(
+            ValueKind::Bool,
+            Some("true"),
+            format!(
+                "enableProfiling not set in {} (kube-scheduler --config), whose default is true{ignored}",
+                layer.shown
+            ),
+        ),
     }
 }
 

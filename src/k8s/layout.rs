@@ -885,6 +885,36 @@ mod tests {
             (d.name.as_str(), d.evidence[0].as_str()),
             ("rke2", "process rke2 (pid 42)")
         );
+        // A kubespray worker: no etcd.env, but the kubelet's environment
+        // file, beside the kubelet.conf that `kubeadm join` also writes.
+        let d = detect(&with(
+            &[
+                "/etc/kubernetes/kubelet.env",
+                "/etc/kubernetes/kubelet.conf",
+            ],
+            &[],
+        ));
+        assert_eq!(
+            (d.name.as_str(), d.evidence.as_slice()),
+            (
+                "kubespray",
+                &["/etc/kubernetes/kubelet.env exists".to_string()][..]
+            )
+        );
+        // An RKE2 agent whose rke2 process is not running (stopped for an
+        // upgrade): its pod-manifest directory still says RKE2.
+        let d = detect(&with(&["/var/lib/rancher/rke2/agent/pod-manifests"], &[]));
+        assert_eq!(
+            (d.name.as_str(), d.evidence[0].as_str()),
+            ("rke2", "/var/lib/rancher/rke2/agent/pod-manifests exists")
+        );
+        // A node with an rke2 process and a leftover kubeadm drop-in is
+        // RKE2: RKE2 is tried before kubeadm.
+        let d = detect(&with(
+            &["/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"],
+            &["rke2"],
+        ));
+        assert_eq!(d.name, "rke2");
         let d = detect(&with(&["/opt/something"], &[]));
         assert_eq!(d.name, UNKNOWN);
         assert!(d.evidence[0].contains("kubeadm ("), "{:?}", d.evidence);

@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+import distro_nodes
+
 # --------------------------------------------------------------------------
 # the lab plan
 
@@ -54,10 +56,13 @@ NODES = [
     # etcd started as RKE2 starts it, with --config-file only (README.md)
     ("etcd-config-file-cp1", "ef-cp1", 7, "scenario", "etcd-config-file", "cp1"),
 ]
-NODE_BY_NAME = {n[0]: n for n in NODES}
+# The kubespray and RKE2 nodes (distro_nodes.py) at .200 and up: built only
+# when named with --nodes.
+NODE_BY_NAME = {n[0]: n for n in NODES + distro_nodes.NODES}
 # `lab.sh up --bench N`: N copies of the kubeadm-default worker, bench-001...,
-# at 10.231.<lab>.20 and up.
-BENCH_MAX = 234
+# at 10.231.<lab>.20 and up, below the distributions' nodes (.200-.209 and
+# .210-.229).
+BENCH_MAX = 179
 
 
 def spec_of(name):
@@ -587,6 +592,7 @@ KUBELET_TLS = {
     # otherwise kubeadm-default's control plane
     ("etcd-config-file", "cp1"): ("self-generated", 0, 365, "self-generated", "TLSv1.2"),
 }
+KUBELET_TLS.update(distro_nodes.KUBELET_TLS)
 
 SEVERITY = {"cert-expired": "fail", "cert-untrusted-ca": "fail", "tls-legacy-version": "fail",
             "insecure-api-port": "fail",
@@ -721,6 +727,7 @@ class Node:
         self.inside = {}        # component -> {container path: fixture entry}
         self.containers = {}    # component -> (container root, volume dir, mount point)
         self.container_skeletons = []  # (root, binary, mount point), made by init.sh
+        self.container_files = []      # (root, path): a host file bind-mounted there
 
     # ---- helpers
     def sub(self, s):
@@ -818,7 +825,13 @@ class Node:
             "controller-manager-serving": ("rogue-ca", "/CN=kube-controller-manager",
                                            ["DNS:localhost", f"DNS:{fname}", f"DNS:{self.name}",
                                             "IP:127.0.0.1", f"IP:{ip}"], "serverAuth"),
+            **distro_nodes.extra_certs(self),
         }
+
+    def cert_which(self, path):
+        """The cert_table name of the certificate a node path holds."""
+        return (distro_nodes.cert_which(self, path)
+                or os.path.splitext(path[len("/etc/kubernetes/pki/"):])[0])
 
     # ---- file content for a fixture path
     def content_for(self, path, entry):
@@ -828,6 +841,9 @@ class Node:
             if entry.get("redacted"):
                 # The node holds real secrets; the collector redacts them.
                 text = text.replace("<redacted>", base64.b64encode(os.urandom(32)).decode())
+            return text
+        text = distro_nodes.content(self, path, entry, read, kubeconfig)
+        if text is not None:
             return text
         base = os.path.basename(path)
         if path.startswith("/etc/kubernetes/pki/"):
@@ -1148,13 +1164,17 @@ nopass ALL=(ALL:ALL) ALL
                 # volume bind-mounted where the DaemonSet mounts it.
                 croot, vol, mount = self.containers[kind]
                 q = shlex.quote
+                # hostPath mounts of single files, at their own paths
+                binds = distro_nodes.host_binds(self, kind)
+                self.container_files += [(croot, p) for p in binds]
+                pre = "".join(f'mount --bind {p} \"$r\"{p} && ' for p in binds)
                 lines.append(
                     f"( cd / && exec env -i PATH={PATH_ENV} HOME=/root {envs} unshare --mount -- "
                     "/bin/sh -c 'v=$1 r=$2 m=$3; shift 3; mount --bind \"$v\" \"$r$m\" && "
-                    "cd \"$r\" && exec chroot \"$r\" \"$@\"' khlab-container "
+                    f"{pre}cd \"$r\" && exec chroot \"$r\" \"$@\"' khlab-container "
                     f"{q(vol)} {q(croot)} {q(mount)} " + " ".join(q(a) for a in argv)
                     + " ) </dev/null >&5 2>&5 9>&- &")
-                self.container_skeletons.append((croot, argv[0], mount))
+                self.container_skeletons.append((croot, self.stub_path(argv[0]), mount))
                 continue
             if kind == "etcd":
                 binary = "/usr/bin/etcd"
@@ -1168,12 +1188,23 @@ nopass ALL=(ALL:ALL) ALL
                 + " ".join(shlex.quote(a) for a in argv)
                 + f" ) </dev/null >&{log} 2>&{log} 9>&- &")
             if kind == "apiserver":
+                crt = shlex.quote(flag_value(argv, "tls-cert-file") or "/etc/kubernetes/pki/apiserver.crt")
+                key = shlex.quote(flag_value(argv, "tls-private-key-file") or "/etc/kubernetes/pki/apiserver.key")
                 lines.append(
-                    "if [ -f /etc/kubernetes/pki/apiserver.crt ] && [ -f /etc/kubernetes/pki/apiserver.key ]; then\n"
+                    f"if [ -f {crt} ] && [ -f {key} ]; then\n"
                     "  ( cd / && exec openssl s_server -quiet -www -accept 6443 "
                     f"-cipher {go_ciphers(any(a.startswith('--tls-cipher-suites') for a in argv))} "
-                    "-cert /etc/kubernetes/pki/apiserver.crt -key /etc/kubernetes/pki/apiserver.key"
+                    f"-cert {crt} -key {key}"
                     " ) </dev/null >&5 2>&5 9>&- &\nfi")
+        # a distribution's supervisor (rke2): a stub with its argv, so its
+        # comm and command line are the real thing's
+        for argv in distro_nodes.supervisors(self):
+            self.copy(self.b.stub, argv[0], 0o755)
+            lines.append(
+                f"( cd / && exec env -i PATH={PATH_ENV} HOME=/root "
+                f"/run/khlab/khlab-helper exec {shlex.quote(argv[0])} "
+                + " ".join(shlex.quote(a) for a in argv)
+                + " ) </dev/null >&5 2>&5 9>&- &")
         self.expected_components = exp
         return lines
 
@@ -1206,7 +1237,7 @@ nopass ALL=(ALL:ALL) ALL
                         "serverTLSBootstrap", "tlsCertFile", "tlsPrivateKeyFile"):
                 v = yaml_value(t, key)
                 if v is not None:
-                    conf[key] = v
+                    conf[key] = self.sub(v)
             m = re.search(r"^authentication:\s*\n(?:[ \t]+.*\n)*?[ \t]+anonymous:\s*\n"
                           r"[ \t]+enabled:[ \t]*(\w+)", t, re.M)
             if m:
@@ -1286,7 +1317,7 @@ nopass ALL=(ALL:ALL) ALL
                 # As a Go server would: Go's default TLS 1.2 suites, or
                 # only the strong ones when the fixture configures them
                 # (the hardened kubelet's tlsCipherSuites).
-                strong = component == "kubelet" and self.scenario == "hardened"
+                strong = component == "kubelet" and (self.scenario or "").endswith("hardened")
                 tls = {"cert": cert, "key": cert[:-4] + ".key", "min_version": min_tls,
                        "client_ca": f"{TLS_DIR}/ca.crt", "client_cert": client_cert,
                        "ciphers": go_ciphers(strong)}
@@ -1333,9 +1364,10 @@ nopass ALL=(ALL:ALL) ALL
 
         # -- the API server: openssl s_server on :6443 (made by build_components)
         files = self.facts["files"]
-        if self.component_argv("apiserver") and all(
-                files.get(f"/etc/kubernetes/pki/apiserver.{x}", {}).get("exists") for x in ("crt", "key")):
-            path = "/etc/kubernetes/pki/apiserver.crt"
+        api = self.component_argv("apiserver") or []
+        path = flag_value(api, "tls-cert-file")
+        if api and all(files.get(p or "", {}).get("exists")
+                       for p in (path, flag_value(api, "tls-private-key-file"))):
             self.certs[path] = {"issuer": "cluster-ca", "subject": "/CN=kube-apiserver",
                                 "status": "valid",
                                 "sha256": cert_sha256(self.cert("apiserver")[0]),
@@ -1381,8 +1413,7 @@ nopass ALL=(ALL:ALL) ALL
                         continue
                     cert = opt(cert_flag)
                     if cert and cert not in self.certs:
-                        which = cert[len("/etc/kubernetes/pki/"):-len(".crt")]
-                        host = self.cert(which)[0]
+                        host = self.cert(self.cert_which(cert))[0]
                         self.certs[cert] = {"issuer": "etcd-ca", "status": "valid",
                                             "sha256": cert_sha256(host), "host_copy": host}
                     # etcd asks for a client certificate when --client-cert-auth
@@ -1438,7 +1469,9 @@ nopass ALL=(ALL:ALL) ALL
                          {"lastUpdated": iso_time(0), "currentTime": iso_time(0),
                           "nodeEligible": True}) + "\n"])})):
                 v = flag_value(argv, flag) or yaml_value(ptext, key) or default
-                addr, _, port = v.rpartition(":")
+                # an address alone keeps the default port (kube-proxy's
+                # IPPortVar): k3s and RKE2 pass --healthz-bind-address=127.0.0.1
+                addr, _, port = v.rpartition(":") if ":" in v else (v, "", "")
                 # One plaintext listener answers a ClientHello with Go's 400
                 # at once (as Go does when the hello holds a newline); every
                 # other one stays silent.
@@ -1474,7 +1507,7 @@ nopass ALL=(ALL:ALL) ALL
             if named:
                 # the file --tls-cert-file names, which the fixture lists
                 # (misconfigured: issued by the rogue CA)
-                which = named[len("/etc/kubernetes/pki/"):-len(".crt")]
+                which = self.cert_which(named)
                 ca, subj = self.cert_table()[which][:2]
                 host = self.cert(which)[0]
                 self.certs[named] = {"issuer": {"ca": "cluster-ca"}.get(ca, ca), "subject": subj,
@@ -1605,6 +1638,7 @@ nopass ALL=(ALL:ALL) ALL
         spawn = []
         if self.facts:
             self.build_fixture_files()
+            distro_nodes.build_extra(self)
             self.build_containers()
             self.build_whiteouts()
             spawn = self.build_components()
@@ -1687,6 +1721,10 @@ cp "$HELPER" "$R/run/khlab/khlab-helper"
             # stub under the component's path) and the volume's mount point
             body.append(f"""mkdir -p "$R"{q(croot + os.path.dirname(binary))} "$R"{q(croot + mount)}
 cp {q(b.stub_static)} "$R"{q(croot + binary)}
+""")
+        for croot, path in self.container_files:
+            body.append(f"""mkdir -p "$R"{q(croot + os.path.dirname(path))}
+: > "$R"{q(croot + path)}
 """)
         if self.netserve:
             body.append(f"""cp {q(b.netserve)} "$R/run/khlab/khlab-netserve.py"
