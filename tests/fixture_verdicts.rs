@@ -13,11 +13,13 @@ use kubeharden::engine::evaluate;
 use kubeharden::facts::load_facts_path;
 use kubeharden::report::{Report, Status};
 
-const SCENARIOS: [&str; 4] = [
+const SCENARIOS: [&str; 6] = [
     "kubeadm-default",
     "hardened",
     "misconfigured",
     "etcd-config-file",
+    "k3s-default",
+    "k3s-hardened",
 ];
 
 fn bench() -> Benchmark {
@@ -79,6 +81,16 @@ fn misconfigured_verdicts() {
 #[test]
 fn etcd_config_file_verdicts() {
     assert_scenario("etcd-config-file");
+}
+
+#[test]
+fn k3s_default_verdicts() {
+    assert_scenario("k3s-default");
+}
+
+#[test]
+fn k3s_hardened_verdicts() {
+    assert_scenario("k3s-hardened");
 }
 
 #[test]

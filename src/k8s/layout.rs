@@ -891,4 +891,43 @@ mod tests {
         assert!(forced("nope").unwrap_err().contains("known: "));
         assert!(forced("rke2").unwrap().forced);
     }
+
+    #[test]
+    fn k3s_is_recognised_by_its_server_or_agent_process_or_its_files() {
+        // The k3s wrapper execs k3s-server or k3s-agent: that is the comm.
+        for p in ["k3s-server", "k3s-agent"] {
+            let d = detect(&with(&[], &[p]));
+            assert_eq!(
+                (d.name.as_str(), d.evidence.clone()),
+                ("k3s", vec![format!("process {p} (pid 42)")])
+            );
+        }
+        // k3s stopped: its files still say what the node is.
+        for path in [
+            "/var/lib/rancher/k3s/server/tls",
+            "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d",
+        ] {
+            let d = detect(&with(&[path], &[]));
+            assert_eq!(d.name, "k3s");
+            assert_eq!(d.evidence, vec![format!("{path} exists")]);
+        }
+        // A plain "k3s" process (the wrapper before it execs, or `k3s
+        // kubectl`) is not a server, and RKE2's files are not k3s's.
+        assert_eq!(detect(&with(&[], &["k3s"])).name, UNKNOWN);
+        let d = detect(&with(&["/var/lib/rancher/rke2/agent/pod-manifests"], &[]));
+        assert_eq!(d.name, "rke2");
+        // k3s's layout runs every component inside the supervisor, with
+        // the line it logs and the config key that sets its flags.
+        let l = find("k3s").unwrap();
+        let api = l.component(ComponentKind::ApiServer).unwrap();
+        assert_eq!(api.launch, Launch::Embedded);
+        assert_eq!(api.logged.as_deref(), Some("Running kube-apiserver"));
+        assert_eq!(api.arg_key.as_deref(), Some("kube-apiserver-arg"));
+        for id in ["1.1.12", "1.3.6", "4.2.7", "4.2.10", "4.2.11"] {
+            assert!(
+                l.checks.get(id).is_some_and(|c| c.skip.is_some()),
+                "k3s skips {id} with a reason"
+            );
+        }
+    }
 }
