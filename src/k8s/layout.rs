@@ -92,6 +92,11 @@ pub struct ComponentLayout {
     /// Why the component may legitimately not run on a node of this
     /// layout (k3s keeps its data in kine unless etcd is chosen).
     pub absent: Option<String>,
+    /// `embedded`: the supervisor's own options (keys of its
+    /// configuration) and the component flags each one sets
+    /// (`secrets-encryption` sets `--encryption-provider-config`), so a
+    /// flag no `arg_key` entry set is traced to the option that did.
+    pub options: BTreeMap<String, Vec<String>>,
 }
 
 impl ComponentLayout {
@@ -312,6 +317,8 @@ struct RawComponent {
     runs_with: Vec<String>,
     arg_key: Option<String>,
     absent: Option<String>,
+    #[serde(default)]
+    options: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -505,6 +512,24 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                     ),
                 );
             }
+            if !c.options.is_empty() && c.arg_key.is_none() {
+                cx.err(
+                    at,
+                    format!("{kind}: `options` are traced beside `arg_key`, which is missing"),
+                );
+            }
+            for (opt, flags) in &c.options {
+                if flags.is_empty()
+                    || flags
+                        .iter()
+                        .any(|f| !f.starts_with("--") || f.contains('='))
+                {
+                    cx.err(
+                        at,
+                        format!("{kind}: option {opt:?} lists flag names (--name)"),
+                    );
+                }
+            }
             if c.runs_with.iter().any(|a| !a.starts_with("--")) {
                 cx.err(
                     at,
@@ -531,6 +556,7 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                     runs_with: c.runs_with.clone(),
                     arg_key: c.arg_key.clone(),
                     absent: c.absent.clone(),
+                    options: c.options.clone(),
                 },
             );
         }
