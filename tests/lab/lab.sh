@@ -266,8 +266,8 @@ cmd_up() {
   done
   if [ -n "$bench" ]; then
     # --bench N: N copies of the kubeadm-default worker (with --nodes: in addition)
-    [[ $bench =~ ^[0-9]+$ ]] && [ "$bench" -ge 1 ] && [ "$bench" -le 234 ] ||
-      die "up: --bench must be 1..234"
+    [[ $bench =~ ^[0-9]+$ ]] && [ "$bench" -ge 1 ] && [ "$bench" -le 179 ] ||
+      die "up: --bench must be 1..179"
     local b
     for ((b = 1; b <= bench; b++)); do nodes+=${nodes:+,}$(printf 'bench-%03d' "$b"); done
   fi
