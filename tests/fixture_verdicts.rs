@@ -133,6 +133,9 @@ fn cli_json_matches_the_library_and_exit_codes_follow_failures() {
         ("kubeadm-default", 1),
         ("hardened", 0),
         ("misconfigured", 1),
+        // k3s's defaults lack audit logging; the hardened k3s fails nothing.
+        ("k3s-default", 1),
+        ("k3s-hardened", 0),
     ] {
         let dir = fixture(scenario);
         let out = cli(&["eval", dir.to_str().unwrap(), "--format", "json"]);

@@ -919,6 +919,51 @@ mod tests {
     }
 
     #[test]
+    fn supervisor_options_name_flags_beside_an_arg_key() {
+        let text = |opts: &str, arg_key: &str| {
+            format!(
+                "name = \"s\"\ntitle = \"S\"\nsummary = \"s\"\n[detect]\npriority = 5\n[[detect.any]]\nprocess = \"sup\"\n[paths]\n[supervisor]\nprocesses = [\"sup\"]\nconfig_files = [\"/etc/sup.yaml\"]\n[components.apiserver]\nlaunch = \"embedded\"\nby = \"sup\"\nlogged = \"Running kube-apiserver\"\n{arg_key}[components.apiserver.options]\n{opts}\n[roles]\ncontrol-plane = [\"apiserver\"]\netcd = []\nworker = []\n"
+            )
+        };
+        let ok = load_sources(&[(
+            "s.toml",
+            &text(
+                "\"secrets-encryption\" = [\"--encryption-provider-config\"]",
+                "arg_key = \"kube-apiserver-arg\"\n",
+            ),
+        )])
+        .unwrap();
+        assert_eq!(
+            ok[0].component(ComponentKind::ApiServer).unwrap().options["secrets-encryption"],
+            ["--encryption-provider-config"]
+        );
+        let shown = |e: LayoutError| -> Vec<String> {
+            e.problems.iter().map(|p| p.message.clone()).collect()
+        };
+        let e = load_sources(&[(
+            "s.toml",
+            &text(
+                "\"x\" = [\"encryption-provider-config=/p\"]",
+                "arg_key = \"kube-apiserver-arg\"\n",
+            ),
+        )])
+        .unwrap_err();
+        assert!(
+            shown(e)
+                .iter()
+                .any(|m| m.contains("option \"x\" lists flag names")),
+            "flags are --names"
+        );
+        let e = load_sources(&[("s.toml", &text("\"x\" = [\"--a\"]", ""))]).unwrap_err();
+        assert!(
+            shown(e)
+                .iter()
+                .any(|m| m.contains("`arg_key`, which is missing")),
+            "options need an arg_key"
+        );
+    }
+
+    #[test]
     fn k3s_is_recognised_by_its_server_or_agent_process_or_its_files() {
         // The k3s wrapper execs k3s-server or k3s-agent: that is the comm.
         for p in ["k3s-server", "k3s-agent"] {
