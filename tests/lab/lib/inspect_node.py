@@ -27,7 +27,8 @@ BINARY = {"apiserver": "kube-apiserver", "controller-manager": "kube-controller-
 COMM_OK = {"kube-apiserver", "kube-controller", "kube-scheduler", "etcd", "kubelet", "kube-proxy"}
 UPPER = "/run/khlab/upper"
 # Written by the node itself without anyone asking: login records, etcd's data.
-HASH_SKIP = re.compile(r"^(/var/log/(wtmp|btmp|lastlog)|/var/lib/etcd/member/.*)$")
+HASH_SKIP = re.compile(r"^(/var/log/(wtmp|btmp|lastlog)|/var/lib/etcd/member/.*"
+                       r"|/var/lib/rancher/k3s/server/db/etcd/member/.*)$")
 
 
 def name_of(fn, i):
