@@ -94,6 +94,45 @@ fn k3s_hardened_verdicts() {
 }
 
 #[test]
+fn k3s_remediation_says_how_k3s_takes_the_setting() {
+    // A failed setting of a component k3s runs inside itself is changed in
+    // k3s's configuration; a file check keeps its own remediation.
+    let r = report("k3s-default");
+    let cp1 = r.nodes.iter().find(|n| n.name == "cp1").unwrap();
+    let audit = cp1.results.iter().find(|f| f.id == "1.2.16").unwrap();
+    assert!(
+        audit.remediation.starts_with(
+            "On k3s, kube-apiserver runs inside k3s-server: give the flag as an item of kube-apiserver-arg (name=value) in /etc/rancher/k3s/config.yaml"
+        ),
+        "{}",
+        audit.remediation
+    );
+    let w1 = r.nodes.iter().find(|n| n.name == "w1").unwrap();
+    let ciphers = w1.results.iter().find(|f| f.id == "4.2.12").unwrap();
+    assert!(
+        ciphers
+            .remediation
+            .starts_with("On k3s, kubelet runs inside k3s-server or k3s-agent: give the flag as an item of kubelet-arg"),
+        "{}",
+        ciphers.remediation
+    );
+    let cni = cp1.results.iter().find(|f| f.id == "1.1.9").unwrap();
+    assert!(
+        !cni.remediation.starts_with("On k3s"),
+        "{}",
+        cni.remediation
+    );
+    // kubeadm's findings are as before.
+    let k = report("kubeadm-default");
+    let f = k.nodes[0]
+        .results
+        .iter()
+        .find(|f| f.id == "1.2.16")
+        .unwrap();
+    assert!(!f.remediation.starts_with("On "), "{}", f.remediation);
+}
+
+#[test]
 fn every_pass_and_fail_carries_evidence() {
     for scenario in SCENARIOS {
         for (node, f) in report(scenario).findings() {
