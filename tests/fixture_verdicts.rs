@@ -13,7 +13,7 @@ use kubeharden::engine::evaluate;
 use kubeharden::facts::load_facts_path;
 use kubeharden::report::{Report, Status};
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 10] = [
     "kubeadm-default",
     "hardened",
     "misconfigured",
@@ -22,6 +22,8 @@ const SCENARIOS: [&str; 8] = [
     "kubespray-hardened",
     "rke2-default",
     "rke2-hardened",
+    "k3s-default",
+    "k3s-hardened",
 ];
 
 fn bench() -> Benchmark {
@@ -172,6 +174,55 @@ fn an_rke2_server_without_etcd_skips_the_etcd_checks() {
 }
 
 #[test]
+fn k3s_default_verdicts() {
+    assert_scenario("k3s-default");
+}
+
+#[test]
+fn k3s_hardened_verdicts() {
+    assert_scenario("k3s-hardened");
+}
+
+#[test]
+fn k3s_remediation_says_how_k3s_takes_the_setting() {
+    // A failed setting of a component k3s runs inside itself is changed in
+    // k3s's configuration; a file check keeps its own remediation.
+    let r = report("k3s-default");
+    let cp1 = r.nodes.iter().find(|n| n.name == "cp1").unwrap();
+    let audit = cp1.results.iter().find(|f| f.id == "1.2.16").unwrap();
+    assert!(
+        audit.remediation.starts_with(
+            "On k3s, kube-apiserver runs inside k3s-server: give the flag as an item of kube-apiserver-arg (name=value) in /etc/rancher/k3s/config.yaml"
+        ),
+        "{}",
+        audit.remediation
+    );
+    let w1 = r.nodes.iter().find(|n| n.name == "w1").unwrap();
+    let ciphers = w1.results.iter().find(|f| f.id == "4.2.12").unwrap();
+    assert!(
+        ciphers
+            .remediation
+            .starts_with("On k3s, kubelet runs inside k3s-server or k3s-agent: give the flag as an item of kubelet-arg"),
+        "{}",
+        ciphers.remediation
+    );
+    let cni = cp1.results.iter().find(|f| f.id == "1.1.9").unwrap();
+    assert!(
+        !cni.remediation.starts_with("On k3s"),
+        "{}",
+        cni.remediation
+    );
+    // kubeadm's findings are as before.
+    let k = report("kubeadm-default");
+    let f = k.nodes[0]
+        .results
+        .iter()
+        .find(|f| f.id == "1.2.16")
+        .unwrap();
+    assert!(!f.remediation.starts_with("On "), "{}", f.remediation);
+}
+
+#[test]
 fn every_pass_and_fail_carries_evidence() {
     for scenario in SCENARIOS {
         for (node, f) in report(scenario).findings() {
@@ -211,6 +262,9 @@ fn cli_json_matches_the_library_and_exit_codes_follow_failures() {
         ("kubeadm-default", 1),
         ("hardened", 0),
         ("misconfigured", 1),
+        // k3s's defaults lack audit logging; the hardened k3s fails nothing.
+        ("k3s-default", 1),
+        ("k3s-hardened", 0),
     ] {
         let dir = fixture(scenario);
         let out = cli(&["eval", dir.to_str().unwrap(), "--format", "json"]);

@@ -215,6 +215,10 @@ fn apply_lists(facts: &mut NodeFacts, payload: &str) {
             _ => found.push(line),
         }
     }
+    // One `find` lists every root: a root inside another (k3s's
+    // server/tls/etcd within server/tls) has its files printed twice.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|p| seen.insert(*p));
     for root in roots {
         let prefix = format!("{}/", root.trim_end_matches('/'));
         let entries: Vec<String> = found
@@ -623,6 +627,25 @@ pub fn running(facts: &NodeFacts, kind: ComponentKind) -> Option<&ComponentFacts
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn nested_listed_directories_list_each_file_once() {
+        // `find -H /t /t/etcd` prints /t/etcd's files under both roots.
+        let mut f = NodeFacts::default();
+        apply_lists(
+            &mut f,
+            "root /t\nroot /t/etcd\n/t/a.crt\n/t/etcd\n/t/etcd/ca.crt\n/t/etcd/ca.crt\n",
+        );
+        assert_eq!(
+            f.files["/t"].entries.as_deref().unwrap(),
+            ["/t/a.crt", "/t/etcd", "/t/etcd/ca.crt"]
+        );
+        assert_eq!(
+            f.files["/t/etcd"].entries.as_deref().unwrap(),
+            ["/t/etcd/ca.crt"]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -189,10 +189,13 @@ KH_READS
     # A supervisor configuration (YAML): a top-level key that may hold a
     # secret loses its value and every line of it; an argument list item
     # name=value whose name ends in token, secret or password loses its
-    # value.
+    # value. The k3s options secrets-encryption (a boolean) and
+    # secrets-encryption-provider (aescbc or secretbox) name no secret and
+    # stay: they say where the encryption configuration comes from.
     function redact_cfg(s,   key) {
       if (s ~ /^[^ \t#-]/) {
         hide = 0
+        if (s ~ /^"?secrets-encryption(-provider)?"?[ \t]*:/) return s
         if (match(s, /^"?[A-Za-z0-9_-]*(token|secret|password|passwd|endpoint|access-key|psk|vpn-auth)[A-Za-z0-9_-]*"?\+?[ \t]*:/)) {
           hide = 1
           return substr(s, 1, RLENGTH) " <redacted>"

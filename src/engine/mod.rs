@@ -449,7 +449,39 @@ fn evaluate_rule(ctx: &NodeCtx<'_>, rule: &Rule) -> Finding {
             f.reason = Some(cap(&reason, EVIDENCE_CAP));
         }
     }
+    if matches!(f.status, Status::Fail | Status::Warn) {
+        if let Some(how) = supervisor_fix(ctx, rule, check) {
+            f.remediation = format!("{how} {}", f.remediation);
+        }
+    }
     f
+}
+
+/// How to change a setting of a component a supervisor runs inside itself
+/// (k3s): through the supervisor's configuration, not a manifest or unit
+/// the node does not have. None for any other component, and for checks of
+/// files.
+fn supervisor_fix(ctx: &NodeCtx<'_>, rule: &Rule, check: &Check) -> Option<String> {
+    let kind = rule.component?;
+    if check
+        .tests()
+        .iter()
+        .all(|t| matches!(t.fact, Fact::File { .. }))
+    {
+        return None;
+    }
+    let layout = ctx.layout().ok()?;
+    let c = layout
+        .component(kind)
+        .filter(|c| c.launch == crate::k8s::layout::Launch::Embedded)?;
+    let key = c.arg_key.as_ref()?;
+    let config = layout.supervisor.as_ref()?.config_files.first()?;
+    Some(format!(
+        "On {title}, {binary} runs inside {by}: give the flag as an item of {key} (name=value) in {config} (or in a file of {config}.d/; {key}+: appends) and restart {title}; a kubelet configuration setting is given the same way, as its flag. The general steps, for nodes where {binary} runs on its own:",
+        title = layout.title,
+        binary = kind.binary(),
+        by = c.by_text(),
+    ))
 }
 
 fn unresolved(rule: &Rule, u: Unresolved) -> Finding {

@@ -1213,3 +1213,63 @@ fn a_disabled_check_is_a_skip_with_the_profiles_reason_never_gone() {
         Status::Fail
     );
 }
+
+#[test]
+fn cni_files_are_judged_and_their_directories_are_not() {
+    // host-local keeps its leases in /var/lib/cni/networks/<network>/, a
+    // 0755 directory: CIS 1.1.9 audits the files under it (find -type f).
+    let b = bench(
+        "kubelet",
+        "fact = \"file:cni:mode\"\nop = \"mode-at-most\"\nvalue = \"600\"",
+    );
+    let mut n = node();
+    n.layout = Some(crate::facts::LayoutFacts {
+        name: "k3s".into(),
+        ..Default::default()
+    });
+    let entry = |kind: FileKind, mode: u32, entries: Option<Vec<&str>>| FileFacts {
+        exists: true,
+        kind: Some(kind),
+        mode: Some(Mode(mode)),
+        entries: entries.map(|e| e.into_iter().map(String::from).collect()),
+        ..Default::default()
+    };
+    let net = "/var/lib/cni/networks";
+    n.files.insert(
+        "/var/lib/rancher/k3s/agent/etc/cni/net.d".into(),
+        entry(FileKind::Dir, 0o700, Some(vec![])),
+    );
+    n.files.insert(
+        net.into(),
+        entry(
+            FileKind::Dir,
+            0o755,
+            Some(vec![
+                "/var/lib/cni/networks/cbr0",
+                "/var/lib/cni/networks/cbr0/10.42.0.2",
+            ]),
+        ),
+    );
+    n.files.insert(
+        format!("{net}/cbr0"),
+        entry(
+            FileKind::Dir,
+            0o755,
+            Some(vec!["/var/lib/cni/networks/cbr0/10.42.0.2"]),
+        ),
+    );
+    n.files.insert(
+        format!("{net}/cbr0/10.42.0.2"),
+        entry(FileKind::File, 0o600, None),
+    );
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert!(f.actual.contains("10.42.0.2"), "{f:?}");
+    assert!(!f.actual.contains("cbr0/ "), "{f:?}");
+    // The same lease file readable by all fails.
+    n.files.insert(
+        format!("{net}/cbr0/10.42.0.2"),
+        entry(FileKind::File, 0o644, None),
+    );
+    assert_eq!(one(&b, &n).status, Status::Fail);
+}

@@ -197,6 +197,11 @@ impl<'a> NodeCtx<'a> {
                     looked.push(dir.as_str());
                     files.extend(self.tree(dir, |_| true)?);
                 }
+                // The files, as CIS audits them (`find ... -type f`): a
+                // directory in the tree (host-local's
+                // /var/lib/cni/networks/<network>) needs its x bits and is
+                // not a file to hold to 600.
+                files.retain(|(_, f)| f.kind != Some(FileKind::Dir));
                 if files.is_empty() {
                     Err(Unresolved::NotApplicable(format!(
                         "no CNI files under {}",

@@ -92,6 +92,11 @@ pub struct ComponentLayout {
     /// Why the component may legitimately not run on a node of this
     /// layout (k3s keeps its data in kine unless etcd is chosen).
     pub absent: Option<String>,
+    /// `embedded`: the supervisor's own options (keys of its
+    /// configuration) and the component flags each one sets
+    /// (`secrets-encryption` sets `--encryption-provider-config`), so a
+    /// flag no `arg_key` entry set is traced to the option that did.
+    pub options: BTreeMap<String, Vec<String>>,
 }
 
 impl ComponentLayout {
@@ -312,6 +317,8 @@ struct RawComponent {
     runs_with: Vec<String>,
     arg_key: Option<String>,
     absent: Option<String>,
+    #[serde(default)]
+    options: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -505,6 +512,24 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                     ),
                 );
             }
+            if !c.options.is_empty() && c.arg_key.is_none() {
+                cx.err(
+                    at,
+                    format!("{kind}: `options` are traced beside `arg_key`, which is missing"),
+                );
+            }
+            for (opt, flags) in &c.options {
+                if flags.is_empty()
+                    || flags
+                        .iter()
+                        .any(|f| !f.starts_with("--") || f.contains('='))
+                {
+                    cx.err(
+                        at,
+                        format!("{kind}: option {opt:?} lists flag names (--name)"),
+                    );
+                }
+            }
             if c.runs_with.iter().any(|a| !a.starts_with("--")) {
                 cx.err(
                     at,
@@ -531,6 +556,7 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
                     runs_with: c.runs_with.clone(),
                     arg_key: c.arg_key.clone(),
                     absent: c.absent.clone(),
+                    options: c.options.clone(),
                 },
             );
         }
@@ -920,5 +946,89 @@ mod tests {
         assert!(d.evidence[0].contains("kubeadm ("), "{:?}", d.evidence);
         assert!(forced("nope").unwrap_err().contains("known: "));
         assert!(forced("rke2").unwrap().forced);
+    }
+
+    #[test]
+    fn supervisor_options_name_flags_beside_an_arg_key() {
+        let text = |opts: &str, arg_key: &str| {
+            format!(
+                "name = \"s\"\ntitle = \"S\"\nsummary = \"s\"\n[detect]\npriority = 5\n[[detect.any]]\nprocess = \"sup\"\n[paths]\n[supervisor]\nprocesses = [\"sup\"]\nconfig_files = [\"/etc/sup.yaml\"]\n[components.apiserver]\nlaunch = \"embedded\"\nby = \"sup\"\nlogged = \"Running kube-apiserver\"\n{arg_key}[components.apiserver.options]\n{opts}\n[roles]\ncontrol-plane = [\"apiserver\"]\netcd = []\nworker = []\n"
+            )
+        };
+        let ok = load_sources(&[(
+            "s.toml",
+            &text(
+                "\"secrets-encryption\" = [\"--encryption-provider-config\"]",
+                "arg_key = \"kube-apiserver-arg\"\n",
+            ),
+        )])
+        .unwrap();
+        assert_eq!(
+            ok[0].component(ComponentKind::ApiServer).unwrap().options["secrets-encryption"],
+            ["--encryption-provider-config"]
+        );
+        let shown = |e: LayoutError| -> Vec<String> {
+            e.problems.iter().map(|p| p.message.clone()).collect()
+        };
+        let e = load_sources(&[(
+            "s.toml",
+            &text(
+                "\"x\" = [\"encryption-provider-config=/p\"]",
+                "arg_key = \"kube-apiserver-arg\"\n",
+            ),
+        )])
+        .unwrap_err();
+        assert!(
+            shown(e)
+                .iter()
+                .any(|m| m.contains("option \"x\" lists flag names")),
+            "flags are --names"
+        );
+        let e = load_sources(&[("s.toml", &text("\"x\" = [\"--a\"]", ""))]).unwrap_err();
+        assert!(
+            shown(e)
+                .iter()
+                .any(|m| m.contains("`arg_key`, which is missing")),
+            "options need an arg_key"
+        );
+    }
+
+    #[test]
+    fn k3s_is_recognised_by_its_server_or_agent_process_or_its_files() {
+        // The k3s wrapper execs k3s-server or k3s-agent: that is the comm.
+        for p in ["k3s-server", "k3s-agent"] {
+            let d = detect(&with(&[], &[p]));
+            assert_eq!(
+                (d.name.as_str(), d.evidence.clone()),
+                ("k3s", vec![format!("process {p} (pid 42)")])
+            );
+        }
+        // k3s stopped: its files still say what the node is.
+        for path in [
+            "/var/lib/rancher/k3s/server/tls",
+            "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d",
+        ] {
+            let d = detect(&with(&[path], &[]));
+            assert_eq!(d.name, "k3s");
+            assert_eq!(d.evidence, vec![format!("{path} exists")]);
+        }
+        // A plain "k3s" process (the wrapper before it execs, or `k3s
+        // kubectl`) is not a server, and RKE2's files are not k3s's.
+        assert_eq!(detect(&with(&[], &["k3s"])).name, UNKNOWN);
+        let d = detect(&with(&["/var/lib/rancher/rke2/agent/pod-manifests"], &[]));
+        assert_eq!(d.name, "rke2");
+        // k3s's layout runs every component inside the supervisor, with
+        // the line it logs and the config key that sets its flags.
+        let l = find("k3s").unwrap();
+        let api = l.component(ComponentKind::ApiServer).unwrap();
+        assert_eq!(api.launch, Launch::Embedded);
+        assert_eq!(api.logged.as_deref(), Some("Running kube-apiserver"));
+        assert_eq!(api.arg_key.as_deref(), Some("kube-apiserver-arg"));
+        for id in ["1.1.12", "1.3.6", "4.2.7", "4.2.10", "4.2.11"] {
+            assert!(
+                l.checks.get(id).is_some_and(|c| c.skip.is_some()),
+                "k3s skips {id} with a reason"
+            );
+        }
     }
 }

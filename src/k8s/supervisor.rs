@@ -114,6 +114,31 @@ impl NodeCtx<'_> {
         Ok(out)
     }
 
+    /// The value the supervisor's configuration gives its own option `key`
+    /// (`secrets-encryption: true`), and the file that gave it: the last
+    /// file that sets it wins, as k3s merges its files.
+    pub fn supervisor_option(&self, key: &str) -> Result<Option<(String, String)>, String> {
+        let mut out = None;
+        for path in self.supervisor_files() {
+            let f = &self.facts.files[&path];
+            let Some(text) = f.content.as_deref() else {
+                return Err(format!("{path} exists but was not read"));
+            };
+            if f.truncated {
+                return Err(format!("{path} is larger than the collection cap"));
+            }
+            let doc = yaml::parse(text).map_err(|e| format!("{path} is not valid YAML: {e}"))?;
+            if let Some(v) = doc.as_object().and_then(|m| m.get(key)) {
+                let shown = match v {
+                    Json::Array(_) => items(v).join(","),
+                    other => yaml::scalar_text(other).unwrap_or_default(),
+                };
+                out = Some((shown, path.clone()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Where an embedded component's flag was set, for a finding's source:
     /// ` (set in FILE kube-apiserver-arg: ITEM)`, or that k3s set it.
     /// Empty for a component with a command line of its own.
@@ -152,8 +177,35 @@ impl NodeCtx<'_> {
             Ok(list) => {
                 let hits: Vec<&ArgEntry> = list.iter().filter(|e| e.flag() == flag).collect();
                 if hits.is_empty() {
+                    // The supervisor's own options that set this flag.
+                    let options: Vec<&String> = layout
+                        .component(kind)
+                        .map(|l| {
+                            l.options
+                                .iter()
+                                .filter(|(_, flags)| flags.iter().any(|f| f == flag))
+                                .map(|(o, _)| o)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let set: Vec<String> = options
+                        .iter()
+                        .filter_map(|o| match self.supervisor_option(o) {
+                            Ok(Some((v, file))) => Some(format!("{o}: {v} in {file}")),
+                            _ => None,
+                        })
+                        .collect();
+                    if !set.is_empty() {
+                        return format!(" (set by {sup} from its option {})", set.join("; "));
+                    }
+                    let which = if options.is_empty() {
+                        "one of its options".to_string()
+                    } else {
+                        let names: Vec<&str> = options.iter().map(|o| o.as_str()).collect();
+                        format!("its option {} given another way", names.join(" or "))
+                    };
                     format!(
-                        " (set by {sup}: no {key} entry for it in {files}; {} default, one of its options, or its own command line)",
+                        " (set by {sup}: no {key} entry for it in {files}; {} default, {which}, or its own command line)",
                         layout.title
                     )
                 } else {
@@ -246,5 +298,35 @@ mod tests {
         );
         // An ordinary process: nothing added.
         assert_eq!(ctx.set_in(ComponentKind::Kubelet, "--profiling"), "");
+        // Not in the list, but set by one of k3s's own options: the layout
+        // says secrets-encryption sets --encryption-provider-config.
+        assert!(
+            ctx.set_in(ComponentKind::ApiServer, "--encryption-provider-config")
+                .contains("its option secrets-encryption given another way"),
+            "{}",
+            ctx.set_in(ComponentKind::ApiServer, "--encryption-provider-config")
+        );
+        f.files.insert(
+            "/etc/rancher/k3s/config.yaml.d/30-enc.yaml".into(),
+            file("secrets-encryption: true\n"),
+        );
+        if let Some(d) = f.files.get_mut("/etc/rancher/k3s/config.yaml.d") {
+            d.entries
+                .as_mut()
+                .unwrap()
+                .push("/etc/rancher/k3s/config.yaml.d/30-enc.yaml".into());
+        }
+        let ctx = NodeCtx::new(&f);
+        assert_eq!(
+            ctx.set_in(ComponentKind::ApiServer, "--encryption-provider-config"),
+            " (set by k3s-server from its option secrets-encryption: true in /etc/rancher/k3s/config.yaml.d/30-enc.yaml)"
+        );
+        assert_eq!(
+            ctx.supervisor_option("secrets-encryption").unwrap(),
+            Some((
+                "true".to_string(),
+                "/etc/rancher/k3s/config.yaml.d/30-enc.yaml".to_string()
+            ))
+        );
     }
 }

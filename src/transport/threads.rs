@@ -322,7 +322,9 @@ mod tests {
         // No hello was sent; only the ClientHello and the one GET.
         drop(p);
         let mut sent: Vec<Vec<u8>> = Vec::new();
-        while let Ok(s) = seen.recv_timeout(Duration::from_secs(10)) {
+        // Longer than the server's own 10 s read timeout, which ends a
+        // connection the probe left open.
+        while let Ok(s) = seen.recv_timeout(Duration::from_secs(30)) {
             sent.push(s);
             if sent.len() == 2 {
                 break;

@@ -27,7 +27,8 @@ BINARY = {"apiserver": "kube-apiserver", "controller-manager": "kube-controller-
 COMM_OK = {"kube-apiserver", "kube-controller", "kube-scheduler", "etcd", "kubelet", "kube-proxy"}
 UPPER = "/run/khlab/upper"
 # Written by the node itself without anyone asking: login records, etcd's data.
-HASH_SKIP = re.compile(r"^(/var/log/(wtmp|btmp|lastlog)|/var/lib/etcd/member/.*)$")
+HASH_SKIP = re.compile(r"^(/var/log/(wtmp|btmp|lastlog)|/var/lib/etcd/member/.*"
+                       r"|/var/lib/rancher/k3s/server/db/etcd/member/.*)$")
 
 
 def name_of(fn, i):
@@ -43,7 +44,13 @@ def redact(text):
     kept quoted."""
     def one(m):
         return m.group(1) + ('"<redacted>"' if m.group(2).startswith('"') else "<redacted>")
-    return re.sub(r'(secret"?[ \t]*:[ \t]*)("[^"\n]*"|[^,}\s"][^,}\n]*)', one, text)
+    text = re.sub(r'(secret"?[ \t]*:[ \t]*)("[^"\n]*"|[^,}\s"][^,}\n]*)', one, text)
+    # and what its redact_cfg leaves of a supervisor's configuration (k3s's
+    # config.yaml): a top-level key naming a secret keeps only its name
+    # (but not k3s's secrets-encryption options, which name no secret)
+    return re.sub(r'(?m)^(?!"?secrets-encryption(?:-provider)?"?[ \t]*:)'
+                  r'("?[A-Za-z0-9_-]*(?:token|secret|password|passwd|endpoint|access-key|psk|vpn-auth)'
+                  r'[A-Za-z0-9_-]*"?\+?[ \t]*:).*$', r'\1 <redacted>', text)
 
 
 def walk(top):
@@ -144,6 +151,16 @@ def verify(exp):
                 extra = sorted(set(have) - set(want))
                 missing = sorted(set(want) - set(have))
                 bad.append(f"{path}: entries differ: extra {extra} missing {missing}")
+    for want in exp.get("processes", []):
+        # a supervisor running the components inside itself (k3s): its
+        # comm, its command line (gspt's single string) and its exe
+        hits = [(pid, exe) for pid, argv, comm, exe, _ in procs()
+                if argv == want["argv"] and comm == want["name"]]
+        if len(hits) != 1:
+            bad.append(f"process {want['name']}: {len(hits)} processes with comm "
+                       f"{want['name']!r} and argv {want['argv']}")
+        elif want.get("exe") and hits[0][1] != want["exe"]:
+            bad.append(f"process {want['name']}: exe {hits[0][1]}, expected {want['exe']}")
     for kind, c in sorted(exp["components"].items()):
         hits = found.get(kind, [])
         if len(hits) != 1:

@@ -33,6 +33,7 @@ import tempfile
 import time
 
 import distro_nodes
+import k3s_node
 
 # --------------------------------------------------------------------------
 # the lab plan
@@ -56,12 +57,19 @@ NODES = [
     # etcd started as RKE2 starts it, with --config-file only (README.md)
     ("etcd-config-file-cp1", "ef-cp1", 7, "scenario", "etcd-config-file", "cp1"),
 ]
-# The kubespray and RKE2 nodes (distro_nodes.py) at .200 and up: built only
-# when named with --nodes.
-NODE_BY_NAME = {n[0]: n for n in NODES + distro_nodes.NODES}
+# Distribution nodes, built only when named with --nodes (the default lab
+# stays the nodes above), at fixed addresses from .200 up: kubespray and RKE2
+# (lib/distro_nodes.py) at .200-.209, k3s (lib/k3s_node.py) at .210-.219.
+# Bench nodes stop below them.
+DISTRO_NODES = distro_nodes.NODES + [
+    ("k3s-default-cp1", "k3d-cp1", 210, "scenario", "k3s-default", "cp1"),
+    ("k3s-default-w1", "k3d-w1", 211, "scenario", "k3s-default", "w1"),
+    ("k3s-hardened-cp1", "k3h-cp1", 212, "scenario", "k3s-hardened", "cp1"),
+    ("k3s-hardened-w1", "k3h-w1", 213, "scenario", "k3s-hardened", "w1"),
+]
+NODE_BY_NAME = {n[0]: n for n in NODES + DISTRO_NODES}
 # `lab.sh up --bench N`: N copies of the kubeadm-default worker, bench-001...,
-# at 10.231.<lab>.20 and up, below the distributions' nodes (.200-.209 and
-# .210-.229).
+# at 10.231.<lab>.20 and up, below the distribution nodes.
 BENCH_MAX = 179
 
 
@@ -842,6 +850,11 @@ class Node:
                 # The node holds real secrets; the collector redacts them.
                 text = text.replace("<redacted>", base64.b64encode(os.urandom(32)).decode())
             return text
+        if k3s_node.is_k3s(self.facts):
+            text = k3s_node.content(self, path, entry)
+            if text is not None:
+                return text
+            return f"# kubeharden lab: placeholder for {path}\n"
         text = distro_nodes.content(self, path, entry, read, kubeconfig)
         if text is not None:
             return text
@@ -1149,6 +1162,8 @@ nopass ALL=(ALL:ALL) ALL
 
     def build_components(self):
         """Installs stubs and returns the spawn lines for init.sh."""
+        if k3s_node.is_k3s(self.facts):
+            return k3s_node.spawn(self)
         lines = []
         exp = {}
         for kind, c in sorted(self.facts.get("components", {}).items()):
@@ -1361,6 +1376,9 @@ nopass ALL=(ALL:ALL) ALL
         self.mkdir(TLS_DIR, 0o755)
         self.opaque.add("/etc/khlab")
         self.write(f"{TLS_DIR}/ca.crt", read(b.pki.cas["ca"][0]), 0o644)
+        if k3s_node.is_k3s(self.facts):
+            k3s_node.listeners(self)
+            return
 
         # -- the API server: openssl s_server on :6443 (made by build_components)
         files = self.facts["files"]
@@ -1626,8 +1644,10 @@ nopass ALL=(ALL:ALL) ALL
             # /proc/<pid>/root, and must not be on the node's host
             "files": files,
             "components": getattr(self, "expected_components", {}),
+            # a supervisor that runs the components inside itself (k3s)
+            "processes": getattr(self, "expected_processes", []),
             # real etcd fills its data dir: these entries are not compared
-            "volatile": ["/var/lib/etcd/member/"],
+            "volatile": ["/var/lib/etcd/member/", "/var/lib/rancher/k3s/server/db/etcd/member/"],
         }
 
     def build(self):
@@ -1637,12 +1657,14 @@ nopass ALL=(ALL:ALL) ALL
         os.chmod(self.root, 0o755)
         spawn = []
         if self.facts:
+            if k3s_node.is_k3s(self.facts):
+                k3s_node.build(self)
             self.build_fixture_files()
             distro_nodes.build_extra(self)
             self.build_containers()
             self.build_whiteouts()
             spawn = self.build_components()
-            if "etcd" in self.facts.get("components", {}):
+            if "etcd" in self.facts.get("components", {}) and not k3s_node.is_k3s(self.facts):
                 self.differences.append(
                     "/var/lib/etcd/member: the real etcd keeps its data there (snap/, wal/), "
                     "so the directory lists more entries than the fixture's []; "
