@@ -1,7 +1,8 @@
 #!/bin/sh
 # Seeds the fuzz corpus with what real servers and real nodes send:
 #  - collect: the collector's three round trips as the lab's nodes answer
-#    them (kubeadm default, misconfigured worker, etcd from --config-file),
+#    them (kubeadm default, misconfigured worker, etcd from --config-file,
+#    kubespray, RKE2, a k3s server whose flags are only in its log, a k3s agent),
 #    captured through `--exec` with tee; the frame nonces become `fz`;
 #  - pem: an openssl-made PKI, including the two-certificate file that
 #    client-go's GenerateSelfSignedCertKey writes for a kubelet;
@@ -29,7 +30,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # --- collect --------------------------------------------------------------
-NODES=kubeadm-default-cp1,misconfigured-w1,etcd-config-file-cp1
+NODES=kubeadm-default-cp1,misconfigured-w1,etcd-config-file-cp1,kubespray-default-cp1,rke2-default-cp1,k3s-hardened-cp1,k3s-default-w1
 INV=$("$ROOT/tests/lab/lab.sh" up "$LAB" --nodes "$NODES")
 for node in $(echo "$NODES" | tr , ' '); do
     out=$W/$node.out

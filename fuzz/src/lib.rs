@@ -615,7 +615,13 @@ pub fn inventory(data: &[u8]) {
 
 /// `~/.ssh/config`, and resolving a few aliases through it.
 pub fn ssh_config(data: &[u8]) {
-    let cfg = kubeharden::inventory::ssh_config::SshConfig::parse(&text(data));
+    // Includes are taken from a directory that does not exist, so that the
+    // fuzzer never reads the machine's own files.
+    let cfg = kubeharden::inventory::ssh_config::SshConfig::parse_at(
+        &text(data),
+        "fuzz",
+        Path::new("/nonexistent-kubeharden-fuzz"),
+    );
     for alias in ["cp1", "worker-1", "10.0.0.1", "*", ""] {
         let _ = cfg.resolve(alias);
     }
