@@ -180,6 +180,7 @@ fn hostile_report() -> Report {
         reachable: false,
         expected: None,
         detail: Some(HOSTILE.into()),
+        outcome: Some(HOSTILE.into()),
     }]);
     report
 }
@@ -260,6 +261,7 @@ fn certificates_ports_and_etcd_render_when_the_report_has_them() {
             reachable: true,
             expected: Some(true),
             detail: None,
+            outcome: None,
         },
         EtcdReach {
             from: "w1".into(),
@@ -267,6 +269,7 @@ fn certificates_ports_and_etcd_render_when_the_report_has_them() {
             reachable: true,
             expected: Some(false),
             detail: Some("a worker should not reach etcd".into()),
+            outcome: Some("reachable".into()),
         },
     ]);
     let page = html(&report);

@@ -664,6 +664,20 @@ pub fn report(data: &[u8]) {
         let _ = kubeharden::report::diff::render_markdown(&d);
         let _ = kubeharden::report::diff::render_json(&d);
     }
+    // Merged with a real report, in both orders: partial scans come from
+    // anywhere.
+    for pair in [
+        vec![
+            ("a".to_string(), r.clone()),
+            ("b".to_string(), base.clone()),
+        ],
+        vec![
+            ("b".to_string(), base.clone()),
+            ("a".to_string(), r.clone()),
+        ],
+    ] {
+        let _ = kubeharden::engine::merge::merge_reports(pair, NOW);
+    }
     if r.nodes.len() <= 16 {
         render_all(&r);
     }

@@ -8,6 +8,7 @@
 
 mod demo;
 mod inventory;
+mod merge;
 mod output;
 mod scan;
 
@@ -15,7 +16,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kubeharden::bench::{self, Benchmark};
@@ -71,6 +72,20 @@ enum Command {
         /// Write the diff here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Merge the results of partial scans of one cluster (from several
+    /// bastions or regions) into one report: JSON reports, or facts files
+    /// and --save-facts directories. A node found twice is kept once (a
+    /// successful scan over a failed one) and reported; the cluster checks
+    /// are judged again over the union.
+    Merge {
+        /// JSON reports, facts files or facts directories, at least two.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        bench: BenchArg,
+        #[command(flatten)]
+        report: Box<ReportArgs>,
     },
     /// List the rules of a benchmark.
     Rules {
@@ -235,7 +250,7 @@ struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     template_dir: Option<PathBuf>,
     /// Name of the cluster, shown in the reports and stored in the JSON.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, visible_alias = "cluster", value_name = "NAME")]
     cluster_name: Option<String>,
     /// An earlier JSON report: the HTML and Markdown reports show what
     /// changed since.
@@ -371,6 +386,12 @@ enum Plan {
         bench: Benchmark,
         format: RulesFormat,
     },
+    Merge {
+        /// `None`: the reports' benchmark, or picked from the facts.
+        bench: Option<Benchmark>,
+        inputs: Vec<PathBuf>,
+        out: output::Plan,
+    },
     Scan {
         /// `None`: picked from the scanned nodes' Kubernetes version.
         bench: Option<Benchmark>,
@@ -475,6 +496,21 @@ fn plan(cli: Cli) -> Result<Plan> {
             format,
             output,
         },
+        Command::Merge {
+            inputs,
+            bench,
+            report,
+        } => {
+            if inputs.len() < 2 {
+                bail!("merge needs at least two inputs (reports, facts files or directories)");
+            }
+            let bench = load_benchmark(&bench)?;
+            Plan::Merge {
+                out: output::plan(*report, &waiver_ids(bench.as_ref())?)?,
+                bench,
+                inputs,
+            }
+        }
         Command::Rules { bench, format } => Plan::Rules {
             bench: match load_benchmark(&bench)? {
                 Some(b) => b,
@@ -546,6 +582,7 @@ fn run(plan: Plan) -> Result<bool> {
             report.benchmark.chosen = chosen;
             output::deliver(report, &out)
         }
+        Plan::Merge { bench, inputs, out } => merge::run(bench, &inputs, &out),
         Plan::Diff {
             old,
             new,

@@ -125,7 +125,10 @@ fn render(
 
 /// Finishes the report and writes it; `Ok(true)` when the run fails its gate.
 pub fn deliver(mut report: Report, plan: &Plan) -> Result<bool> {
-    report.cluster.name = plan.cluster_name.clone();
+    // A merged report keeps the name its inputs agree on, unless one is given.
+    if plan.cluster_name.is_some() {
+        report.cluster.name = plan.cluster_name.clone();
+    }
     if let Some(w) = &plan.waivers {
         let today = Date::parse(&report.generated_at)
             .with_context(|| format!("report time {:?} has no date", report.generated_at))?;

@@ -25,63 +25,100 @@ fn outcome_name(o: ReachOutcome) -> &'static str {
 /// except on kind, whose finding [`super::platform`] explains.
 pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
     let mut rows = Vec::new();
-    let mut leaks = Vec::new();
-    let mut unproven = Vec::new();
-    let mut cut_off = Vec::new();
-    let mut tried = 0;
     for n in nodes.iter().filter(|n| n.scan_status == ScanStatus::Ok) {
         let control = n.has_role(Role::ControlPlane) || n.has_role(Role::Etcd);
         for r in &n.reachability {
-            tried += 1;
-            let pair = format!("{} -> {} {}:{}", n.node.name, r.target, r.address, r.port);
-            let detail = match &r.detail {
-                Some(d) => format!("{} ({d})", outcome_name(r.outcome)),
-                None => outcome_name(r.outcome).to_string(),
-            };
-            rows.push(EtcdReach {
-                from: n.node.name.clone(),
-                to: format!("{} {}:{}", r.target, r.address, r.port),
-                reachable: r.outcome == ReachOutcome::Reachable,
-                expected: Some(control),
-                detail: Some(cap(&detail, 300)),
-            });
-            match (control, r.outcome) {
-                (false, ReachOutcome::Reachable) => leaks.push(pair),
-                (false, ReachOutcome::Error) => unproven.push(format!("{pair}: {detail}")),
-                (true, ReachOutcome::Reachable) => {}
-                (true, _) => cut_off.push(format!("{pair}: {detail}")),
-                _ => {}
-            }
+            rows.push(row(&n.node.name, r, control));
         }
     }
-    // From the scanning machine (`--probe-from-here`): outside the
-    // cluster, so it should get nowhere either.
-    let mut outside = Vec::new();
-    let mut outside_notes = Vec::new();
     for n in nodes.iter().filter(|n| n.scan_status == ScanStatus::Ok) {
         for r in &n.reachability_from_scanner {
-            tried += 1;
-            let to = format!("{} {}:{}", r.target, r.address, r.port);
-            let detail = match &r.detail {
-                Some(d) => format!("{} ({d})", outcome_name(r.outcome)),
-                None => outcome_name(r.outcome).to_string(),
-            };
-            rows.push(EtcdReach {
-                from: SCANNER.into(),
-                to: to.clone(),
-                reachable: r.outcome == ReachOutcome::Reachable,
-                expected: Some(false),
-                detail: Some(cap(&detail, 300)),
-            });
-            match r.outcome {
-                ReachOutcome::Reachable => outside.push(to),
-                ReachOutcome::Error => outside_notes.push(format!("{to}: {detail}")),
-                _ => {}
-            }
+            rows.push(row(SCANNER, r, false));
         }
     }
-    if tried == 0 && !super::platform::is_kind(nodes) {
+    if rows.is_empty() && !super::platform::is_kind(nodes) {
         return None;
+    }
+    let (finding, leaks) = judge(&rows);
+    let finding = super::platform::etcd_firewall(nodes, finding, rows.len(), &leaks);
+    Some((rows, finding))
+}
+
+/// The finding `net.etcd-firewall` from the reachability matrix alone, as
+/// a merged report holds it (the union of partial scans' matrices); `None`
+/// when nobody tried. Rows of reports made before rows carried their
+/// outcome are read from their detail text.
+pub fn etcd_firewall_from_rows(rows: &[EtcdReach]) -> Option<Finding> {
+    (!rows.is_empty()).then(|| judge(rows).0)
+}
+
+fn row(from: &str, r: &crate::facts::ReachFacts, control: bool) -> EtcdReach {
+    let detail = match &r.detail {
+        Some(d) => format!("{} ({d})", outcome_name(r.outcome)),
+        None => outcome_name(r.outcome).to_string(),
+    };
+    EtcdReach {
+        from: from.to_string(),
+        to: format!("{} {}:{}", r.target, r.address, r.port),
+        reachable: r.outcome == ReachOutcome::Reachable,
+        expected: Some(control),
+        detail: Some(cap(&detail, 300)),
+        outcome: Some(outcome_name(r.outcome).to_string()),
+    }
+}
+
+/// A row's outcome: its own field, else the first word of its detail.
+fn row_outcome(r: &EtcdReach) -> ReachOutcome {
+    if r.reachable {
+        return ReachOutcome::Reachable;
+    }
+    let word = r
+        .outcome
+        .as_deref()
+        .or_else(|| {
+            r.detail
+                .as_deref()
+                .and_then(|d| d.split_whitespace().next())
+        })
+        .unwrap_or("error");
+    match word {
+        "reachable" => ReachOutcome::Reachable,
+        "refused" => ReachOutcome::Refused,
+        "filtered" => ReachOutcome::Filtered,
+        _ => ReachOutcome::Error,
+    }
+}
+
+/// The verdict over the matrix, and the leaks (for the platform's say).
+fn judge(rows: &[EtcdReach]) -> (Finding, Vec<String>) {
+    let mut leaks = Vec::new();
+    let mut unproven = Vec::new();
+    let mut cut_off = Vec::new();
+    let mut outside = Vec::new();
+    let mut outside_notes = Vec::new();
+    let tried = rows.len();
+    for r in rows {
+        let outcome = row_outcome(r);
+        let detail = r
+            .detail
+            .clone()
+            .unwrap_or_else(|| outcome_name(outcome).to_string());
+        if r.from == SCANNER {
+            match outcome {
+                ReachOutcome::Reachable => outside.push(r.to.clone()),
+                ReachOutcome::Error => outside_notes.push(format!("{}: {detail}", r.to)),
+                _ => {}
+            }
+            continue;
+        }
+        let pair = format!("{} -> {}", r.from, r.to);
+        match (r.expected.unwrap_or(false), outcome) {
+            (false, ReachOutcome::Reachable) => leaks.push(pair),
+            (false, ReachOutcome::Error) => unproven.push(format!("{pair}: {detail}")),
+            (true, ReachOutcome::Reachable) => {}
+            (true, _) => cut_off.push(format!("{pair}: {detail}")),
+            _ => {}
+        }
     }
     let list = |v: &[String]| crate::util::listing(v, 10);
     let (status, actual) = if !leaks.is_empty() {
@@ -135,8 +172,7 @@ pub fn etcd_firewall(nodes: &[NodeFacts]) -> Option<(Vec<EtcdReach>, Finding)> {
             super::EVIDENCE_CAP,
         );
     }
-    let finding = super::platform::etcd_firewall(nodes, finding, tried, &leaks);
-    Some((rows, finding))
+    (finding, leaks)
 }
 
 /// How the report names the scanning machine in the reachability matrix.

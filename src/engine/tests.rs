@@ -1273,3 +1273,23 @@ fn cni_files_are_judged_and_their_directories_are_not() {
     );
     assert_eq!(one(&b, &n).status, Status::Fail);
 }
+
+/// The benchmark's cluster checks keep their own texts: a manual check's
+/// remediation is the rule's, once (it was once catalogued a second time,
+/// like an own check, and came out doubled).
+#[test]
+fn cluster_checks_of_the_benchmark_keep_their_texts() {
+    let b = crate::bench::load_builtin("cis-1.12").unwrap();
+    let r = evaluate(&b, &[node()], "2026-11-24T00:00:00Z");
+    let manual: Vec<_> = r
+        .cluster
+        .results
+        .iter()
+        .filter(|f| f.status == Status::Manual)
+        .collect();
+    assert!(!manual.is_empty());
+    for f in manual {
+        let rule = b.rule(&f.id).unwrap();
+        assert_eq!(f.remediation, rule.remediation, "{}", f.id);
+    }
+}

@@ -398,6 +398,10 @@ pub struct EtcdReach {
     pub expected: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// `reachable`, `refused`, `filtered` or `error`: what the attempt
+    /// met (left out by reports older than `merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// What makes a run fail (`--fail-on`), and so exit with 1.
