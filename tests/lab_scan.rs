@@ -689,6 +689,91 @@ fn scan_of_the_lab() {
     for ((name, _, _), before) in scenario_nodes.iter().zip(before) {
         assert_eq!(lab.hash(name), before, "{name} changed during the scan");
     }
+
+    merged_halves_give_the_whole(&facts_dir, out_dir.path());
+}
+
+/// `merge`: the lab's saved facts split in two partial scans (control
+/// planes and faults in one, workers in the other, as two bastions would
+/// see them), each judged alone, then merged, give the report of the whole
+/// lab: every node's results, and the etcd firewall judged over both
+/// reachability matrices.
+fn merged_halves_give_the_whole(facts_dir: &std::path::Path, out: &std::path::Path) {
+    let (a, b) = (out.join("half-a"), out.join("half-b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    for e in std::fs::read_dir(facts_dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let to = if name.contains("-w1") || name.contains("fault-sudo") {
+            &b
+        } else {
+            &a
+        };
+        std::fs::copy(&p, to.join(&name)).unwrap();
+    }
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_kubeharden"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let eval = |facts: &std::path::Path, json: &std::path::Path| {
+        run(&[
+            "eval".as_ref(),
+            facts.as_os_str(),
+            "--benchmark".as_ref(),
+            "cis-1.12".as_ref(),
+            "--fail-on".as_ref(),
+            "none".as_ref(),
+            "--json".as_ref(),
+            json.as_os_str(),
+        ])
+    };
+    let (whole, ra, rb, merged) = (
+        out.join("whole.json"),
+        out.join("ra.json"),
+        out.join("rb.json"),
+        out.join("merged.json"),
+    );
+    eval(facts_dir, &whole);
+    eval(&a, &ra);
+    eval(&b, &rb);
+    run(&[
+        "merge".as_ref(),
+        ra.as_os_str(),
+        rb.as_os_str(),
+        "--fail-on".as_ref(),
+        "none".as_ref(),
+        "--json".as_ref(),
+        merged.as_os_str(),
+    ]);
+    let essence = |p: &std::path::Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("generated_at");
+        o.get_mut("benchmark")
+            .and_then(|b| b.as_object_mut())
+            .map(|b| b.remove("chosen"));
+        if let Some(n) = o.get_mut("nodes").and_then(|n| n.as_array_mut()) {
+            n.sort_by_key(|n| n["name"].as_str().unwrap_or("").to_string());
+        }
+        for key in ["certificates", "tls_ports", "etcd_reachability"] {
+            if let Some(rows) = o.get_mut(key).and_then(|n| n.as_array_mut()) {
+                rows.sort_by_key(|r| r.to_string());
+            }
+        }
+        v
+    };
+    let (w, m) = (essence(&whole), essence(&merged));
+    assert!(
+        w["etcd_reachability"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+    assert_eq!(m, w, "merged halves differ from the whole lab");
 }
 
 /// The fault nodes alone, scanned with the lab inventory's timeouts
