@@ -164,8 +164,10 @@ fn check(extra: &str, via_shell: bool) {
     let (silent, seen) = silent_plaintext();
     let started = std::time::Instant::now();
     let p = probe(&mut t, silent);
+    // Below the 5 s timeout it would otherwise wait for, with room for a
+    // loaded machine (the cut itself comes after a few round trips).
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_millis(4500),
         "{:?}",
         started.elapsed()
     );

@@ -590,9 +590,12 @@ pub fn tls_stream(data: &[u8]) {
     );
 }
 
-/// The answer to the plain `GET / HTTP/1.0` that tells plaintext from TLS.
+/// The answer to the plain `GET / HTTP/1.0` that tells plaintext from TLS,
+/// and the status-line reader of the kubelet's anonymous check (which reads
+/// the same kind of line after a handshake).
 pub fn http_status(data: &[u8]) {
     drive(&mut Job::Get(GetJob::new("10.0.0.1", 10255)), data);
+    let _ = kubeharden::probe::job::read_status_line(data.get(1..).unwrap_or_default());
 }
 
 // ---------------------------------------------------------------------------

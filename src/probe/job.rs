@@ -224,12 +224,7 @@ impl TlsJob {
                     Err(_) => break,
                 }
             }
-            if let Some(end) = self.plain.windows(2).position(|w| w == b"\r\n") {
-                let line = String::from_utf8_lossy(&self.plain[..end]).to_string();
-                let status = line
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|s| s.parse::<u16>().ok());
+            if let Some((status, line)) = read_status_line(&self.plain) {
                 if self.cert_required.is_none() && self.asked.0.load(Ordering::SeqCst) {
                     self.cert_required = Some(false);
                     self.cert_detail = Some(
@@ -239,10 +234,7 @@ impl TlsJob {
                 self.http = Some(HttpResult {
                     path: self.http_get.clone().unwrap_or_default(),
                     status,
-                    detail: Some(crate::util::cap(
-                        &line.chars().filter(|c| !c.is_control()).collect::<String>(),
-                        120,
-                    )),
+                    detail: Some(line),
                 });
                 self.finish();
             }
@@ -557,6 +549,22 @@ impl GetJob {
     }
 }
 
+/// The status line of an HTTP answer read after the TLS handshake (the
+/// kubelet's anonymous check): `None` until a whole line (`\r\n`) has
+/// arrived; then the status code, if the second word is one, and the line
+/// itself, control characters removed and capped, for the evidence. The
+/// bytes come from the server: anything may arrive.
+pub fn read_status_line(plain: &[u8]) -> Option<(Option<u16>, String)> {
+    let end = plain.windows(2).position(|w| w == b"\r\n")?;
+    let line = String::from_utf8_lossy(&plain[..end]);
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok());
+    let shown: String = line.chars().filter(|c| !c.is_control()).collect();
+    Some((status, crate::util::cap(&shown, 120)))
+}
+
 /// One probe conversation.
 pub enum Job {
     Tls(Box<TlsJob>),
@@ -721,5 +729,33 @@ pub fn run_blocking<S: Read + Write>(job: &mut Job, mut stream: S, timeout: Dura
     let out = job.output();
     if !out.is_empty() {
         let _ = stream.write_all(&out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_status_line;
+
+    #[test]
+    fn status_lines_are_read_whatever_the_server_sends() {
+        assert_eq!(
+            read_status_line(b"HTTP/1.1 401 Unauth"),
+            None,
+            "no line yet"
+        );
+        assert_eq!(
+            read_status_line(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"),
+            Some((Some(401), "HTTP/1.1 401 Unauthorized".into()))
+        );
+        assert_eq!(
+            read_status_line(b"HTTP/1.1 9999999 x\r\n"),
+            Some((None, "HTTP/1.1 9999999 x".into())),
+            "a status that is no u16"
+        );
+        let (s, line) = read_status_line(b"\x1b[31mHTTP/1.1 200 O\xffK\x00\r\n").unwrap();
+        assert_eq!(s, Some(200));
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        let long = [b"HTTP/1.1 200 ".as_slice(), &[b'a'; 5000], b"\r\n"].concat();
+        assert!(read_status_line(&long).unwrap().1.len() < 200);
     }
 }
