@@ -26,6 +26,11 @@ use super::expand_home;
 /// Nesting limit of `Include`, as OpenSSH's `READCONF_MAX_DEPTH`.
 const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// Most files and bytes one configuration may read through its includes: a
+/// glob such as `/etc/*/*` must not make kubeharden read half the disk.
+const MAX_INCLUDED_FILES: usize = 256;
+const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
 /// What `~/.ssh/config` says for one host.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HostConfig {
@@ -279,10 +284,50 @@ fn yes(v: &str) -> bool {
 struct Parser<'a> {
     cfg: &'a mut SshConfig,
     base: PathBuf,
+    files: usize,
+    bytes: u64,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new<'c>(cfg: &'c mut SshConfig, base: &Path) -> Parser<'c> {
+        Parser {
+            cfg,
+            base: base.to_path_buf(),
+            files: 0,
+            bytes: 0,
+        }
+    }
+
     fn file(&mut self, path: &Path, cond: &Cond, depth: usize) {
+        // Only regular files with something in them: a pseudo-file of
+        // /proc or /sys says it is a regular file of size 0, and reading
+        // one such as /proc/kmsg blocks forever (found by fuzzing).
+        {
+            let meta = match std::fs::metadata(path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Err(e) => {
+                    self.cfg
+                        .notes
+                        .push(format!("{}: cannot read: {e}", path.display()));
+                    return;
+                }
+            };
+            if !meta.is_file() || meta.len() == 0 {
+                return;
+            }
+            self.files += 1;
+            self.bytes += meta.len();
+            if self.files > MAX_INCLUDED_FILES || self.bytes > MAX_CONFIG_BYTES {
+                if self.files == MAX_INCLUDED_FILES + 1 || self.bytes == meta.len() {
+                    self.cfg.notes.push(format!(
+                        "{}: not read: the includes reach more than {MAX_INCLUDED_FILES} files or {MAX_CONFIG_BYTES} bytes",
+                        path.display()
+                    ));
+                }
+                return;
+            }
+        }
         match crate::util::read_text(path) {
             Ok(text) => self.text(&text, &path.display().to_string(), cond, depth),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && depth == 0 => {}
@@ -413,11 +458,7 @@ impl SshConfig {
     /// `base`.
     pub fn parse_at(text: &str, origin: &str, base: &Path) -> SshConfig {
         let mut cfg = SshConfig::default();
-        Parser {
-            cfg: &mut cfg,
-            base: base.to_path_buf(),
-        }
-        .text(text, origin, &Cond::Host(vec!["*".into()]), 0);
+        Parser::new(&mut cfg, base).text(text, origin, &Cond::Host(vec!["*".into()]), 0);
         cfg
     }
 
@@ -448,11 +489,7 @@ impl SshConfig {
             cond: Cond::Host(vec!["*".into()]),
             opts: Vec::new(),
         });
-        Parser {
-            cfg: &mut cfg,
-            base: base.to_path_buf(),
-        }
-        .file(path, &Cond::Host(vec!["*".into()]), 0);
+        Parser::new(&mut cfg, base).file(path, &Cond::Host(vec!["*".into()]), 0);
         cfg
     }
 
@@ -621,6 +658,26 @@ mod tests {
         assert_eq!(c.resolve("b").proxy_jump, None, "conditional include");
         assert!(
             c.notes.iter().any(|n| n.contains("missing.conf")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    /// Found by fuzzing: `Include /proc/*` reached /proc/kmsg, a "regular
+    /// file" whose read blocks forever. Pseudo-files and empty files are
+    /// skipped, and a glob that reaches too many files stops with a note.
+    #[test]
+    fn includes_never_read_pseudo_files_nor_too_many() {
+        let c = SshConfig::parse_at("Include /proc/*\nUser u\n", "cfg", Path::new("/"));
+        assert_eq!(c.resolve("x").user.as_deref(), Some("u"));
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..(MAX_INCLUDED_FILES + 10) {
+            std::fs::write(dir.path().join(format!("{i:04}.conf")), "# nothing\n").unwrap();
+        }
+        let c = SshConfig::parse_at("Include *.conf\n", "cfg", dir.path());
+        assert_eq!(
+            c.notes.iter().filter(|n| n.contains("not read")).count(),
+            1,
             "{:?}",
             c.notes
         );
