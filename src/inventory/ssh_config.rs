@@ -286,6 +286,8 @@ struct Parser<'a> {
     base: PathBuf,
     files: usize,
     bytes: u64,
+    /// The cut was noted.
+    cut: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -295,6 +297,7 @@ impl<'a> Parser<'a> {
             base: base.to_path_buf(),
             files: 0,
             bytes: 0,
+            cut: false,
         }
     }
 
@@ -319,7 +322,8 @@ impl<'a> Parser<'a> {
             self.files += 1;
             self.bytes += meta.len();
             if self.files > MAX_INCLUDED_FILES || self.bytes > MAX_CONFIG_BYTES {
-                if self.files == MAX_INCLUDED_FILES + 1 || self.bytes == meta.len() {
+                if !self.cut {
+                    self.cut = true;
                     self.cfg.notes.push(format!(
                         "{}: not read: the includes reach more than {MAX_INCLUDED_FILES} files or {MAX_CONFIG_BYTES} bytes",
                         path.display()
