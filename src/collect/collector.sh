@@ -110,8 +110,10 @@ kh_add() { eval "$1=\${$1}\$2\$KH_NL"; }
 
 # One stat for every path in $kh_stats. Paths that do not exist (or cannot be
 # reached) are answered from shell tests; the rest in one `stats` frame of
-# `mode|uid|gid|user|group|size|type|dev:ino|path` lines (device and inode
-# tell two paths to one file apart from two files).
+# `mode|uid|gid|user|group|size|type|dev:ino|mtime|path` lines (device and
+# inode tell two paths to one file apart from two files; the modification
+# time, in seconds since the epoch, dates key files and configs for the
+# rotation checks, from metadata alone).
 kh_stat_all() {
   set --
   while IFS= read -r p; do
@@ -132,7 +134,7 @@ $kh_stats
 KH_STATS
   [ $# -gt 0 ] || return 0
   kh_b stats batch
-  stat -L -c '%a|%u|%g|%U|%G|%s|%F|%d:%i|%n' -- "$@" 2>/dev/null
+  stat -L -c '%a|%u|%g|%U|%G|%s|%F|%d:%i|%Y|%n' -- "$@" 2>/dev/null
   kh_e
 }
 

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod keys;
 pub mod markdown;
 pub mod metrics;
 pub mod text;
