@@ -10,6 +10,7 @@ pub mod diff;
 pub mod escape;
 pub mod groups;
 pub mod html;
+mod html_keys;
 pub mod json;
 pub mod junit;
 pub mod keys;
