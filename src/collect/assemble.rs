@@ -460,6 +460,21 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 f.content = Some(fr.payload.clone());
             }
             "manifest" => apply_manifest(facts, &path, &fr.payload),
+            "pemkeys" => {
+                let labels: Vec<String> = fr
+                    .payload
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .take(512)
+                    .map(|l| crate::util::cap(l, 64))
+                    .collect();
+                // A private key in the file: refused on the node, nothing
+                // counted.
+                if labels != ["refused"] {
+                    facts.files.entry(path).or_default().pem_blocks = Some(labels);
+                }
+            }
             // The same file may be asked for twice: from a PKI directory and
             // through a process's root (`/proc/<pid>/root/...`).
             "cert"
@@ -860,6 +875,29 @@ mod tests {
             parse_stat("ok 644|0|0|root|root|5|regular file|x:y").dev_ino,
             None
         );
+    }
+
+    #[test]
+    fn pem_key_labels_are_kept_and_a_refused_file_counts_nothing() {
+        let frame = |key: &str, payload: &str| Frame {
+            kind: "pemkeys".into(),
+            key: key.into(),
+            payload: payload.into(),
+        };
+        let mut facts = NodeFacts::default();
+        apply(
+            &mut facts,
+            &[
+                frame("/pki/sa.pub", "PUBLIC KEY\nPUBLIC KEY\n"),
+                frame("/pki/sa.key", "refused\n"),
+            ],
+            100,
+        );
+        assert_eq!(
+            facts.files["/pki/sa.pub"].pem_blocks.as_deref(),
+            Some(&["PUBLIC KEY".to_string(), "PUBLIC KEY".to_string()][..])
+        );
+        assert!(!facts.files.contains_key("/pki/sa.key"));
     }
 
     #[test]

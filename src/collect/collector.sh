@@ -324,7 +324,37 @@ KH_CERTS
   ' "$@" 2>/dev/null
 }
 
+# The labels of the PEM blocks in every file of $kh_pemkeys (public-key
+# files: the service-account verification keys), one a line, so the keys
+# can be counted: never a block's content. A file with a private key in it
+# gets only the word "refused".
+kh_pemkeys_all() {
+  set --
+  while IFS= read -r p; do
+    [ -n "$p" ] && [ -f "$p" ] && [ -r "$p" ] && [ -s "$p" ] && set -- "$@" "$p"
+  done <<KH_PEMKEYS
+$kh_pemkeys
+KH_PEMKEYS
+  [ $# -gt 0 ] || return 0
+  awk -v N="$KH_N" '
+    function flush() {
+      if (cur == "") return
+      printf "@@%s B pemkeys %s\n%s\n@@%s E\n", N, cur, (bad ? "refused" : labels), N
+    }
+    FNR == 1 { flush(); cur = FILENAME; labels = ""; bad = 0; n = 0 }
+    /^-----BEGIN [A-Z0-9 ]+-----/ {
+      if ($0 ~ /PRIVATE KEY/) bad = 1
+      if (n < 512) {
+        l = $0; sub(/^-----BEGIN /, "", l); sub(/-----.*$/, "", l)
+        labels = labels (n ? "\n" : "") l; n++
+      }
+    }
+    END { flush() }
+  ' "$@" 2>/dev/null
+}
+
 kh_main() {
+  kh_pemkeys=
   kh_stats= kh_trees= kh_certs=
   kh_read_plain= kh_read_enc= kh_read_kubeconfig= kh_read_manifest= kh_read_cfg=
   kh_journals= kh_logfiles= kh_logpats= kh_logstart=
@@ -342,6 +372,7 @@ kh_main() {
       readenc) kh_add kh_stats "$p"; kh_add kh_read_enc "$p" ;;
       readkc) kh_add kh_stats "$p"; kh_add kh_read_kubeconfig "$p" ;;
       certs) kh_add kh_stats "$p"; kh_add kh_certs "$p" ;;
+      pemkeys) kh_add kh_stats "$p"; kh_add kh_pemkeys "$p" ;;
       readcfg) kh_add kh_stats "$p"; kh_add kh_read_cfg "$p" ;;
       journal) kh_add kh_journals "$p" ;;
       logfile) kh_add kh_stats "$p"; kh_add kh_logfiles "$p" ;;
@@ -396,4 +427,5 @@ KH_TREES
   kh_read_all cfg "$kh_read_cfg"
   kh_logs
   kh_certs_all
+  kh_pemkeys_all
 }

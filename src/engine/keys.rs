@@ -238,10 +238,13 @@ fn rows_local(entries: &[crate::k8s::keys::EncryptionEntry]) -> usize {
         .count()
 }
 
-/// Counts PEM key blocks in a file's content, when it was read.
-fn pem_keys(text: &str) -> usize {
-    text.lines()
-        .filter(|l| l.starts_with("-----BEGIN ") && l.contains("KEY-----"))
+/// The keys a public-key file holds, from the labels of its PEM blocks
+/// (the API server reads keys and certificates from it:
+/// client-go `util/keyutil.ParsePublicKeysPEM`).
+fn pem_keys(labels: &[String]) -> usize {
+    labels
+        .iter()
+        .filter(|l| l.ends_with("KEY") || l.as_str() == "CERTIFICATE")
         .count()
 }
 
@@ -316,7 +319,7 @@ fn service_account(
             continue;
         };
         let age = (o.now - mtime).div_euclid(DAY);
-        let count = f.content.as_deref().map(pem_keys).filter(|n| *n > 0);
+        let count = f.pem_blocks.as_deref().map(pem_keys).filter(|n| *n > 0);
         if *role == "verification" {
             verification_keys += count.unwrap_or(1);
         }

@@ -1409,6 +1409,24 @@ fn service_account_keys_old_single_key_warns_rotation_in_progress_passes() {
     );
     let (f, r) = key_finding(&rotating, "keys.service-account");
     assert_eq!(f.status, Status::Pass, "{f:?}");
+    // One file holding two public keys counts as two.
+    let mut two_in_one = apiserver_node(
+        None,
+        &[
+            ("/pki/sa.key", NOW - 3 * DAYS),
+            ("/pki/sa.pub", NOW - 3 * DAYS),
+        ],
+    );
+    two_in_one.files.get_mut("/pki/sa.pub").unwrap().pem_blocks =
+        Some(vec!["PUBLIC KEY".into(), "RSA PUBLIC KEY".into()]);
+    let (g, _) = key_finding(&two_in_one, "keys.service-account");
+    assert_eq!(g.status, Status::Pass, "{g:?}");
+    assert!(
+        g.actual.contains("/pki/sa.pub last changed") && g.actual.contains(", 2 keys"),
+        "{}",
+        g.actual
+    );
+    assert!(g.actual.contains("2 verification keys"), "{}", g.actual);
     assert!(
         f.actual
             .contains("2 verification keys: a rotation is in progress or done"),

@@ -412,6 +412,12 @@ pub struct FileFacts {
     /// the age is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtime: Option<i64>,
+    /// For public-key files (the API server's `--service-account-key-file`):
+    /// the labels of the PEM blocks it holds (`PUBLIC KEY`...), in order,
+    /// so its keys can be counted. Never a block's content; absent for a
+    /// file holding a private key, which the collector refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pem_blocks: Option<Vec<String>>,
     /// Content, for the config files the engine parses. Capped by the collector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
