@@ -395,6 +395,10 @@ fn cas(ctx: &NodeCtx<'_>, o: KeyOptions, rows: &mut Vec<KeyInfo>, row: &mut RowF
             .iter_mut()
             .find(|(s, _)| s.serial == c.serial && s.subject == c.subject)
         {
+            // Named by a file of its own rather than a kubeconfig's copy.
+            Some((_, paths)) if paths[0].contains('#') && !path.contains('#') => {
+                paths.insert(0, path)
+            }
             Some((_, paths)) => paths.push(path),
             None => seen.push((c, vec![path])),
         }

@@ -1458,3 +1458,152 @@ fn no_key_value_reaches_any_report_format() {
         assert!(o.contains("key2"), "key name missing from a report format");
     }
 }
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn kubelet_rotation_configured_but_not_happening_warns() {
+    let pki = crate::certs::test_pki::Pki::new();
+    let pem = pki.leaf(
+        "system:node:w1",
+        "ca",
+        "rsa:2048",
+        "365",
+        "-sha256",
+        "DNS:w1",
+    );
+    let mut n = node();
+    run(
+        &mut n,
+        ComponentKind::Kubelet,
+        &["kubelet", "--rotate-certificates=true", "--cert-dir=/pki"],
+    );
+    n.certificates.push(crate::facts::CertificateFacts {
+        path: "/pki/kubelet-client-current.pem".into(),
+        pem,
+    });
+    n.files.insert(
+        "/pki".into(),
+        FileFacts {
+            exists: true,
+            kind: Some(FileKind::Dir),
+            entries: Some(vec![
+                "/pki/kubelet-client-2024-01-02-03-04-05.pem".into(),
+                "/pki/kubelet-client-2025-01-02-03-04-05.pem".into(),
+                "/pki/kubelet-client-current.pem".into(),
+            ]),
+            ..Default::default()
+        },
+    );
+    let b = bench(
+        "kubelet",
+        "fact = \"kubelet:readOnlyPort\"\nop = \"eq\"\nvalue = \"0\"",
+    );
+    let at = |days: i64| {
+        let opts = EvalOptions {
+            now: now_secs() + days * DAYS,
+            ..key_opts()
+        };
+        let r = evaluate_with(&b, std::slice::from_ref(&n), "t", &opts);
+        let f = r.nodes[0]
+            .results
+            .iter()
+            .find(|f| f.id == "keys.kubelet-rotation")
+            .unwrap()
+            .clone();
+        (f, r.keys.unwrap())
+    };
+    let (fresh, rows) = at(100);
+    assert_eq!(fresh.status, Status::Pass, "{fresh:?}");
+    assert!(fresh.actual.contains("valid 365 days, 27% used; 2 dated certificate files, the newest kubelet-client-2025-01-02-03-04-05.pem"), "{}", fresh.actual);
+    assert_eq!(
+        rows.iter().filter(|k| k.kind == "kubelet-client").count(),
+        3
+    );
+    let (stale, _) = at(340);
+    assert_eq!(stale.status, Status::Warn, "{stale:?}");
+    assert!(
+        stale.actual.contains("93% used")
+            && stale
+                .actual
+                .contains("rotation is configured but not happening (it happened before"),
+        "{}",
+        stale.actual
+    );
+    // Rotation off: 4.2.11's business, not this check's.
+    let mut off = n.clone();
+    run(
+        &mut off,
+        ComponentKind::Kubelet,
+        &["kubelet", "--rotate-certificates=false", "--cert-dir=/pki"],
+    );
+    let r = evaluate_with(&b, &[off], "t", &key_opts());
+    let f = r.nodes[0]
+        .results
+        .iter()
+        .find(|f| f.id == "keys.kubelet-rotation")
+        .unwrap();
+    assert_eq!(f.status, Status::Skip, "{f:?}");
+}
+
+#[test]
+fn cas_in_use_are_dated_and_warn_within_the_lead_time() {
+    let pki = crate::certs::test_pki::Pki::new();
+    let mut n = node();
+    for path in [
+        "/etc/kubernetes/pki/ca.crt",
+        "/etc/kubernetes/kubelet.conf#certificate-authority-data",
+    ] {
+        n.certificates.push(crate::facts::CertificateFacts {
+            path: path.into(),
+            pem: pki.pem("ca"),
+        });
+    }
+    let b = bench(
+        "kubelet",
+        "fact = \"kubelet:readOnlyPort\"\nop = \"eq\"\nvalue = \"0\"",
+    );
+    let judge = |ca_warn_days: i64| {
+        let opts = EvalOptions {
+            now: now_secs(),
+            ca_warn_days,
+            ..key_opts()
+        };
+        let r = evaluate_with(&b, std::slice::from_ref(&n), "t", &opts);
+        let f = r.nodes[0]
+            .results
+            .iter()
+            .find(|f| f.id == "keys.ca")
+            .unwrap()
+            .clone();
+        (f, r.keys.unwrap())
+    };
+    let (f, rows) = judge(365);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    // One CA, found in two places, named by its PKI file.
+    assert!(
+        f.actual
+            .starts_with("CN=ca (/etc/kubernetes/pki/ca.crt and 1 more): issued "),
+        "{}",
+        f.actual
+    );
+    let cas: Vec<_> = rows.iter().filter(|k| k.kind == "ca").collect();
+    assert_eq!(cas.len(), 1);
+    assert!(
+        cas[0].days_left.unwrap() >= 3648 && cas[0].role == "root",
+        "{:?}",
+        cas[0]
+    );
+    let (f, _) = judge(4000);
+    assert_eq!(f.status, Status::Warn, "{f:?}");
+    assert!(
+        f.actual.starts_with("fewer than 4000 days left: 1"),
+        "{}",
+        f.actual
+    );
+}

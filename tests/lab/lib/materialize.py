@@ -65,6 +65,11 @@ NODE_BY_NAME = {n[0]: n for n in NODES + distro_nodes.NODES}
 BENCH_MAX = 179
 
 
+
+# The time the fixture tests judge the fixtures at (tests/fixture_verdicts.rs:
+# 2026-11-24T00:00:00Z); fixture file times are ages before it.
+FIXTURE_NOW = 1795478400
+
 def spec_of(name):
     if name in NODE_BY_NAME:
         return NODE_BY_NAME[name]
@@ -945,6 +950,23 @@ class Node:
             else:
                 raise SystemExit(f"{self.name}: {path}: kind {kind} is not supported by the lab")
 
+    def build_mtimes(self):
+        """File times, as a node's files carry them: a fixture's `mtime` is
+        when the file last changed, judged at FIXTURE_NOW (the time the
+        fixture tests evaluate at); the lab keeps its age on the lab's
+        clock, like `touch -d '<age> ago'`, so a scan now sees the age the
+        fixture means (an encryption config unchanged for a year, an
+        sa.key from `kubeadm init`)."""
+        now = time.time()
+        for path, e in sorted((self.facts or {}).get("files", {}).items()):
+            if "mtime" not in e or not e.get("exists") or e.get("inside"):
+                continue
+            hp = self.host(path)
+            if not os.path.lexists(hp):
+                raise SystemExit(f"{self.name}: {path} has an mtime in the fixture but was not built")
+            t = now - (FIXTURE_NOW - e["mtime"])
+            run("touch", "-h", "-d", "@%d" % int(t), hp)
+
     def build_whiteouts(self):
         """Paths the fixture says are absent, files it says are inside a
         container (so not on the host), and etcd's data dir on nodes that
@@ -1664,6 +1686,7 @@ nopass ALL=(ALL:ALL) ALL
             os.lchown(hp, uid, gid)
             if not os.path.islink(hp):
                 os.chmod(hp, mode)
+        self.build_mtimes()
         self.write_init(spawn)
         with open(os.path.join(self.dir, "expected.json"), "w") as f:
             json.dump(self.expected(), f, indent=1, sort_keys=True)
