@@ -438,3 +438,33 @@ fn every_catalog_check_can_be_named_by_a_waiver() {
         assert!(ids.iter().any(|i| i == id), "{id}");
     }
 }
+
+/// The key-rotation checks are catalogued like the rest: a waiver names
+/// them, and a warning they give is waived with its reason.
+#[test]
+fn key_rotation_checks_can_be_waived() {
+    assert!(ids().iter().any(|i| i == "keys.service-account"));
+    assert!(ids().iter().any(|i| i == "keys.encryption"));
+    let mut r = report("kubeadm-default");
+    assert_eq!(
+        finding(&r, "cp1", "keys.service-account").status,
+        Status::Warn
+    );
+    let w = waivers(
+        r#"
+[[waiver]]
+check = "keys.*"
+nodes = "control-plane"
+reason = "sa.key rotation is scheduled with the cluster upgrade"
+owner = "platform-team"
+expires = "2027-03-31"
+"#,
+    );
+    apply(&mut r, &w, today());
+    let f = finding(&r, "cp1", "keys.service-account");
+    assert_eq!(f.status, Status::Waived, "{f:?}");
+    assert_eq!(
+        f.waiver.as_ref().map(|w| w.reason.as_str()),
+        Some("sa.key rotation is scheduled with the cluster upgrade")
+    );
+}
