@@ -410,20 +410,33 @@ fn cas(ctx: &NodeCtx<'_>, o: KeyOptions, rows: &mut Vec<KeyInfo>, row: &mut RowF
             ..finding(ID, Status::Skip)
         };
     }
+    // What each CA is for, where the layout says (its cluster and etcd
+    // CA files) or kubeadm's name says (front-proxy-ca).
+    let layout = ctx.layout().ok();
+    let kind_of = |paths: &[&str]| -> Option<&'static str> {
+        let has = |list: &[String]| paths.iter().any(|p| list.iter().any(|l| l == p));
+        match layout {
+            Some(l) if has(&l.cluster_ca) => Some("cluster CA"),
+            Some(l) if has(&l.etcd_ca) => Some("etcd CA"),
+            _ if paths.iter().any(|p| p.contains("front-proxy-ca")) => Some("front-proxy CA"),
+            _ => None,
+        }
+    };
     let mut actual = Vec::new();
     let mut soon = Vec::new();
     for (c, paths) in &seen {
         let left = c.days_left(o.now);
         let age = (o.now - c.not_before).div_euclid(DAY);
+        let kind = kind_of(paths);
         let mut r = dated(
             row(
                 "ca",
                 &c.subject,
-                if c.self_issued {
+                kind.unwrap_or(if c.self_issued {
                     "root"
                 } else {
                     "intermediate"
-                },
+                }),
                 paths[0],
             ),
             Some(c.not_before),
@@ -433,8 +446,9 @@ fn cas(ctx: &NodeCtx<'_>, o: KeyOptions, rows: &mut Vec<KeyInfo>, row: &mut RowF
         r.days_left = Some(left);
         rows.push(r);
         let text = format!(
-            "{} ({}{}): issued {} ({age} days ago), ends {} ({left} days left)",
+            "{}{} ({}{}): issued {} ({age} days ago), ends {} ({left} days left)",
             c.subject,
+            kind.map(|k| format!(", the {k}")).unwrap_or_default(),
             paths[0],
             if paths.len() > 1 {
                 format!(" and {} more", paths.len() - 1)

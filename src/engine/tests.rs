@@ -1564,6 +1564,11 @@ fn cas_in_use_are_dated_and_warn_within_the_lead_time() {
             pem: pki.pem("ca"),
         });
     }
+    pki.ca("fp", "front-proxy-ca");
+    n.certificates.push(crate::facts::CertificateFacts {
+        path: "/etc/kubernetes/pki/front-proxy-ca.crt".into(),
+        pem: pki.pem("fp"),
+    });
     let b = bench(
         "kubelet",
         "fact = \"kubelet:readOnlyPort\"\nop = \"eq\"\nvalue = \"0\"",
@@ -1585,7 +1590,15 @@ fn cas_in_use_are_dated_and_warn_within_the_lead_time() {
     };
     let (f, rows) = judge(365);
     assert_eq!(f.status, Status::Pass, "{f:?}");
-    // One CA, found in two places, named by its PKI file.
+    // One CA, found in two places, named by its PKI file; the front-proxy
+    // CA by kubeadm's name for it.
+    assert!(
+        f.actual.contains(
+            "CN=front-proxy-ca, the front-proxy CA (/etc/kubernetes/pki/front-proxy-ca.crt)"
+        ),
+        "{}",
+        f.actual
+    );
     assert!(
         f.actual
             .starts_with("CN=ca (/etc/kubernetes/pki/ca.crt and 1 more): issued "),
@@ -1593,7 +1606,8 @@ fn cas_in_use_are_dated_and_warn_within_the_lead_time() {
         f.actual
     );
     let cas: Vec<_> = rows.iter().filter(|k| k.kind == "ca").collect();
-    assert_eq!(cas.len(), 1);
+    assert_eq!(cas.len(), 2);
+    assert_eq!(cas[1].role, "front-proxy CA");
     assert!(
         cas[0].days_left.unwrap() >= 3648 && cas[0].role == "root",
         "{:?}",
@@ -1602,7 +1616,7 @@ fn cas_in_use_are_dated_and_warn_within_the_lead_time() {
     let (f, _) = judge(4000);
     assert_eq!(f.status, Status::Warn, "{f:?}");
     assert!(
-        f.actual.starts_with("fewer than 4000 days left: 1"),
+        f.actual.starts_with("fewer than 4000 days left: 2"),
         "{}",
         f.actual
     );
