@@ -105,8 +105,10 @@ fn markdown_is_a_short_summary() {
     let md = markdown::render(&r, None);
     assert!(md.starts_with("## prod: CIS Kubernetes Benchmark v1.12\n"));
     // 25 warn: 24 CIS and kubeharden checks, and keys.service-account on cp1
-    // (sa.key unchanged since kubeadm init).
-    assert!(md.contains("29 fail · 2 error · 25 warn"));
+    // (sa.key unchanged since kubeadm init); 3 errors: 1.1.17, 1.1.18 and
+    // keys.kubelet-rotation (the fixture lists the kubelet's certificate
+    // store but carries no certificates).
+    assert!(md.contains("29 fail · 3 error · 25 warn"));
     assert!(md.contains("### Keys and rotation"));
     assert!(md.contains("| cp1 | service-account | sa.key | signing | 2025-11-20 (369 days) |  |"));
     assert!(md.contains("| 1.2 kube-apiserver settings |"));

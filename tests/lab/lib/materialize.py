@@ -851,6 +851,8 @@ class Node:
         if text is not None:
             return text
         base = os.path.basename(path)
+        if path.startswith("/var/lib/kubelet/pki/kubelet-client-") and path.endswith(".pem"):
+            return self.kubelet_client_store(path)
         if path.startswith("/etc/kubernetes/pki/"):
             rel = path[len("/etc/kubernetes/pki/"):]
             stem, ext = os.path.splitext(rel)
@@ -949,6 +951,28 @@ class Node:
                 self.write(path, self.content_for(path, e), mode, uid, gid)
             else:
                 raise SystemExit(f"{self.name}: {path}: kind {kind} is not supported by the lab")
+
+    def kubelet_client_store(self, path):
+        """A file of the kubelet's rotating client-certificate store, as
+        client-go's certificate_store.go writes it: the certificate the
+        cluster CA signed for system:node:<name>, then its key, in
+        kubelet-client-<time>.pem; kubelet-client-current.pem is the newest.
+        Each certificate was issued at the time its name carries (read as an
+        age before FIXTURE_NOW, kept on the lab's clock, like build_mtimes)
+        and is valid for a year (kube-controller-manager's
+        --cluster-signing-duration default, 8760h)."""
+        import calendar
+        dated = sorted(p for p in self.facts["files"]
+                       if os.path.basename(p).startswith("kubelet-client-2"))
+        target = dated[-1] if path.endswith("-current.pem") else path
+        stamp = os.path.basename(target)[len("kubelet-client-"):-len(".pem")]
+        issued = calendar.timegm(time.strptime(stamp, "%Y-%m-%d-%H-%M-%S"))
+        age = (FIXTURE_NOW - issued) // 86400 + int(time.time() - FIXTURE_NOW) // 86400
+        out = os.path.join(self.pki_dir, "khlab", os.path.basename(target)[:-len(".pem")])
+        if not os.path.exists(out + ".crt"):
+            self.b.pki.serving(out, "ca", f"/O=system:nodes/CN=system:node:{self.fnode}", None,
+                               -age, 365 - age, eku="clientAuth")
+        return read(out + ".crt") + read(out + ".key")
 
     def build_mtimes(self):
         """File times, as a node's files carry them: a fixture's `mtime` is
