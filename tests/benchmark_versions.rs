@@ -38,7 +38,7 @@ fn every_builtin_profile_loads_with_the_own_checks_and_a_kubernetes_range() {
         last_hi = Some(hi);
         assert_eq!(
             b.rules.iter().filter(|r| r.builtin.is_some()).count(),
-            19,
+            23,
             "{id}: kubeharden's own checks"
         );
     }

@@ -20,6 +20,7 @@ use kubeharden::transport::process::{ExecTransport, sh_quote};
 
 const CANARY_KEY: &str = "CANARYKEYMATERIAL7f3a9c";
 const CANARY_SECRET: &str = "Q0FOQVJZU0VDUkVUOWQ4ZTdm";
+const CANARY_PUB: &str = "Q0FOQVJZUFVCTElDS0VZNWE0YjNj";
 
 struct Stub {
     dir: tempfile::TempDir,
@@ -86,6 +87,34 @@ fn start() -> Stub {
         format!("-----BEGIN RSA PRIVATE KEY-----\n{CANARY_KEY}\n-----END RSA PRIVATE KEY-----\n"),
     )
     .unwrap();
+    // Service-account keys: the private signing key (stat'ed only) and a
+    // public-key file with two keys, as after adding a new key (a rotation
+    // in progress). Public key blocks carry a canary too: only their
+    // labels may leave the node.
+    std::fs::write(
+        d.join("sa.key"),
+        format!("-----BEGIN RSA PRIVATE KEY-----\n{CANARY_KEY}\n-----END RSA PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("sa.pub"),
+        format!("-----BEGIN PUBLIC KEY-----\n{CANARY_PUB}\n-----END PUBLIC KEY-----\n-----BEGIN PUBLIC KEY-----\n{CANARY_PUB}\n-----END PUBLIC KEY-----\n"),
+    )
+    .unwrap();
+    // File times as a node keeps them: the encryption config last changed
+    // 45 days ago (its old key2 still listed), sa.key 400 days ago.
+    let ago = |name: &str, days: u64| {
+        let t = std::time::SystemTime::now() - Duration::from_secs(days * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(d.join(name))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    };
+    ago("enc.yaml", 45);
+    ago("sa.key", 400);
+    ago("sa.pub", 400);
     let arg = |f: &str, p: &str| sh_quote(&format!("--{f}={}", d.join(p).display()));
     let command = [
         sh_quote(&bin.display().to_string()),
@@ -93,6 +122,8 @@ fn start() -> Stub {
         arg("tls-cert-file", "combined.pem"),
         arg("tls-private-key-file", "apiserver.key"),
         arg("admission-control-config-file", "key-in-config.yaml"),
+        arg("service-account-signing-key-file", "sa.key"),
+        arg("service-account-key-file", "sa.pub"),
         "--profiling=false".to_string(),
     ]
     .join(" ");
@@ -200,18 +231,84 @@ fn collector_on_this_machine() {
         .expect("certificate collected");
     assert!(cert.pem.contains("BEGIN CERTIFICATE") && !cert.pem.contains("PRIVATE"));
 
-    // The canaries appear nowhere in the facts or in the report.
-    let json = serde_json::to_string(&facts).unwrap();
+    // File times come from the node's stat; the public-key file gives the
+    // labels of its blocks, the private key nothing but its stat.
+    let mtime = |name: &str| {
+        std::fs::metadata(d.join(name))
+            .unwrap()
+            .modified()
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    assert_eq!(enc.mtime, Some(mtime("enc.yaml")));
+    assert_eq!(key.mtime, Some(mtime("apiserver.key")));
+    let file = |name: &str| &facts.files[&d.join(name).display().to_string()];
+    assert_eq!(file("sa.key").mtime, Some(mtime("sa.key")));
+    assert!(file("sa.key").content.is_none() && file("sa.key").pem_blocks.is_none());
+    assert_eq!(
+        file("sa.pub").pem_blocks.as_deref(),
+        Some(&["PUBLIC KEY".to_string(), "PUBLIC KEY".to_string()][..])
+    );
+
+    // The keys.* checks judge from names and dates: the old key still
+    // listed 45 days after the change, two verification keys, sa.key old.
     let bench = kubeharden::bench::load_builtin("cis-1.12").unwrap();
-    let report = kubeharden::engine::evaluate(&bench, std::slice::from_ref(&facts), "t");
-    let report_json = serde_json::to_string(&report).unwrap();
-    for canary in [CANARY_KEY, CANARY_SECRET] {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let report = kubeharden::engine::evaluate(&bench, std::slice::from_ref(&facts), &now);
+    let finding = |id: &str| {
+        report.nodes[0]
+            .results
+            .iter()
+            .find(|f| f.id == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    let e = finding("keys.encryption");
+    assert_eq!(e.status, kubeharden::report::Status::Warn, "{e:?}");
+    assert!(
+        e.actual.contains("writes with aescbc key key1")
+            && e.actual
+                .contains("old keys still listed 45 days after the last change")
+            && e.actual.contains("key2 (aescbc)"),
+        "{e:?}"
+    );
+    let sa = finding("keys.service-account");
+    assert_eq!(sa.status, kubeharden::report::Status::Warn, "{sa:?}");
+    assert!(
+        sa.actual.contains("2 verification keys") && sa.actual.contains("400 days"),
+        "{sa:?}"
+    );
+
+    // The canaries appear nowhere in the facts or in any report format.
+    let json = serde_json::to_string(&facts).unwrap();
+    let mut outputs = vec![serde_json::to_string(&report).unwrap()];
+    outputs.push(kubeharden::report::text::render(
+        &report,
+        kubeharden::report::text::Color::Never,
+    ));
+    outputs.push(kubeharden::report::markdown::render(&report, None));
+    outputs.push(
+        kubeharden::report::html::render(
+            &report,
+            &kubeharden::report::html::HtmlOptions::default(),
+        )
+        .unwrap(),
+    );
+    outputs.push(kubeharden::report::junit::render(
+        &report,
+        kubeharden::report::Gate::Fail,
+    ));
+    for canary in [CANARY_KEY, CANARY_SECRET, CANARY_PUB] {
         assert!(!json.contains(canary), "{canary} leaked into facts");
-        assert!(
-            !report_json.contains(canary),
-            "{canary} leaked into the report"
-        );
+        for o in &outputs {
+            assert!(!o.contains(canary), "{canary} leaked into a report");
+        }
     }
+    assert!(
+        outputs.iter().all(|o| o.contains("key2")),
+        "key names are reported"
+    );
     // The same script under busybox's applets gives the same file facts.
     let bb_dir = tempfile::tempdir().unwrap();
     let ok = Command::new("busybox")

@@ -423,3 +423,30 @@ fn template_dir_replaces_built_in_templates_file_by_file() {
     let path: PathBuf = dir.path().join("report.html");
     assert!(err.contains(&path.display().to_string()), "{err}");
 }
+
+/// Keys and rotation: a table and a timeline of every key's age, next to
+/// the certificates; "not collected" when the report has no key data.
+#[test]
+fn keys_and_rotation_section_lists_each_key_with_its_age() {
+    let r = report_of(&fixture_nodes("rke2-default"));
+    let page = html(&r);
+    let at = page.find("<section id=\"keys\"").expect("a keys section");
+    let cert_at = page.find("<section id=\"certificates\"").unwrap();
+    assert!(cert_at < at, "keys follow the certificates");
+    let section = &page[at..at + page[at..].find("</section>").unwrap()];
+    assert!(section.contains("<td class=\"mono\">aescbckey</td><td>active</td><td>2025-11-20</td><td class=\"num\">369</td>"), "{section}");
+    assert!(
+        section.contains("<td class=\"mono\">service.current.key</td><td>signing</td>"),
+        "{section}"
+    );
+    assert_eq!(
+        section.matches("<rect class=\"cb-soon\"").count(),
+        3,
+        "{section}"
+    );
+    assert!(page.contains("<a href=\"#keys\">Keys</a>"));
+    let mut old = r.clone();
+    old.keys = None;
+    let page = html(&old);
+    assert!(page.contains("This report holds no key data"));
+}

@@ -145,7 +145,8 @@ expires = 2099-12-31
     apply(&mut r, &w, today());
     let c = r.summary.counts;
     assert_eq!((c.fail, c.warn), (0, 0));
-    assert_eq!(c.error, 2, "errors stay");
+    // 1.1.17, 1.1.18 and keys.kubelet-rotation on cp1.
+    assert_eq!(c.error, 3, "errors stay");
     assert!(c.pass > 0 && c.skip > 0 && c.manual > 0);
     assert!(r.fails(Gate::Fail), "an error still fails the gate");
     assert!(r.cluster.results.iter().all(|f| f.status == Status::Manual));
@@ -437,4 +438,34 @@ fn every_catalog_check_can_be_named_by_a_waiver() {
     ] {
         assert!(ids.iter().any(|i| i == id), "{id}");
     }
+}
+
+/// The key-rotation checks are catalogued like the rest: a waiver names
+/// them, and a warning they give is waived with its reason.
+#[test]
+fn key_rotation_checks_can_be_waived() {
+    assert!(ids().iter().any(|i| i == "keys.service-account"));
+    assert!(ids().iter().any(|i| i == "keys.encryption"));
+    let mut r = report("kubeadm-default");
+    assert_eq!(
+        finding(&r, "cp1", "keys.service-account").status,
+        Status::Warn
+    );
+    let w = waivers(
+        r#"
+[[waiver]]
+check = "keys.*"
+nodes = "control-plane"
+reason = "sa.key rotation is scheduled with the cluster upgrade"
+owner = "platform-team"
+expires = "2027-03-31"
+"#,
+    );
+    apply(&mut r, &w, today());
+    let f = finding(&r, "cp1", "keys.service-account");
+    assert_eq!(f.status, Status::Waived, "{f:?}");
+    assert_eq!(
+        f.waiver.as_ref().map(|w| w.reason.as_str()),
+        Some("sa.key rotation is scheduled with the cluster upgrade")
+    );
 }

@@ -41,6 +41,14 @@ pub enum BuiltinCheck {
     CertApiserverSan,
     #[serde(rename = "net.etcd-firewall")]
     NetEtcdFirewall,
+    #[serde(rename = "keys.encryption")]
+    KeysEncryption,
+    #[serde(rename = "keys.service-account")]
+    KeysServiceAccount,
+    #[serde(rename = "keys.ca")]
+    KeysCa,
+    #[serde(rename = "keys.kubelet-rotation")]
+    KeysKubeletRotation,
     /// Per component (the rule's `component`): the running process against
     /// its static-pod manifest.
     #[serde(rename = "drift")]
@@ -60,7 +68,7 @@ pub const DRIFT_COMPONENTS: [ComponentKind; 4] = [
 ];
 
 impl BuiltinCheck {
-    pub const ALL: [BuiltinCheck; 14] = [
+    pub const ALL: [BuiltinCheck; 18] = [
         BuiltinCheck::TlsMinVersion,
         BuiltinCheck::TlsWeakCiphers,
         BuiltinCheck::TlsKubeletAnonymous,
@@ -73,6 +81,10 @@ impl BuiltinCheck {
         BuiltinCheck::CertChain,
         BuiltinCheck::CertApiserverSan,
         BuiltinCheck::NetEtcdFirewall,
+        BuiltinCheck::KeysEncryption,
+        BuiltinCheck::KeysServiceAccount,
+        BuiltinCheck::KeysCa,
+        BuiltinCheck::KeysKubeletRotation,
         BuiltinCheck::Drift,
         BuiltinCheck::Presence,
     ];
@@ -104,6 +116,10 @@ impl BuiltinCheck {
             BuiltinCheck::CertChain => "cert.chain",
             BuiltinCheck::CertApiserverSan => "cert.apiserver-san",
             BuiltinCheck::NetEtcdFirewall => "net.etcd-firewall",
+            BuiltinCheck::KeysEncryption => "keys.encryption",
+            BuiltinCheck::KeysServiceAccount => "keys.service-account",
+            BuiltinCheck::KeysCa => "keys.ca",
+            BuiltinCheck::KeysKubeletRotation => "keys.kubelet-rotation",
             BuiltinCheck::Drift => "drift",
             BuiltinCheck::Presence => "presence",
         }
@@ -166,6 +182,17 @@ impl BuiltinCheck {
             }
             BuiltinCheck::NetEtcdFirewall => {
                 "etcd's ports reachable from the control plane only".into()
+            }
+            BuiltinCheck::KeysEncryption => {
+                "the encryption-at-rest key rotated within --key-max-age, old keys dropped after"
+                    .into()
+            }
+            BuiltinCheck::KeysServiceAccount => {
+                "the service-account signing key younger than --key-max-age".into()
+            }
+            BuiltinCheck::KeysCa => "every CA in use valid for longer than --ca-warn-days".into(),
+            BuiltinCheck::KeysKubeletRotation => {
+                "the kubelet's rotating certificates really rotate".into()
             }
             BuiltinCheck::Drift => format!("running {c} equals its static-pod manifest"),
             BuiltinCheck::Presence => format!("{c} runs where the node's roles need it"),

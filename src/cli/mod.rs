@@ -266,6 +266,17 @@ struct ReportArgs {
     /// A certificate that expires in fewer days warns.
     #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_CERT_WARN_DAYS)]
     cert_warn_days: i64,
+    /// An encryption-at-rest key or service-account signing key unchanged
+    /// for more days warns (keys.encryption, keys.service-account).
+    #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_KEY_MAX_AGE_DAYS)]
+    key_max_age: i64,
+    /// Old encryption keys still listed more days after the configuration
+    /// last changed warn (keys.encryption).
+    #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_OLD_KEY_GRACE_DAYS)]
+    old_key_grace_days: i64,
+    /// A CA with fewer days left warns (keys.ca).
+    #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_CA_WARN_DAYS)]
+    ca_warn_days: i64,
     /// What makes the exit code 1: fail (any fail or error, or a node not
     /// scanned), warn (the same, and any warn), none (never).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]

@@ -29,6 +29,9 @@ pub struct Plan {
     gate: Gate,
     cert_fail_days: i64,
     cert_warn_days: i64,
+    key_max_age_days: i64,
+    old_key_grace_days: i64,
+    ca_warn_days: i64,
 }
 
 impl Plan {
@@ -37,6 +40,9 @@ impl Plan {
         kubeharden::engine::EvalOptions {
             cert_fail_days: self.cert_fail_days,
             cert_warn_days: self.cert_warn_days,
+            key_max_age_days: self.key_max_age_days,
+            old_key_grace_days: self.old_key_grace_days,
+            ca_warn_days: self.ca_warn_days,
             ..kubeharden::engine::EvalOptions::at(now)
         }
     }
@@ -79,6 +85,15 @@ pub fn plan(a: ReportArgs, ids: &[String]) -> Result<Plan> {
             a.cert_warn_days
         );
     }
+    for (flag, v) in [
+        ("--key-max-age", a.key_max_age),
+        ("--old-key-grace-days", a.old_key_grace_days),
+        ("--ca-warn-days", a.ca_warn_days),
+    ] {
+        if v < 0 {
+            bail!("{flag} {v}: need a number of days, 0 or more");
+        }
+    }
     Ok(Plan {
         color: color_for(a.color, &a.output),
         format: a.format,
@@ -92,6 +107,9 @@ pub fn plan(a: ReportArgs, ids: &[String]) -> Result<Plan> {
         gate: a.fail_on.gate(),
         cert_fail_days: a.cert_fail_days,
         cert_warn_days: a.cert_warn_days,
+        key_max_age_days: a.key_max_age,
+        old_key_grace_days: a.old_key_grace_days,
+        ca_warn_days: a.ca_warn_days,
     })
 }
 

@@ -230,14 +230,16 @@ fn apply_lists(facts: &mut NodeFacts, payload: &str) {
     }
 }
 
-/// One line of a batch stat: `mode|uid|gid|user|group|size|type|dev:ino|path`.
+/// One line of a batch stat:
+/// `mode|uid|gid|user|group|size|type|dev:ino|mtime|path`.
 fn parse_stat_line(line: &str) -> Option<(&str, FileFacts)> {
-    let parts: Vec<&str> = line.splitn(9, '|').collect();
-    if parts.len() != 9 || parts[8].is_empty() {
+    let parts: Vec<&str> = line.splitn(10, '|').collect();
+    if parts.len() != 10 || parts[9].is_empty() {
         return None;
     }
-    let f = parse_stat(&format!("ok {}", parts[..8].join("|")));
-    Some((parts[8], f))
+    let mut f = parse_stat(&format!("ok {}", parts[..8].join("|")));
+    f.mtime = parts[8].parse().ok();
+    Some((parts[9], f))
 }
 
 /// `ok 600|0|0|root|root|5|regular file|2049:131` and friends (the
@@ -462,6 +464,21 @@ pub fn apply(facts: &mut NodeFacts, frames: &[Frame], cap: usize) {
                 f.content = Some(fr.payload.clone());
             }
             "manifest" => apply_manifest(facts, &path, &fr.payload),
+            "pemkeys" => {
+                let labels: Vec<String> = fr
+                    .payload
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .take(512)
+                    .map(|l| crate::util::cap(l, 64))
+                    .collect();
+                // A private key in the file: refused on the node, nothing
+                // counted.
+                if labels != ["refused"] {
+                    facts.files.entry(path).or_default().pem_blocks = Some(labels);
+                }
+            }
             // The same file may be asked for twice: from a PKI directory and
             // through a process's root (`/proc/<pid>/root/...`).
             "cert"
@@ -797,12 +814,12 @@ mod tests {
                 frame(
                     "stats",
                     "batch",
-                    "644|0|0|root|root|9|regular file|2049:10|/etc/kubernetes/pki/ca.crt\n\
-                     644|0|0|root|root|9|regular file|2049:10|/proc/9/root/etc/kubernetes/pki/ca.crt\n\
-                     644|0|0|root|root|9|regular file|52:7|/proc/77/root/var/lib/kube-proxy/config.conf\n\
-                     600|0|0|root|root|9|regular file|2049:11|/proc/5/root/var/lib/kubelet/config.yaml\n\
-                     600|0|0|root|root|9|regular file|60:1|/proc/9/root/etc/kubernetes/authn.yaml\n\
-                     600|0|0|root|root|9|regular file|2049:12|/etc/kubernetes/authn.yaml",
+                    "644|0|0|root|root|9|regular file|2049:10|1700000000|/etc/kubernetes/pki/ca.crt\n\
+                     644|0|0|root|root|9|regular file|2049:10|1700000000|/proc/9/root/etc/kubernetes/pki/ca.crt\n\
+                     644|0|0|root|root|9|regular file|52:7|1700000000|/proc/77/root/var/lib/kube-proxy/config.conf\n\
+                     600|0|0|root|root|9|regular file|2049:11|1700000000|/proc/5/root/var/lib/kubelet/config.yaml\n\
+                     600|0|0|root|root|9|regular file|60:1|1700000000|/proc/9/root/etc/kubernetes/authn.yaml\n\
+                     600|0|0|root|root|9|regular file|2049:12|1700000000|/etc/kubernetes/authn.yaml",
                 ),
                 frame(
                     "stat",
@@ -871,15 +888,39 @@ mod tests {
             (None, Some(1001), Some(FileKind::Dir))
         );
         let (p, l) =
-            parse_stat_line("644|0|0|root|root|5|regular file|64768:2621503|/lib/a|b").unwrap();
+            parse_stat_line("644|0|0|root|root|5|regular file|64768:2621503|1733389200|/lib/a|b")
+                .unwrap();
         assert_eq!(
-            (p, l.dev_ino.as_deref()),
-            ("/lib/a|b", Some("64768:2621503"))
+            (p, l.dev_ino.as_deref(), l.mtime),
+            ("/lib/a|b", Some("64768:2621503"), Some(1_733_389_200))
         );
         assert_eq!(
             parse_stat("ok 644|0|0|root|root|5|regular file|x:y").dev_ino,
             None
         );
+    }
+
+    #[test]
+    fn pem_key_labels_are_kept_and_a_refused_file_counts_nothing() {
+        let frame = |key: &str, payload: &str| Frame {
+            kind: "pemkeys".into(),
+            key: key.into(),
+            payload: payload.into(),
+        };
+        let mut facts = NodeFacts::default();
+        apply(
+            &mut facts,
+            &[
+                frame("/pki/sa.pub", "PUBLIC KEY\nPUBLIC KEY\n"),
+                frame("/pki/sa.key", "refused\n"),
+            ],
+            100,
+        );
+        assert_eq!(
+            facts.files["/pki/sa.pub"].pem_blocks.as_deref(),
+            Some(&["PUBLIC KEY".to_string(), "PUBLIC KEY".to_string()][..])
+        );
+        assert!(!facts.files.contains_key("/pki/sa.key"));
     }
 
     #[test]

@@ -110,8 +110,10 @@ kh_add() { eval "$1=\${$1}\$2\$KH_NL"; }
 
 # One stat for every path in $kh_stats. Paths that do not exist (or cannot be
 # reached) are answered from shell tests; the rest in one `stats` frame of
-# `mode|uid|gid|user|group|size|type|dev:ino|path` lines (device and inode
-# tell two paths to one file apart from two files).
+# `mode|uid|gid|user|group|size|type|dev:ino|mtime|path` lines (device and
+# inode tell two paths to one file apart from two files; the modification
+# time, in seconds since the epoch, dates key files and configs for the
+# rotation checks, from metadata alone).
 kh_stat_all() {
   set --
   while IFS= read -r p; do
@@ -132,7 +134,7 @@ $kh_stats
 KH_STATS
   [ $# -gt 0 ] || return 0
   kh_b stats batch
-  stat -L -c '%a|%u|%g|%U|%G|%s|%F|%d:%i|%n' -- "$@" 2>/dev/null
+  stat -L -c '%a|%u|%g|%U|%G|%s|%F|%d:%i|%Y|%n' -- "$@" 2>/dev/null
   kh_e
 }
 
@@ -325,7 +327,37 @@ KH_CERTS
   ' "$@" 2>/dev/null
 }
 
+# The labels of the PEM blocks in every file of $kh_pemkeys (public-key
+# files: the service-account verification keys), one a line, so the keys
+# can be counted: never a block's content. A file with a private key in it
+# gets only the word "refused".
+kh_pemkeys_all() {
+  set --
+  while IFS= read -r p; do
+    [ -n "$p" ] && [ -f "$p" ] && [ -r "$p" ] && [ -s "$p" ] && set -- "$@" "$p"
+  done <<KH_PEMKEYS
+$kh_pemkeys
+KH_PEMKEYS
+  [ $# -gt 0 ] || return 0
+  awk -v N="$KH_N" '
+    function flush() {
+      if (cur == "") return
+      printf "@@%s B pemkeys %s\n%s\n@@%s E\n", N, cur, (bad ? "refused" : labels), N
+    }
+    FNR == 1 { flush(); cur = FILENAME; labels = ""; bad = 0; n = 0 }
+    /^-----BEGIN [A-Z0-9 ]+-----/ {
+      if ($0 ~ /PRIVATE KEY/) bad = 1
+      if (n < 512) {
+        l = $0; sub(/^-----BEGIN /, "", l); sub(/-----.*$/, "", l)
+        labels = labels (n ? "\n" : "") l; n++
+      }
+    }
+    END { flush() }
+  ' "$@" 2>/dev/null
+}
+
 kh_main() {
+  kh_pemkeys=
   kh_stats= kh_trees= kh_certs=
   kh_read_plain= kh_read_enc= kh_read_kubeconfig= kh_read_manifest= kh_read_cfg=
   kh_journals= kh_logfiles= kh_logpats= kh_logstart=
@@ -343,6 +375,7 @@ kh_main() {
       readenc) kh_add kh_stats "$p"; kh_add kh_read_enc "$p" ;;
       readkc) kh_add kh_stats "$p"; kh_add kh_read_kubeconfig "$p" ;;
       certs) kh_add kh_stats "$p"; kh_add kh_certs "$p" ;;
+      pemkeys) kh_add kh_stats "$p"; kh_add kh_pemkeys "$p" ;;
       readcfg) kh_add kh_stats "$p"; kh_add kh_read_cfg "$p" ;;
       journal) kh_add kh_journals "$p" ;;
       logfile) kh_add kh_stats "$p"; kh_add kh_logfiles "$p" ;;
@@ -397,4 +430,5 @@ KH_TREES
   kh_read_all cfg "$kh_read_cfg"
   kh_logs
   kh_certs_all
+  kh_pemkeys_all
 }

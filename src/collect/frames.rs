@@ -34,6 +34,11 @@ pub enum Request {
     DropIns(String),
     /// Certificate blocks of a PEM file (never its keys).
     Certs(String),
+    /// Stat a public-key file and list the labels of its PEM blocks
+    /// (`PUBLIC KEY`, `RSA PUBLIC KEY`...), to count the keys it holds:
+    /// no block's content is sent, and a file holding a private key is
+    /// refused.
+    PemKeys(String),
     /// Read a supervisor's own configuration (YAML), secrets redacted on
     /// the node.
     ReadConfig(String),
@@ -66,6 +71,7 @@ impl Request {
             Request::Manifests(p) => ("manifests", p.as_str()),
             Request::DropIns(p) => ("dropins", p.as_str()),
             Request::Certs(p) => ("certs", p.as_str()),
+            Request::PemKeys(p) => ("pemkeys", p.as_str()),
             Request::ReadConfig(p) => ("readcfg", p.as_str()),
             Request::ConfigDir(p) => ("cfgdir", p.as_str()),
             Request::Journal(pid) => return format!("journal {pid}"),
@@ -92,6 +98,7 @@ impl Request {
             | Request::Manifests(p)
             | Request::DropIns(p)
             | Request::Certs(p)
+            | Request::PemKeys(p)
             | Request::ReadConfig(p)
             | Request::ConfigDir(p)
             | Request::LogFile(p) => Some(p),

@@ -28,7 +28,7 @@ pub struct CertOptions {
 }
 
 /// Every certificate of a node, by the file it came from.
-fn node_certs(ctx: &NodeCtx<'_>) -> (Vec<(String, CertInfo)>, Vec<String>) {
+pub(crate) fn node_certs(ctx: &NodeCtx<'_>) -> (Vec<(String, CertInfo)>, Vec<String>) {
     let mut certs = Vec::new();
     let mut bad = Vec::new();
     for c in &ctx.facts.certificates {

@@ -13,6 +13,7 @@
 pub mod certs;
 pub mod drift;
 pub mod files;
+pub mod keys;
 pub mod merge;
 pub mod network;
 pub mod ops;
@@ -29,8 +30,8 @@ use crate::facts::{ComponentKind, LayoutFacts, NodeFacts, ScanStatus};
 use crate::k8s::effective::{NodeCtx, Unresolved};
 use crate::util::cap;
 use crate::verdict::{
-    BenchmarkInfo, CertificateInfo, ClusterReport, Counts, Finding, NodeCounts, NodeReport,
-    REPORT_SCHEMA_VERSION, Report, Status, Summary, ToolInfo,
+    BenchmarkInfo, CertificateInfo, ClusterReport, Counts, Finding, KeyInfo, NodeCounts,
+    NodeReport, REPORT_SCHEMA_VERSION, Report, Status, Summary, ToolInfo,
 };
 
 /// Cap on any text taken from a node into a finding.
@@ -45,11 +46,22 @@ pub struct EvalOptions {
     pub cert_fail_days: i64,
     /// A certificate expiring in fewer days warns.
     pub cert_warn_days: i64,
+    /// An encryption or service-account signing key unchanged for longer
+    /// warns (`--key-max-age`).
+    pub key_max_age_days: i64,
+    /// Old encryption keys still listed longer than this after the last
+    /// change of the configuration warn (`--old-key-grace-days`).
+    pub old_key_grace_days: i64,
+    /// A CA with fewer days left warns (`--ca-warn-days`).
+    pub ca_warn_days: i64,
 }
 
 impl EvalOptions {
     pub const DEFAULT_CERT_FAIL_DAYS: i64 = 7;
     pub const DEFAULT_CERT_WARN_DAYS: i64 = 30;
+    pub const DEFAULT_KEY_MAX_AGE_DAYS: i64 = 90;
+    pub const DEFAULT_OLD_KEY_GRACE_DAYS: i64 = 30;
+    pub const DEFAULT_CA_WARN_DAYS: i64 = 365;
 
     /// Default thresholds, judged at `generated_at` (RFC 3339) when it
     /// parses, else at the current time.
@@ -64,6 +76,18 @@ impl EvalOptions {
             now,
             cert_fail_days: Self::DEFAULT_CERT_FAIL_DAYS,
             cert_warn_days: Self::DEFAULT_CERT_WARN_DAYS,
+            key_max_age_days: Self::DEFAULT_KEY_MAX_AGE_DAYS,
+            old_key_grace_days: Self::DEFAULT_OLD_KEY_GRACE_DAYS,
+            ca_warn_days: Self::DEFAULT_CA_WARN_DAYS,
+        }
+    }
+
+    fn keys(&self) -> keys::KeyOptions {
+        keys::KeyOptions {
+            now: self.now,
+            key_max_age_days: self.key_max_age_days,
+            old_key_grace_days: self.old_key_grace_days,
+            ca_warn_days: self.ca_warn_days,
         }
     }
 
@@ -89,15 +113,17 @@ pub fn evaluate_with(
     generated_at: &str,
     opts: &EvalOptions,
 ) -> Report {
-    let evaluated: Vec<(NodeReport, Vec<CertificateInfo>)> = nodes
+    let evaluated: Vec<(NodeReport, Vec<CertificateInfo>, Vec<KeyInfo>)> = nodes
         .par_iter()
         .map(|n| evaluate_node_full(bench, n, opts))
         .collect();
     let mut cert_rows: Vec<CertificateInfo> = Vec::new();
+    let mut key_rows: Vec<KeyInfo> = Vec::new();
     let mut node_reports = Vec::with_capacity(evaluated.len());
-    for (r, rows) in evaluated {
+    for (r, rows, keys) in evaluated {
         node_reports.push(r);
         cert_rows.extend(rows);
+        key_rows.extend(keys);
     }
     cert_rows.sort_by(|a, b| {
         a.days_left
@@ -172,6 +198,7 @@ pub fn evaluate_with(
         certificates: scanned_any.then_some(cert_rows),
         tls_ports: probed_any.then_some(tls_rows),
         etcd_reachability: etcd_rows,
+        keys: scanned_any.then_some(key_rows),
     }
 }
 
@@ -182,14 +209,16 @@ pub fn evaluate_node(bench: &Benchmark, facts: &NodeFacts) -> NodeReport {
     evaluate_node_full(bench, facts, &EvalOptions::at(&now)).0
 }
 
-/// One node's report, and its rows of the cluster-wide certificate table.
+/// One node's report, and its rows of the cluster-wide certificate and
+/// key tables.
 fn evaluate_node_full(
     bench: &Benchmark,
     facts: &NodeFacts,
     opts: &EvalOptions,
-) -> (NodeReport, Vec<CertificateInfo>) {
+) -> (NodeReport, Vec<CertificateInfo>, Vec<KeyInfo>) {
     let mut results = Vec::new();
     let mut cert_rows = Vec::new();
+    let mut key_rows = Vec::new();
     if facts.scan_status == ScanStatus::Ok {
         let ctx = NodeCtx::new(facts);
         results.extend(
@@ -222,6 +251,9 @@ fn evaluate_node_full(
             })
             .collect();
         own.extend(presence_findings(&ctx));
+        let (findings, rows) = keys::key_findings(&ctx, opts.keys());
+        own.extend(findings);
+        key_rows = rows;
         results.extend(own_results(bench, own, Scope::Node));
     }
     let report = NodeReport {
@@ -251,7 +283,7 @@ fn evaluate_node_full(
         summary: Counts::of(&results),
         results,
     };
-    (report, cert_rows)
+    (report, cert_rows, key_rows)
 }
 
 fn base(rule: &Rule, status: Status) -> Finding {

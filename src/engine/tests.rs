@@ -405,7 +405,11 @@ fn a_worker_without_a_kubelet_is_an_error_not_a_clean_node() {
         vec![
             ("1.1", Status::Skip),
             ("cert.expiry", Status::Skip),
-            ("presence.kubelet", Status::Error)
+            ("presence.kubelet", Status::Error),
+            ("keys.encryption", Status::Skip),
+            ("keys.service-account", Status::Skip),
+            ("keys.ca", Status::Skip),
+            ("keys.kubelet-rotation", Status::Skip),
         ]
     );
     assert!(r.has_failures());
@@ -1292,4 +1296,407 @@ fn cluster_checks_of_the_benchmark_keep_their_texts() {
         let rule = b.rule(&f.id).unwrap();
         assert_eq!(f.remediation, rule.remediation, "{}", f.id);
     }
+}
+// Keys and rotation (keys.*): judged at a fixed time, from file times and
+// key names only.
+
+const NOW: i64 = 1_780_000_000;
+
+fn key_opts() -> EvalOptions {
+    EvalOptions {
+        now: NOW,
+        ..EvalOptions::at("2026-01-01T00:00:00Z")
+    }
+}
+
+fn apiserver_node(enc: Option<(&str, i64)>, sa: &[(&str, i64)]) -> NodeFacts {
+    let mut n = node();
+    n.node.roles = vec![Role::ControlPlane];
+    let mut argv = vec!["kube-apiserver".to_string()];
+    if let Some((content, mtime)) = enc {
+        argv.push("--encryption-provider-config=/etc/kubernetes/enc.yaml".into());
+        config(&mut n, "/etc/kubernetes/enc.yaml", content);
+        n.files.get_mut("/etc/kubernetes/enc.yaml").unwrap().mtime = Some(mtime);
+    }
+    for (i, (path, mtime)) in sa.iter().enumerate() {
+        argv.push(if i == 0 {
+            format!("--service-account-signing-key-file={path}")
+        } else {
+            format!("--service-account-key-file={path}")
+        });
+        n.files.insert(
+            path.to_string(),
+            FileFacts {
+                exists: true,
+                kind: Some(FileKind::File),
+                mode: Some(Mode(0o600)),
+                mtime: Some(*mtime),
+                ..Default::default()
+            },
+        );
+    }
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    run(&mut n, ComponentKind::ApiServer, &argv);
+    n
+}
+
+fn key_finding(n: &NodeFacts, id: &str) -> (Finding, Report) {
+    let b = bench(
+        "apiserver",
+        "fact = \"flag:apiserver:--profiling\"\nop = \"eq\"\nvalue = \"false\"",
+    );
+    let r = evaluate_with(&b, std::slice::from_ref(n), "t", &key_opts());
+    let f = r.nodes[0]
+        .results
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap()
+        .clone();
+    (f, r)
+}
+
+const DAYS: i64 = 86_400;
+
+fn enc(keys: &[&str]) -> String {
+    let mut s = String::from(
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources:\n  - secrets\n  providers:\n  - aescbc:\n      keys:\n",
+    );
+    for k in keys {
+        s.push_str(&format!("      - name: {k}\n        secret: <redacted>\n"));
+    }
+    s.push_str("  - identity: {}\n");
+    s
+}
+
+#[test]
+fn encryption_keys_fresh_rotation_passes_and_names_both_keys() {
+    let n = apiserver_node(Some((&enc(&["key2", "key1"]), NOW - 5 * DAYS)), &[]);
+    let (f, r) = key_finding(&n, "keys.encryption");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert!(
+        f.actual.contains("writes with aescbc key key2"),
+        "{}",
+        f.actual
+    );
+    assert!(
+        f.actual.contains("also lists key1 (aescbc)"),
+        "{}",
+        f.actual
+    );
+    assert!(f.actual.contains("5 days ago"), "{}", f.actual);
+    let rows = r.keys.unwrap();
+    let roles: Vec<(&str, &str, Option<i64>)> = rows
+        .iter()
+        .filter(|k| k.kind == "encryption")
+        .map(|k| (k.name.as_str(), k.role.as_str(), k.age_days))
+        .collect();
+    assert_eq!(
+        roles,
+        [("key2", "active", Some(5)), ("key1 (aescbc)", "old", None)]
+    );
+}
+
+#[test]
+fn encryption_old_key_still_listed_long_after_a_rotation_warns() {
+    let n = apiserver_node(Some((&enc(&["key2", "key1"]), NOW - 45 * DAYS)), &[]);
+    let (f, _) = key_finding(&n, "keys.encryption");
+    assert_eq!(f.status, Status::Warn, "{f:?}");
+    assert!(
+        f.actual.contains(
+            "old keys still listed 45 days after the last change (more than 30): key1 (aescbc)"
+        ),
+        "{}",
+        f.actual
+    );
+    assert!(!f.actual.contains("not rotated"), "{}", f.actual);
+}
+
+#[test]
+fn encryption_key_unchanged_past_the_maximum_age_warns_and_the_age_is_configurable() {
+    let n = apiserver_node(Some((&enc(&["key1"]), NOW - 200 * DAYS)), &[]);
+    let (f, _) = key_finding(&n, "keys.encryption");
+    assert_eq!(f.status, Status::Warn, "{f:?}");
+    assert!(
+        f.actual
+            .contains("active key not rotated for 200 days, more than 90: key1"),
+        "{}",
+        f.actual
+    );
+    let b = bench(
+        "apiserver",
+        "fact = \"flag:apiserver:--profiling\"\nop = \"eq\"\nvalue = \"false\"",
+    );
+    let opts = EvalOptions {
+        key_max_age_days: 365,
+        ..key_opts()
+    };
+    let r = evaluate_with(&b, &[n], "t", &opts);
+    let f = r.nodes[0]
+        .results
+        .iter()
+        .find(|f| f.id == "keys.encryption")
+        .unwrap();
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+}
+
+#[test]
+fn encryption_with_kms_identity_or_no_time() {
+    let kms = "resources:\n- resources: [secrets]\n  providers:\n  - kms:\n      apiVersion: v2\n      name: vault\n      endpoint: unix:///kms.sock\n  - identity: {}\n";
+    let n = apiserver_node(Some((kms, NOW - 400 * DAYS)), &[]);
+    let (f, _) = key_finding(&n, "keys.encryption");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert!(
+        f.actual
+            .contains("kms v2 plugin vault keeps its key outside the file"),
+        "{}",
+        f.actual
+    );
+    let id = "resources:\n- resources: [secrets]\n  providers:\n  - identity: {}\n";
+    let (f, _) = key_finding(&apiserver_node(Some((id, NOW)), &[]), "keys.encryption");
+    assert_eq!(f.status, Status::Skip, "{f:?}");
+    let mut n = apiserver_node(Some((&enc(&["k"]), NOW)), &[]);
+    n.files.get_mut("/etc/kubernetes/enc.yaml").unwrap().mtime = None;
+    let (f, _) = key_finding(&n, "keys.encryption");
+    assert_eq!(f.status, Status::Error, "{f:?}");
+    assert!(f.reason.unwrap().contains("modification time"));
+}
+
+#[test]
+fn service_account_keys_old_single_key_warns_rotation_in_progress_passes() {
+    let old = apiserver_node(
+        None,
+        &[
+            ("/pki/sa.key", NOW - 400 * DAYS),
+            ("/pki/sa.pub", NOW - 400 * DAYS),
+        ],
+    );
+    let (f, _) = key_finding(&old, "keys.service-account");
+    assert_eq!(f.status, Status::Warn, "{f:?}");
+    assert!(
+        f.actual
+            .contains("signing key older than 90 days: /pki/sa.key: 400 days"),
+        "{}",
+        f.actual
+    );
+    let rotating = apiserver_node(
+        None,
+        &[
+            ("/pki/sa-new.key", NOW - 3 * DAYS),
+            ("/pki/sa.pub", NOW - 400 * DAYS),
+            ("/pki/sa-new.pub", NOW - 3 * DAYS),
+        ],
+    );
+    let (f, r) = key_finding(&rotating, "keys.service-account");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    // One file holding two public keys counts as two.
+    let mut two_in_one = apiserver_node(
+        None,
+        &[
+            ("/pki/sa.key", NOW - 3 * DAYS),
+            ("/pki/sa.pub", NOW - 3 * DAYS),
+        ],
+    );
+    two_in_one.files.get_mut("/pki/sa.pub").unwrap().pem_blocks =
+        Some(vec!["PUBLIC KEY".into(), "RSA PUBLIC KEY".into()]);
+    let (g, _) = key_finding(&two_in_one, "keys.service-account");
+    assert_eq!(g.status, Status::Pass, "{g:?}");
+    assert!(
+        g.actual.contains("/pki/sa.pub last changed") && g.actual.contains(", 2 keys"),
+        "{}",
+        g.actual
+    );
+    assert!(g.actual.contains("2 verification keys"), "{}", g.actual);
+    assert!(
+        f.actual
+            .contains("2 verification keys: a rotation is in progress or done"),
+        "{}",
+        f.actual
+    );
+    let rows = r.keys.unwrap();
+    assert_eq!(rows.iter().filter(|k| k.role == "verification").count(), 2);
+}
+
+#[test]
+fn no_key_value_reaches_any_report_format() {
+    // Even facts that carry values (a collector that failed to redact)
+    // give only names and dates to the reports.
+    const CANARY: &str = "Q0FOQVJZLWtleS12YWx1ZS0xMjM0NTY=";
+    let content = enc(&["key2", "key1"]).replace("<redacted>", CANARY);
+    let n = apiserver_node(Some((&content, NOW - 45 * DAYS)), &[("/pki/sa.key", NOW)]);
+    let (_, r) = key_finding(&n, "keys.encryption");
+    let mut json = Vec::new();
+    crate::report::json::write(&r, &mut json).unwrap();
+    let outputs = [
+        String::from_utf8(json).unwrap(),
+        crate::report::text::render(&r, crate::report::text::Color::Never),
+        crate::report::markdown::render(&r, None),
+        crate::report::html::render(&r, &crate::report::html::HtmlOptions::default()).unwrap(),
+    ];
+    for o in &outputs {
+        assert!(!o.contains(CANARY), "key value in a report");
+        assert!(o.contains("key2"), "key name missing from a report format");
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn kubelet_rotation_configured_but_not_happening_warns() {
+    let pki = crate::certs::test_pki::Pki::new();
+    let pem = pki.leaf(
+        "system:node:w1",
+        "ca",
+        "rsa:2048",
+        "365",
+        "-sha256",
+        "DNS:w1",
+    );
+    let mut n = node();
+    run(
+        &mut n,
+        ComponentKind::Kubelet,
+        &["kubelet", "--rotate-certificates=true", "--cert-dir=/pki"],
+    );
+    n.certificates.push(crate::facts::CertificateFacts {
+        path: "/pki/kubelet-client-current.pem".into(),
+        pem,
+    });
+    n.files.insert(
+        "/pki".into(),
+        FileFacts {
+            exists: true,
+            kind: Some(FileKind::Dir),
+            entries: Some(vec![
+                "/pki/kubelet-client-2024-01-02-03-04-05.pem".into(),
+                "/pki/kubelet-client-2025-01-02-03-04-05.pem".into(),
+                "/pki/kubelet-client-current.pem".into(),
+            ]),
+            ..Default::default()
+        },
+    );
+    let b = bench(
+        "kubelet",
+        "fact = \"kubelet:readOnlyPort\"\nop = \"eq\"\nvalue = \"0\"",
+    );
+    let at = |days: i64| {
+        let opts = EvalOptions {
+            now: now_secs() + days * DAYS,
+            ..key_opts()
+        };
+        let r = evaluate_with(&b, std::slice::from_ref(&n), "t", &opts);
+        let f = r.nodes[0]
+            .results
+            .iter()
+            .find(|f| f.id == "keys.kubelet-rotation")
+            .unwrap()
+            .clone();
+        (f, r.keys.unwrap())
+    };
+    let (fresh, rows) = at(100);
+    assert_eq!(fresh.status, Status::Pass, "{fresh:?}");
+    assert!(fresh.actual.contains("valid 365 days, 27% used; 2 dated certificate files, the newest kubelet-client-2025-01-02-03-04-05.pem"), "{}", fresh.actual);
+    assert_eq!(
+        rows.iter().filter(|k| k.kind == "kubelet-client").count(),
+        3
+    );
+    let (stale, _) = at(340);
+    assert_eq!(stale.status, Status::Warn, "{stale:?}");
+    assert!(
+        stale.actual.contains("93% used")
+            && stale
+                .actual
+                .contains("rotation is configured but not happening (it happened before"),
+        "{}",
+        stale.actual
+    );
+    // Rotation off: 4.2.11's business, not this check's.
+    let mut off = n.clone();
+    run(
+        &mut off,
+        ComponentKind::Kubelet,
+        &["kubelet", "--rotate-certificates=false", "--cert-dir=/pki"],
+    );
+    let r = evaluate_with(&b, &[off], "t", &key_opts());
+    let f = r.nodes[0]
+        .results
+        .iter()
+        .find(|f| f.id == "keys.kubelet-rotation")
+        .unwrap();
+    assert_eq!(f.status, Status::Skip, "{f:?}");
+}
+
+#[test]
+fn cas_in_use_are_dated_and_warn_within_the_lead_time() {
+    let pki = crate::certs::test_pki::Pki::new();
+    let mut n = node();
+    for path in [
+        "/etc/kubernetes/pki/ca.crt",
+        "/etc/kubernetes/kubelet.conf#certificate-authority-data",
+    ] {
+        n.certificates.push(crate::facts::CertificateFacts {
+            path: path.into(),
+            pem: pki.pem("ca"),
+        });
+    }
+    pki.ca("fp", "front-proxy-ca");
+    n.certificates.push(crate::facts::CertificateFacts {
+        path: "/etc/kubernetes/pki/front-proxy-ca.crt".into(),
+        pem: pki.pem("fp"),
+    });
+    let b = bench(
+        "kubelet",
+        "fact = \"kubelet:readOnlyPort\"\nop = \"eq\"\nvalue = \"0\"",
+    );
+    let judge = |ca_warn_days: i64| {
+        let opts = EvalOptions {
+            now: now_secs(),
+            ca_warn_days,
+            ..key_opts()
+        };
+        let r = evaluate_with(&b, std::slice::from_ref(&n), "t", &opts);
+        let f = r.nodes[0]
+            .results
+            .iter()
+            .find(|f| f.id == "keys.ca")
+            .unwrap()
+            .clone();
+        (f, r.keys.unwrap())
+    };
+    let (f, rows) = judge(365);
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    // One CA, found in two places, named by its PKI file; the front-proxy
+    // CA by kubeadm's name for it.
+    assert!(
+        f.actual.contains(
+            "CN=front-proxy-ca, the front-proxy CA (/etc/kubernetes/pki/front-proxy-ca.crt)"
+        ),
+        "{}",
+        f.actual
+    );
+    assert!(
+        f.actual
+            .starts_with("CN=ca (/etc/kubernetes/pki/ca.crt and 1 more): issued "),
+        "{}",
+        f.actual
+    );
+    let cas: Vec<_> = rows.iter().filter(|k| k.kind == "ca").collect();
+    assert_eq!(cas.len(), 2);
+    assert_eq!(cas[1].role, "front-proxy CA");
+    assert!(
+        cas[0].days_left.unwrap() >= 3648 && cas[0].role == "root",
+        "{:?}",
+        cas[0]
+    );
+    let (f, _) = judge(4000);
+    assert_eq!(f.status, Status::Warn, "{f:?}");
+    assert!(
+        f.actual.starts_with("fewer than 4000 days left: 2"),
+        "{}",
+        f.actual
+    );
 }

@@ -406,6 +406,18 @@ pub struct FileFacts {
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// Last modification time (`stat`'s `%Y`, symlinks followed), in
+    /// seconds since the Unix epoch, by the node's clock. Absent in facts
+    /// saved before it was collected; the key-rotation checks then say
+    /// the age is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<i64>,
+    /// For public-key files (the API server's `--service-account-key-file`):
+    /// the labels of the PEM blocks it holds (`PUBLIC KEY`...), in order,
+    /// so its keys can be counted. Never a block's content; absent for a
+    /// file holding a private key, which the collector refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pem_blocks: Option<Vec<String>>,
     /// Content, for the config files the engine parses. Capped by the collector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,

@@ -13,6 +13,7 @@
 pub mod argv;
 pub mod effective;
 pub mod files;
+pub mod keys;
 pub mod known;
 pub mod layout;
 pub mod ports;

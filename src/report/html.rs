@@ -27,6 +27,8 @@ use crate::facts::ScanStatus;
 
 pub const TEMPLATE: &str = include_str!("../../templates/report.html");
 pub const STYLE: &str = include_str!("../../templates/report.css");
+/// The "Keys and rotation" section, included by `report.html`.
+pub const KEYS_TEMPLATE: &str = include_str!("../../templates/keys.html");
 pub const SCRIPT: &str = include_str!("../../templates/report.js");
 
 /// Node names shown before "and N more".
@@ -297,6 +299,7 @@ struct View {
     nodes: Vec<NodeRow>,
     unscanned: Vec<UnscannedRow>,
     certificates: Option<Certificates>,
+    keys: Option<super::html_keys::Keys>,
     tls: Option<Matrix>,
     etcd: Option<Matrix>,
     waivers: Vec<WaiverRow>,
@@ -964,6 +967,7 @@ fn view(report: &Report, opts: &HtmlOptions<'_>, css: String, js: String) -> Vie
         nodes: node_rows(report),
         unscanned: unscanned(report),
         certificates: certificates(report, &idx),
+        keys: super::html_keys::view(report),
         tls: tls(report, &idx),
         etcd: etcd(report, &idx),
         waivers: report
@@ -1007,9 +1011,17 @@ fn load(dir: Option<&Path>, name: &str, builtin: &str) -> Result<String, HtmlErr
 /// Checks that the templates of `dir` load and parse (before a long scan).
 pub fn check_templates(dir: &Path) -> Result<(), HtmlError> {
     let template = load(Some(dir), "report.html", TEMPLATE)?;
+    let keys = load(Some(dir), "keys.html", KEYS_TEMPLATE)?;
     load(Some(dir), "report.css", STYLE)?;
     load(Some(dir), "report.js", SCRIPT)?;
     let mut tera = tera::Tera::default();
+    tera.add_raw_template("keys.html", &keys).map_err(|e| {
+        HtmlError(format!(
+            "{}: {}",
+            dir.join("keys.html").display(),
+            tera_error(&e)
+        ))
+    })?;
     tera.add_raw_template("report.html", &template)
         .map_err(|e| {
             HtmlError(format!(
@@ -1060,6 +1072,7 @@ fn escape_text(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()>
 pub fn render(report: &Report, opts: &HtmlOptions<'_>) -> Result<String, HtmlError> {
     let dir = opts.template_dir;
     let template = load(dir, "report.html", TEMPLATE)?;
+    let keys = load(dir, "keys.html", KEYS_TEMPLATE)?;
     let css = load(dir, "report.css", STYLE)?;
     let js = load(dir, "report.js", SCRIPT)?;
     let mut tera = tera::Tera::default();
@@ -1068,6 +1081,12 @@ pub fn render(report: &Report, opts: &HtmlOptions<'_>) -> Result<String, HtmlErr
         Some(d) if d.join("report.html").exists() => d.join("report.html").display().to_string(),
         _ => "templates/report.html (built in)".to_string(),
     };
+    let keys_shown = match dir {
+        Some(d) if d.join("keys.html").exists() => d.join("keys.html").display().to_string(),
+        _ => "templates/keys.html (built in)".to_string(),
+    };
+    tera.add_raw_template("keys.html", &keys)
+        .map_err(|e| HtmlError(format!("{keys_shown}: {}", tera_error(&e))))?;
     tera.add_raw_template("report.html", &template)
         .map_err(|e| HtmlError(format!("{shown}: {}", tera_error(&e))))?;
     let ctx = tera::Context::from_serialize(&view(report, opts, css, js))

@@ -152,6 +152,8 @@ pub fn render(report: &Report, since: Option<&Diff>) -> String {
         let _ = writeln!(out, "Layouts: {}.\n", list.join(", "));
     }
 
+    out.push_str(&super::keys::markdown(report, escape));
+
     let unscanned: Vec<_> = report
         .nodes
         .iter()

@@ -283,6 +283,7 @@ pub fn render(report: &Report, color: Color) -> String {
         report.summary.nodes.scanned,
         report.summary.nodes.total
     );
+    out.push_str(&super::keys::text(report, clean));
     out
 }
 

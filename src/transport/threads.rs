@@ -331,8 +331,15 @@ mod tests {
             }
         }
         assert_eq!(sent.len(), 2, "{sent:?}");
-        assert!(sent.iter().any(|s| s.starts_with(&[0x16, 0x03])));
         assert!(sent.iter().any(|s| s.starts_with(b"GET / HTTP/1.0\r\n")));
+        // The other connection carried the ClientHello, or nothing when the
+        // GET's answer came first and the ClientHello was never sent (on a
+        // loaded machine): never a second request, never a hello probe.
+        assert!(
+            sent.iter()
+                .any(|s| s.is_empty() || s.starts_with(&[0x16, 0x03])),
+            "{sent:?}"
+        );
     }
 
     #[test]

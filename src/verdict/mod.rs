@@ -326,6 +326,43 @@ pub struct Report {
     /// Whether each node reaches each etcd member. Reserved, like `certificates`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd_reachability: Option<Vec<EtcdReach>>,
+    /// Keys and rotation: every encryption-at-rest key, service-account
+    /// key, CA and kubelet certificate store found, with its age (the
+    /// `keys.*` checks judge them). Metadata only: names, file times,
+    /// certificate dates; never a key's value. Absent when no node was
+    /// scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Vec<KeyInfo>>,
+}
+
+/// One key or CA of a node, and how old it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub node: String,
+    /// `encryption`, `service-account`, `ca`, `kubelet-client` or
+    /// `kubelet-serving`.
+    pub kind: String,
+    /// The key's name (encryption), the file's name, or the CA's subject.
+    pub name: String,
+    /// What the key does: `active`, `old`, `kms`, `signing`,
+    /// `verification`, `root`, `current`, `earlier`.
+    pub role: String,
+    /// The file it is in or named by (the resource entry for encryption
+    /// keys: `FILE resources[0]`).
+    pub path: String,
+    /// When it last changed: the file's modification time, or the
+    /// certificate's notBefore (RFC 3339). Absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Whole days from `since` to the report's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    /// End of validity, for certificates (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    /// Whole days left until `not_after`; negative once expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
 }
 
 /// One waiver of the waiver file, and what it did in this report.

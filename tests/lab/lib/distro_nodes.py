@@ -221,6 +221,21 @@ def content(node, path, entry, read, kubeconfig):
         return read(k if key else crt)
     if path in (f"{TLS}/service.key", f"{TLS}/service.current.key"):
         return read(node.cert("sa")[1])
+    if path == "/var/lib/kubelet/pki/kubelet-client-current.pem":
+        # The kubelet's certificate manager's pair after its bootstrap
+        # (kubespray bootstraps the kubelet with a token): the client
+        # certificate the cluster CA signed for system:node:<name>, then its
+        # key, in one file (client-go util/certificate/certificate_store.go
+        # Update writes the certificate blocks, then the key's).
+        crt, k = b.pki.leaf(os.path.join(node.pki_dir, "kubelet-client"), "ca",
+                            f"/O=system:nodes/CN=system:node:{node.fnode}")
+        return read(crt) + read(k)
+    if path == "/var/lib/kubelet/pki/kubelet-server-current.pem":
+        # Under serverTLSBootstrap, the serving pair the certificate manager
+        # got approved, stored the same way: the certificate the kubelet
+        # serves (materialize.kubelet_serving), then its key.
+        k = node.kubelet_serving()
+        return read(k["host_copy"]) + read(k["host_key"])
     which = cert_which(node, path)
     if which and (path.endswith((".crt", ".key", ".pem"))):
         crt, k = node.cert(which)

@@ -73,6 +73,11 @@ NODE_BY_NAME = {n[0]: n for n in NODES + DISTRO_NODES}
 BENCH_MAX = 179
 
 
+
+# The time the fixture tests judge the fixtures at (tests/fixture_verdicts.rs:
+# 2026-11-24T00:00:00Z); fixture file times are ages before it.
+FIXTURE_NOW = 1795478400
+
 def spec_of(name):
     if name in NODE_BY_NAME:
         return NODE_BY_NAME[name]
@@ -859,6 +864,8 @@ class Node:
         if text is not None:
             return text
         base = os.path.basename(path)
+        if path.startswith("/var/lib/kubelet/pki/kubelet-client-") and path.endswith(".pem"):
+            return self.kubelet_client_store(path)
         if path.startswith("/etc/kubernetes/pki/"):
             rel = path[len("/etc/kubernetes/pki/"):]
             stem, ext = os.path.splitext(rel)
@@ -957,6 +964,45 @@ class Node:
                 self.write(path, self.content_for(path, e), mode, uid, gid)
             else:
                 raise SystemExit(f"{self.name}: {path}: kind {kind} is not supported by the lab")
+
+    def kubelet_client_store(self, path):
+        """A file of the kubelet's rotating client-certificate store, as
+        client-go's certificate_store.go writes it: the certificate the
+        cluster CA signed for system:node:<name>, then its key, in
+        kubelet-client-<time>.pem; kubelet-client-current.pem is the newest.
+        Each certificate was issued at the time its name carries (read as an
+        age before FIXTURE_NOW, kept on the lab's clock, like build_mtimes)
+        and is valid for a year (kube-controller-manager's
+        --cluster-signing-duration default, 8760h)."""
+        import calendar
+        dated = sorted(p for p in self.facts["files"]
+                       if os.path.basename(p).startswith("kubelet-client-2"))
+        target = dated[-1] if path.endswith("-current.pem") else path
+        stamp = os.path.basename(target)[len("kubelet-client-"):-len(".pem")]
+        issued = calendar.timegm(time.strptime(stamp, "%Y-%m-%d-%H-%M-%S"))
+        age = (FIXTURE_NOW - issued) // 86400 + int(time.time() - FIXTURE_NOW) // 86400
+        out = os.path.join(self.pki_dir, "khlab", os.path.basename(target)[:-len(".pem")])
+        if not os.path.exists(out + ".crt"):
+            self.b.pki.serving(out, "ca", f"/O=system:nodes/CN=system:node:{self.fnode}", None,
+                               -age, 365 - age, eku="clientAuth")
+        return read(out + ".crt") + read(out + ".key")
+
+    def build_mtimes(self):
+        """File times, as a node's files carry them: a fixture's `mtime` is
+        when the file last changed, judged at FIXTURE_NOW (the time the
+        fixture tests evaluate at); the lab keeps its age on the lab's
+        clock, like `touch -d '<age> ago'`, so a scan now sees the age the
+        fixture means (an encryption config unchanged for a year, an
+        sa.key from `kubeadm init`)."""
+        now = time.time()
+        for path, e in sorted((self.facts or {}).get("files", {}).items()):
+            if "mtime" not in e or not e.get("exists") or e.get("inside"):
+                continue
+            hp = self.host(path)
+            if not os.path.lexists(hp):
+                raise SystemExit(f"{self.name}: {path} has an mtime in the fixture but was not built")
+            t = now - (FIXTURE_NOW - e["mtime"])
+            run("touch", "-h", "-d", "@%d" % int(t), hp)
 
     def build_whiteouts(self):
         """Paths the fixture says are absent, files it says are inside a
@@ -1686,6 +1732,7 @@ nopass ALL=(ALL:ALL) ALL
             os.lchown(hp, uid, gid)
             if not os.path.islink(hp):
                 os.chmod(hp, mode)
+        self.build_mtimes()
         self.write_init(spawn)
         with open(os.path.join(self.dir, "expected.json"), "w") as f:
             json.dump(self.expected(), f, indent=1, sort_keys=True)
