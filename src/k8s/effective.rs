@@ -202,7 +202,7 @@ impl<'a> NodeCtx<'a> {
     }
 
     /// The parsed content of a config file that must exist.
-    fn config_doc(&self, path: &str, what: &str) -> Resolution<Json> {
+    pub(super) fn config_doc(&self, path: &str, what: &str) -> Resolution<Json> {
         let f = self.file(path)?;
         let shown = f.located(path);
         if !f.exists {
