@@ -481,38 +481,88 @@ pub const CONCERNS: &[Concern] = &[
     },
 ];
 
-/// The user the concerns' requests are made as: an ordinary authenticated
-/// user, whom no rule for a system component exempts.
+/// The user the concerns' requests are made as, besides the users and
+/// groups the policy names: an ordinary authenticated user, whom no rule for
+/// a system component exempts.
 pub const PROBE_USER: &str = "kubeharden:ordinary-user";
-/// The namespaces a namespaced concern is evaluated in.
+/// The group every authenticated user is in.
+const AUTHENTICATED: &str = "system:authenticated";
+/// The namespaces a namespaced concern is evaluated in, besides those the
+/// policy names.
 pub const NAMESPACES: [&str; 2] = ["default", "kube-system"];
+/// An object name no policy names.
+const ANY_NAME: &str = "example";
 
 pub fn find_concern(name: &str) -> Option<&'static Concern> {
     CONCERNS.iter().find(|c| c.name == name)
 }
 
+fn push_new(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
 impl Concern {
-    /// Every request of the concern.
-    pub fn requests(&self) -> Vec<Request> {
+    /// Every request of the concern that the policy can tell apart: each
+    /// verb and resource, by the ordinary user, by each user the policy
+    /// names and by a member of each group it names; in the namespaces
+    /// `default`, `kube-system` and each one the policy names; on an object
+    /// of any name and of each name in its `resourceNames`. Rules match on
+    /// nothing else, so no request of the concern is decided otherwise than
+    /// one of these (short of a user who is both named and in a named group).
+    pub fn requests(&self, policy: &Policy) -> Vec<Request> {
+        let mut users: Vec<(String, Vec<String>)> =
+            vec![(PROBE_USER.into(), vec![AUTHENTICATED.into()])];
+        let mut namespaces: Vec<String> = NAMESPACES.iter().map(|s| s.to_string()).collect();
+        let mut names = vec![ANY_NAME.to_string()];
+        for r in &policy.rules {
+            for u in &r.users {
+                if !users.iter().any(|(n, _)| n == u) {
+                    users.push((u.clone(), vec![AUTHENTICATED.into()]));
+                }
+            }
+            for g in &r.user_groups {
+                if g != AUTHENTICATED && !users.iter().any(|(_, gs)| gs.len() == 1 && gs[0] == *g) {
+                    users.push((format!("a member of {g}"), vec![g.clone()]));
+                }
+            }
+            for ns in r.namespaces.iter().filter(|n| !n.is_empty()) {
+                push_new(&mut namespaces, ns);
+            }
+            for gr in &r.resources {
+                for n in &gr.resource_names {
+                    push_new(&mut names, n);
+                }
+            }
+        }
         let mut out = Vec::new();
         for (res, namespaced) in self.resources {
             let (resource, subresource) = res.split_once('/').unwrap_or((res, ""));
-            let namespaces: &[&str] = if *namespaced { &NAMESPACES } else { &[""] };
-            for ns in namespaces {
-                for verb in self.verbs {
-                    out.push(Request {
-                        user: PROBE_USER.into(),
-                        groups: vec!["system:authenticated".into()],
-                        verb: verb.to_string(),
-                        resource: Some(ResourceAttrs {
-                            group: self.group.into(),
-                            resource: resource.into(),
-                            subresource: subresource.into(),
-                            namespace: ns.to_string(),
-                            name: "example".into(),
-                        }),
-                        path: String::new(),
-                    });
+            let scopes: Vec<String> = if *namespaced {
+                namespaces.clone()
+            } else {
+                vec![String::new()]
+            };
+            for (user, groups) in &users {
+                for ns in &scopes {
+                    for name in &names {
+                        for verb in self.verbs {
+                            out.push(Request {
+                                user: user.clone(),
+                                groups: groups.clone(),
+                                verb: verb.to_string(),
+                                resource: Some(ResourceAttrs {
+                                    group: self.group.into(),
+                                    resource: resource.into(),
+                                    subresource: subresource.into(),
+                                    namespace: ns.clone(),
+                                    name: name.clone(),
+                                }),
+                                path: String::new(),
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -521,9 +571,11 @@ impl Concern {
 }
 
 impl Request {
-    /// `create pods/exec in default`, `create clusterroles (cluster-scoped)`.
+    /// `create pods/exec in default`, `patch clusterroles.rbac.authorization.k8s.io`,
+    /// with `named N` and `by USER` when they are not any name and the
+    /// ordinary user.
     pub fn describe(&self) -> String {
-        match &self.resource {
+        let mut s = match &self.resource {
             None => format!("{} {}", self.verb, self.path),
             Some(a) => {
                 let res = if a.subresource.is_empty() {
@@ -536,13 +588,20 @@ impl Request {
                 } else {
                     format!("{res}.{}", a.group)
                 };
-                if a.namespace.is_empty() {
-                    format!("{} {res}", self.verb)
-                } else {
-                    format!("{} {res} in {}", self.verb, a.namespace)
+                let mut s = format!("{} {res}", self.verb);
+                if a.name != ANY_NAME {
+                    s.push_str(&format!(" named {}", a.name));
                 }
+                if !a.namespace.is_empty() {
+                    s.push_str(&format!(" in {}", a.namespace));
+                }
+                s
             }
+        };
+        if self.user != PROBE_USER {
+            s.push_str(&format!(" by {}", self.user));
         }
+        s
     }
 }
 
@@ -550,7 +609,7 @@ impl Request {
 /// each distinct decision once, with the requests it decides.
 pub fn decide(policy: &Policy, concern: &Concern) -> Vec<(Decision, Vec<String>)> {
     let mut out: Vec<(Decision, Vec<String>)> = Vec::new();
-    for req in concern.requests() {
+    for req in concern.requests(policy) {
         let d = policy.evaluate(&req);
         match out.iter_mut().find(|(o, _)| *o == d) {
             Some((_, reqs)) => reqs.push(req.describe()),
@@ -680,13 +739,29 @@ impl NodeCtx<'_> {
         let decisions = decide(&p.policy, concern);
         let mut items: Vec<String> = Vec::new();
         let mut source = Vec::new();
-        for (d, reqs) in &decisions {
+        // The decision most requests get is summed up; the exceptions are
+        // named (the first few of each).
+        let most = decisions
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, (_, reqs))| (reqs.len(), std::cmp::Reverse(*i)))
+            .map(|(i, _)| i);
+        for (i, (d, reqs)) in decisions.iter().enumerate() {
             let text = d.describe(&p.policy);
             if !items.contains(&text) {
                 items.push(text.clone());
             }
+            const SHOWN: usize = 6;
             if decisions.len() == 1 {
                 source.push(format!("{text}: all {} of its requests", reqs.len()));
+            } else if Some(i) == most {
+                source.push(format!("{text}: the other {} requests", reqs.len()));
+            } else if reqs.len() > SHOWN {
+                source.push(format!(
+                    "{text}: {} and {} more",
+                    reqs[..SHOWN].join(", "),
+                    reqs.len() - SHOWN
+                ));
             } else {
                 source.push(format!("{text}: {}", reqs.join(", ")));
             }
@@ -695,7 +770,7 @@ impl NodeCtx<'_> {
             value: Some(Value::List(items)),
             explicit: true,
             source: format!(
-                "{}, {} as user {PROBE_USER}: {}",
+                "{}, {} (every user, group, namespace and name the policy tells apart): {}",
                 p.shown,
                 concern.title,
                 source.join("; ")
@@ -880,7 +955,12 @@ rules:
         // Concerns: configmaps in kube-system have their bodies logged.
         let cm = decide(&p, find_concern("configmaps").unwrap());
         assert!(cm.iter().any(|(d, reqs)| d.level == Level::Request
-            && reqs.iter().all(|r| r.ends_with("in kube-system"))));
+            && reqs.iter().all(|r| r.contains(" in kube-system"))
+            && reqs.contains(&"update configmaps in kube-system".to_string())));
+        // ... and the controller-leader configmap is not logged at all,
+        // which "at most Metadata" allows.
+        assert!(cm.iter().any(|(d, reqs)| d.rule == Some(2)
+            && reqs.contains(&"update configmaps named controller-leader in default".to_string())));
         assert_eq!(p.catch_all_none(), None);
     }
 
@@ -1028,18 +1108,56 @@ rules:
 
     #[test]
     fn concern_requests_cover_every_resource_verb_and_scope() {
-        let rbac = find_concern("rbac-changes").unwrap().requests();
+        let empty = policy("apiVersion: audit.k8s.io/v1\nkind: Policy\n");
+        let rbac = find_concern("rbac-changes").unwrap().requests(&empty);
         // roles and rolebindings in two namespaces, the cluster ones once.
         assert_eq!(rbac.len(), (2 * 2 + 2) * 4);
         assert!(
             rbac.iter()
                 .any(|r| r.describe() == "patch clusterroles.rbac.authorization.k8s.io")
         );
-        let pods = find_concern("pod-access").unwrap().requests();
+        let pods = find_concern("pod-access").unwrap().requests(&empty);
         assert!(
             pods.iter()
                 .any(|r| r.describe() == "get pods/portforward in kube-system")
         );
+        // The users, groups, namespaces and names a policy tells apart are
+        // each tried.
+        let p = policy(
+            r#"apiVersion: audit.k8s.io/v1
+kind: Policy
+rules:
+- level: None
+  users: [system:serviceaccount:ci:deployer]
+  resources: [{group: "", resources: [pods/exec]}]
+- level: None
+  userGroups: [system:masters]
+  namespaces: [payments]
+  resources: [{group: "", resources: [pods/attach], resourceNames: [db-0]}]
+- level: Metadata
+"#,
+        );
+        let d = decide(&p, find_concern("pod-access").unwrap());
+        let silenced: Vec<&String> = d
+            .iter()
+            .filter(|(d, _)| d.level == Level::None)
+            .flat_map(|(_, r)| r)
+            .collect();
+        assert!(
+            silenced
+                .iter()
+                .any(|r| *r == "create pods/exec in default by system:serviceaccount:ci:deployer"),
+            "{silenced:?}"
+        );
+        assert!(
+            silenced
+                .iter()
+                .any(|r| *r
+                    == "get pods/attach named db-0 in payments by a member of system:masters"),
+            "{silenced:?}"
+        );
+        // Nothing else is silenced: the ordinary user is at Metadata.
+        assert!(silenced.iter().all(|r| r.contains(" by ")), "{silenced:?}");
         assert_eq!(item_level("Metadata by rules[3]"), Some(Level::Metadata));
         assert_eq!(item_level("bogus"), None);
     }
