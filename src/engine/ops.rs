@@ -222,4 +222,22 @@ mod tests {
             Ok(false)
         );
     }
+
+    #[test]
+    fn audit_levels_compare_by_how_much_they_record() {
+        let levels = |items: &[&str]| Observed {
+            value: Some(Value::List(items.iter().map(|s| s.to_string()).collect())),
+            explicit: true,
+            source: String::new(),
+            kind: ValueKind::List,
+        };
+        let o = levels(&["Metadata by rules[1]", "None by rules[0]"]);
+        assert_eq!(apply(Op::LevelAtMost, &o, &s("Metadata")), Ok(true));
+        assert_eq!(apply(Op::LevelAtLeast, &o, &s("Metadata")), Ok(false));
+        assert_eq!(apply(Op::LevelAtLeast, &o, &s("None")), Ok(true));
+        let o = levels(&["RequestResponse by rules[2]"]);
+        assert_eq!(apply(Op::LevelAtMost, &o, &s("Request")), Ok(false));
+        assert_eq!(apply(Op::LevelAtLeast, &o, &s("Request")), Ok(true));
+        assert!(apply(Op::LevelAtMost, &levels(&["Loud"]), &s("Metadata")).is_err());
+    }
 }
