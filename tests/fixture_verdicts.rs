@@ -50,14 +50,14 @@ fn assert_scenario(scenario: &str) {
             wrong.join("\n")
         );
     }
-    // Cluster-wide checks (3.1, 3.2.2 and section 5) are manual, with guidance.
+    // Cluster-wide checks (3.1 and section 5) are manual, with guidance.
     let cluster_ids: Vec<&str> = report
         .cluster
         .results
         .iter()
         .map(|f| f.id.as_str())
         .collect();
-    assert_eq!(cluster_ids.len(), 38);
+    assert_eq!(cluster_ids.len(), 37);
     assert!(
         report
             .cluster

@@ -263,6 +263,41 @@ fn scan_of_the_lab() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
+    // CIS 3.2.2 on the control planes: judged from the policy file each
+    // one's kube-apiserver names, as the lab wrote it (tests/lab/README.md,
+    // "Audit policies"), read over SSH.
+    let finding = |node: &str, id: &str| {
+        report
+            .nodes
+            .iter()
+            .find(|n| n.name == node)
+            .and_then(|n| n.results.iter().find(|f| f.id == id))
+            .unwrap_or_else(|| panic!("{node}: no {id}"))
+            .clone()
+    };
+    let hardened = finding("hardened-cp1", "3.2.2");
+    assert_eq!(hardened.status, Status::Pass, "{hardened:?}");
+    assert!(
+        hardened
+            .source
+            .contains("/etc/kubernetes/audit-policy.yaml (--audit-policy-file)"),
+        "{hardened:?}"
+    );
+    let broken = finding("misconfigured-cp1", "3.2.2");
+    assert_eq!(broken.status, Status::Warn, "{broken:?}");
+    for part in [
+        "NOT MET (audit level of secrets at most Metadata): audit level of secrets: RequestResponse by rules[0]",
+        "NOT MET (audit policy catch-all rule at level None is not set): audit policy catch-all rule at level None: rules[1]",
+    ] {
+        assert!(broken.actual.contains(part), "{part}: {broken:?}");
+    }
+    let none = finding("kubeadm-default-cp1", "3.2.2");
+    assert_eq!(none.status, Status::Warn, "{none:?}");
+    assert!(
+        none.source.contains("--audit-policy-file not set"),
+        "{none:?}"
+    );
+
     // etcd firewalling, tried from each node through its own SSH session:
     // hardened-cp1 drops every other lab address on 2379/2380; the other
     // two control planes let anyone in, so the cluster check fails.

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::facts::ComponentKind;
+use crate::k8s::audit::{Concern, find_concern};
 use crate::k8s::files::{FileAttr, FileRef};
 use crate::k8s::known::{
     self, AdmissionSpec, FlagSpec, GateSpec, SettingSpec, ValueKind, find_admission_plugin,
@@ -37,6 +38,15 @@ pub enum Fact {
     /// requests in (`disabled`, `health endpoints only`, `enabled`), from
     /// `--anonymous-auth` or the AuthenticationConfiguration file.
     AnonymousAuth,
+    /// `audit:policy`: whether the file `--audit-policy-file` names exists
+    /// and parses as an audit Policy (`loaded`, `missing`, `invalid`, `not set`).
+    AuditPolicy,
+    /// `audit:<concern>`: the audit levels the policy gives a concern's
+    /// requests (see `k8s::audit::CONCERNS`), each with its deciding rule.
+    AuditConcern(&'static Concern),
+    /// `audit:catch-all-none`: the first rule matching every request, when
+    /// its level is None.
+    AuditCatchAllNone,
     /// `file:<ref>:<attr>`.
     File { file: FileRef, attr: FileAttr },
 }
@@ -105,6 +115,15 @@ impl Fact {
             }
             "encryption" if rest == "secrets-provider" => Ok(Fact::EncryptionSecretsProvider),
             "authentication" if rest == "anonymous" => Ok(Fact::AnonymousAuth),
+            "audit" if rest == "policy" => Ok(Fact::AuditPolicy),
+            "audit" if rest == "catch-all-none" => Ok(Fact::AuditCatchAllNone),
+            "audit" => find_concern(rest).map(Fact::AuditConcern).ok_or_else(|| {
+                let known: Vec<&str> = crate::k8s::audit::CONCERNS.iter().map(|c| c.name).collect();
+                format!(
+                    "unknown fact {name:?}: {rest:?} is not an audit concern (policy, catch-all-none, {})",
+                    known.join(", ")
+                )
+            }),
             "admission" => find_admission_plugin(rest)
                 .map(Fact::AdmissionPlugin)
                 .ok_or_else(|| {
@@ -142,6 +161,8 @@ impl Fact {
             Fact::EncryptionSecretsProvider => ValueKind::Str,
             Fact::AdmissionPlugin(_) => ValueKind::Bool,
             Fact::AnonymousAuth => ValueKind::Str,
+            Fact::AuditPolicy | Fact::AuditCatchAllNone => ValueKind::Str,
+            Fact::AuditConcern(_) => ValueKind::List,
             Fact::File { .. } => ValueKind::Str,
         }
     }
@@ -153,9 +174,12 @@ impl Fact {
             Fact::Setting { component, .. } | Fact::FeatureGate { component, .. } => {
                 Some(*component)
             }
-            Fact::EncryptionSecretsProvider | Fact::AdmissionPlugin(_) | Fact::AnonymousAuth => {
-                Some(ComponentKind::ApiServer)
-            }
+            Fact::EncryptionSecretsProvider
+            | Fact::AdmissionPlugin(_)
+            | Fact::AnonymousAuth
+            | Fact::AuditPolicy
+            | Fact::AuditConcern(_)
+            | Fact::AuditCatchAllNone => Some(ComponentKind::ApiServer),
             Fact::File { .. } => None,
         }
     }
@@ -173,6 +197,9 @@ impl Fact {
                 format!("kube-apiserver admission plugin {} enabled", p.name)
             }
             Fact::AnonymousAuth => "kube-apiserver anonymous access".to_string(),
+            Fact::AuditPolicy => "kube-apiserver audit policy file".to_string(),
+            Fact::AuditConcern(c) => format!("audit level of {}", c.title),
+            Fact::AuditCatchAllNone => "audit policy catch-all rule at level None".to_string(),
             Fact::File { file, .. } => file.describe().to_string(),
         }
     }
@@ -189,6 +216,9 @@ impl fmt::Display for Fact {
             Fact::EncryptionSecretsProvider => f.write_str("encryption:secrets-provider"),
             Fact::AdmissionPlugin(p) => write!(f, "admission:{}", p.name),
             Fact::AnonymousAuth => f.write_str("authentication:anonymous"),
+            Fact::AuditPolicy => f.write_str("audit:policy"),
+            Fact::AuditConcern(c) => write!(f, "audit:{}", c.name),
+            Fact::AuditCatchAllNone => f.write_str("audit:catch-all-none"),
             Fact::File { file, attr } => write!(
                 f,
                 "file:{}:{}",
@@ -217,6 +247,10 @@ mod tests {
             "encryption:secrets-provider",
             "admission:NodeRestriction",
             "authentication:anonymous",
+            "audit:policy",
+            "audit:secrets",
+            "audit:pod-access",
+            "audit:catch-all-none",
             "file:pki.key:mode",
             "file:etcd.data-dir:owner",
         ] {
@@ -239,5 +273,7 @@ mod tests {
         let e = Fact::parse("admission:NodeRestrictions").unwrap_err();
         assert!(e.contains("not a kube-apiserver"), "{e}");
         assert!(Fact::parse("profiling").is_err());
+        let e = Fact::parse("audit:secret").unwrap_err();
+        assert!(e.contains("not an audit concern"), "{e}");
     }
 }

@@ -1149,7 +1149,8 @@ impl Cx<'_> {
                 attr: FileAttr::Owner,
                 ..
             } => op == Op::OwnerIs,
-            _ => !op.is_file_op(),
+            Fact::AuditConcern(_) => op.is_level_op(),
+            _ => !op.is_file_op() && !op.is_level_op(),
         };
         if !fits {
             let s = if is_file { fact_span } else { op_span };
@@ -1162,6 +1163,17 @@ impl Cx<'_> {
         match (op, &value) {
             (Op::ModeAtMost, Expected::Str(m)) if Mode::parse_octal(m).is_none() => {
                 self.err(span, format!("{what}: {m:?} is not an octal file mode"));
+                return None;
+            }
+            (Op::LevelAtMost | Op::LevelAtLeast, Expected::Str(l))
+                if crate::k8s::audit::Level::parse(l).is_none() =>
+            {
+                self.err(
+                    span,
+                    format!(
+                        "{what}: {l:?} is not an audit level (None, Metadata, Request, RequestResponse)"
+                    ),
+                );
                 return None;
             }
             (Op::OwnerIs, Expected::Str(o)) if !o.contains(':') => {
@@ -1398,6 +1410,43 @@ all = [
         )
         .unwrap_err();
         assert_eq!(err.problems.len(), 5, "{err}");
+    }
+
+    #[test]
+    fn audit_level_operators_fit_only_audit_concerns() {
+        let err = load(
+            r#"[[rule]]
+id = "1"
+title = "x"
+section = "1.2"
+scored = true
+targets = ["control-plane"]
+remediation = "r"
+[rule.check]
+all = [
+  { fact = "audit:secrets", op = "level-at-most", value = "Metadata" },
+  { fact = "audit:secrets", op = "level-at-most", value = "Everything" },
+  { fact = "audit:secrets", op = "eq", value = "Metadata" },
+  { fact = "flag:apiserver:--profiling", op = "level-at-least", value = "None" },
+  { fact = "audit:policy", op = "eq", value = "loaded" },
+]
+"#,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 3, "{err}");
+        assert!(
+            text.contains("\"Everything\" is not an audit level"),
+            "{err}"
+        );
+        assert!(
+            text.contains("operator eq cannot test audit:secrets"),
+            "{err}"
+        );
+        assert!(
+            text.contains("operator level-at-least cannot test flag:apiserver:--profiling"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -195,6 +195,8 @@ impl Test {
             (Op::Loopback, _) => format!("{subject} is a loopback address"),
             (Op::ModeAtMost, v) => format!("{subject} mode {} or stricter", v),
             (Op::OwnerIs, v) => format!("{subject} owned by {v}"),
+            (Op::LevelAtMost, v) => format!("{subject} at most {v}"),
+            (Op::LevelAtLeast, v) => format!("{subject} at least {v}"),
             (op, v) => format!("{subject} {} {v}", op.symbol()),
         }
     }
@@ -216,10 +218,12 @@ pub enum Op {
     Loopback,
     ModeAtMost,
     OwnerIs,
+    LevelAtMost,
+    LevelAtLeast,
 }
 
 impl Op {
-    pub const ALL: [Op; 13] = [
+    pub const ALL: [Op; 15] = [
         Op::Eq,
         Op::NotEq,
         Op::Gte,
@@ -233,6 +237,8 @@ impl Op {
         Op::Loopback,
         Op::ModeAtMost,
         Op::OwnerIs,
+        Op::LevelAtMost,
+        Op::LevelAtLeast,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -250,6 +256,8 @@ impl Op {
             Op::Loopback => "loopback",
             Op::ModeAtMost => "mode-at-most",
             Op::OwnerIs => "owner-is",
+            Op::LevelAtMost => "level-at-most",
+            Op::LevelAtLeast => "level-at-least",
         }
     }
 
@@ -278,6 +286,11 @@ impl Op {
             Op::InSet | Op::SubsetOf => ValueShape::List,
             _ => ValueShape::Str,
         }
+    }
+
+    /// Whether the operator compares audit levels.
+    pub fn is_level_op(self) -> bool {
+        matches!(self, Op::LevelAtMost | Op::LevelAtLeast)
     }
 
     /// Whether the operator reads a file attribute rather than a setting.

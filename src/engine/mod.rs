@@ -564,10 +564,31 @@ fn eval_check(ctx: &NodeCtx<'_>, check: &Check) -> Evaluated {
             } else {
                 Outcome::Fail
             };
+            // When the combination fails, say which of its members did not
+            // hold and what each required (the others are listed as found);
+            // members reading the same fact share one source.
+            let failed = matches!(outcome, Outcome::Fail);
+            let mut actual = Vec::new();
+            let mut source: Vec<String> = Vec::new();
+            for (e, m) in parts.iter().zip(members) {
+                let mark = failed && matches!(e.outcome, Outcome::Fail);
+                for a in &e.actual {
+                    actual.push(if mark {
+                        format!("NOT MET ({}): {a}", m.describe())
+                    } else {
+                        a.clone()
+                    });
+                }
+                for s in &e.source {
+                    if !source.contains(s) {
+                        source.push(s.clone());
+                    }
+                }
+            }
             Evaluated {
                 outcome,
-                actual: parts.iter().flat_map(|e| e.actual.clone()).collect(),
-                source: parts.iter().flat_map(|e| e.source.clone()).collect(),
+                actual,
+                source,
             }
         }
     }
@@ -604,6 +625,9 @@ fn eval_test(ctx: &NodeCtx<'_>, t: &Test) -> Evaluated {
         Fact::EncryptionSecretsProvider => ctx.secrets_provider(),
         Fact::AdmissionPlugin(plugin) => ctx.admission_plugin(plugin),
         Fact::AnonymousAuth => ctx.anonymous_auth(),
+        Fact::AuditPolicy => ctx.audit_policy_state(),
+        Fact::AuditConcern(c) => ctx.audit_concern(c),
+        Fact::AuditCatchAllNone => ctx.audit_catch_all_none(),
     };
     let obs = match observed {
         Ok(o) => o,

@@ -5,6 +5,7 @@
 //! ("garbage on the node"), never a silent pass or fail.
 
 use crate::bench::{Expected, Op};
+use crate::k8s::audit::{Level, item_level};
 use crate::k8s::known::ValueKind;
 use crate::k8s::value::{Observed, is_loopback_address, parse_go_bool, parse_go_duration};
 
@@ -85,6 +86,21 @@ pub fn apply(op: Op, obs: &Observed, expected: &Expected) -> Result<bool, String
             Ok(!items.is_empty() && items.iter().all(|i| set.iter().any(|s| s == i)))
         }
         Op::Loopback => Ok(is_loopback_address(&value.text())),
+        Op::LevelAtMost | Op::LevelAtLeast => {
+            let want = Level::parse(exp)
+                .ok_or_else(|| format!("rule value {exp:?} is not an audit level"))?;
+            let mut all = true;
+            for item in value.items() {
+                let l =
+                    item_level(&item).ok_or_else(|| format!("{item:?} is not an audit level"))?;
+                all &= if op == Op::LevelAtMost {
+                    l <= want
+                } else {
+                    l >= want
+                };
+            }
+            Ok(all)
+        }
         Op::Present | Op::Absent | Op::ModeAtMost | Op::OwnerIs => Err(format!(
             "operator {} does not apply to a setting",
             op.as_str()
@@ -205,5 +221,23 @@ mod tests {
             apply(Op::SubsetOf, &obs(ValueKind::List, Some("A,C"), true), &set),
             Ok(false)
         );
+    }
+
+    #[test]
+    fn audit_levels_compare_by_how_much_they_record() {
+        let levels = |items: &[&str]| Observed {
+            value: Some(Value::List(items.iter().map(|s| s.to_string()).collect())),
+            explicit: true,
+            source: String::new(),
+            kind: ValueKind::List,
+        };
+        let o = levels(&["Metadata by rules[1]", "None by rules[0]"]);
+        assert_eq!(apply(Op::LevelAtMost, &o, &s("Metadata")), Ok(true));
+        assert_eq!(apply(Op::LevelAtLeast, &o, &s("Metadata")), Ok(false));
+        assert_eq!(apply(Op::LevelAtLeast, &o, &s("None")), Ok(true));
+        let o = levels(&["RequestResponse by rules[2]"]);
+        assert_eq!(apply(Op::LevelAtMost, &o, &s("Request")), Ok(false));
+        assert_eq!(apply(Op::LevelAtLeast, &o, &s("Request")), Ok(true));
+        assert!(apply(Op::LevelAtMost, &levels(&["Loud"]), &s("Metadata")).is_err());
     }
 }

@@ -1700,3 +1700,142 @@ fn cas_in_use_are_dated_and_warn_within_the_lead_time() {
         f.actual
     );
 }
+
+fn audit_bench(check: &str, scored: bool) -> Benchmark {
+    let rules = format!(
+        "[[rule]]\nid = \"1.1\"\ntitle = \"t\"\nsection = \"1\"\nscored = {scored}\ntargets = [\"control-plane\"]\ncomponent = \"apiserver\"\nremediation = \"r\"\n[rule.check]\n{check}\n"
+    );
+    load_sources(&[("profile.toml", PROFILE), ("r.toml", &rules)]).unwrap()
+}
+
+const POLICY_FLAG: &str = "--audit-policy-file=/etc/kubernetes/audit.yaml";
+
+#[test]
+fn an_audit_policy_flag_naming_a_missing_or_broken_file_is_not_a_pass() {
+    let b = audit_bench(
+        "fact = \"audit:policy\"\nop = \"eq\"\nvalue = \"loaded\"",
+        false,
+    );
+    // Without the flag: warn (not scored), saying so.
+    let f = one(&b, &apiserver(&[]));
+    assert_eq!(f.status, Status::Warn);
+    assert!(f.source.contains("--audit-policy-file not set"), "{f:?}");
+    // The flag names a file that is not there.
+    let mut n = apiserver(&[POLICY_FLAG]);
+    n.files.insert(
+        "/etc/kubernetes/audit.yaml".into(),
+        FileFacts {
+            exists: false,
+            ..Default::default()
+        },
+    );
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Warn);
+    assert!(
+        f.actual.contains("missing") && f.source.contains("does not exist"),
+        "{f:?}"
+    );
+    // A file the API server would refuse: wrong kind, unknown level, not YAML.
+    for (content, why) in [
+        ("apiVersion: v1\nkind: ConfigMap\n", "not \"Policy\""),
+        (
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: All\n",
+            "rules[0].level",
+        ),
+        ("rules: [\n", "not valid YAML"),
+    ] {
+        let mut n = apiserver(&[POLICY_FLAG]);
+        config(&mut n, "/etc/kubernetes/audit.yaml", content);
+        let f = one(&b, &n);
+        assert_eq!(f.status, Status::Warn, "{content}");
+        assert!(
+            f.actual.contains("invalid") && f.source.contains(why),
+            "{f:?}"
+        );
+    }
+    // A file that could not be read is an error, never a verdict.
+    let mut n = apiserver(&[POLICY_FLAG]);
+    n.files.insert(
+        "/etc/kubernetes/audit.yaml".into(),
+        FileFacts {
+            exists: true,
+            error: Some("Permission denied".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(one(&b, &n).status, Status::Error);
+    // A valid one passes, with what was loaded.
+    let mut n = apiserver(&[POLICY_FLAG]);
+    config(
+        &mut n,
+        "/etc/kubernetes/audit.yaml",
+        "apiVersion: audit.k8s.io/v1beta1\nkind: Policy\nrules:\n- level: Metadata\n",
+    );
+    let f = one(&b, &n);
+    assert_eq!(f.status, Status::Pass);
+    assert!(
+        f.source.contains("audit.k8s.io/v1beta1 Policy with 1 rule"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn audit_concerns_name_the_deciding_rule_and_what_failed() {
+    let b = audit_bench(
+        "all = [\n  { fact = \"audit:secrets\", op = \"level-at-most\", value = \"Metadata\" },\n  { fact = \"audit:pod-access\", op = \"level-at-least\", value = \"Metadata\" },\n  { fact = \"audit:catch-all-none\", op = \"absent\" },\n]",
+        false,
+    );
+    let policy = |rules: &str| {
+        let mut n = apiserver(&[POLICY_FLAG]);
+        config(
+            &mut n,
+            "/etc/kubernetes/audit.yaml",
+            &format!("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n{rules}"),
+        );
+        one(&b, &n)
+    };
+    let f = policy("- level: Metadata\n");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert!(!f.actual.contains("NOT MET"), "{f:?}");
+    // Secrets in kube-system only at RequestResponse: the at-most fails and
+    // says which rule; pods/exec still passes.
+    let f = policy(
+        "- level: RequestResponse\n  namespaces: [kube-system]\n  resources: [{group: \"\", resources: [secrets]}]\n- level: Metadata\n",
+    );
+    assert_eq!(f.status, Status::Warn, "{f:?}");
+    assert!(
+        f.actual.contains("NOT MET (audit level of secrets at most Metadata): audit level of secrets: Metadata by rules[1],RequestResponse by rules[0]"),
+        "{f:?}"
+    );
+    assert!(
+        f.source
+            .contains("RequestResponse by rules[0]: get secrets in kube-system"),
+        "{f:?}"
+    );
+    assert!(!f.actual.contains("NOT MET (audit level of pods"), "{f:?}");
+    // A catch-all None first silences pods/exec, and is reported as such.
+    let f = policy("- level: None\n- level: Metadata\n");
+    assert_eq!(f.status, Status::Warn);
+    assert!(
+        f.actual.contains(
+            "NOT MET (audit level of pods/exec, pods/attach and pods/portforward at least Metadata)"
+        ),
+        "{f:?}"
+    );
+    assert!(
+        f.actual
+            .contains("rules[0] (level None, no restriction); the 1 rule(s) after it never apply"),
+        "{f:?}"
+    );
+    // Secrets at None pass "at most Metadata" on their own.
+    assert!(
+        !f.actual.contains("NOT MET (audit level of secrets"),
+        "{f:?}"
+    );
+    // The same check, scored, fails.
+    let scored = audit_bench(
+        "fact = \"audit:pod-access\"\nop = \"level-at-least\"\nvalue = \"Metadata\"",
+        true,
+    );
+    assert_eq!(one(&scored, &apiserver(&[])).status, Status::Fail);
+}

@@ -11,6 +11,7 @@
 //! ports. It uses none of them.
 
 pub mod argv;
+pub mod audit;
 pub mod effective;
 pub mod files;
 pub mod keys;

@@ -553,21 +553,6 @@ plugins:
       burst: 100
 """
 
-AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages:
-- RequestReceived
-rules:
-- level: Metadata
-  resources:
-  - group: ""
-    resources: ["secrets", "configmaps"]
-- level: RequestResponse
-  resources:
-  - group: "rbac.authorization.k8s.io"
-- level: Metadata
-"""
-
 README_DROPINS = """Kubelet configuration drop-ins, applied in lexical order after
 /var/lib/kubelet/config.yaml (kubelet --config-dir).
 """
@@ -911,7 +896,6 @@ class Node:
             "/etc/systemd/system/kubelet.service": KUBELET_SERVICE,
             "/etc/cni/net.d/10-flannel.conflist": FLANNEL,
             "/etc/kubernetes/admission.yaml": ADMISSION,
-            "/etc/kubernetes/audit-policy.yaml": AUDIT_POLICY,
             "/etc/kubernetes/kubelet.conf.d/README": README_DROPINS,
         }
         if path in fixed:
