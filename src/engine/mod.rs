@@ -171,6 +171,7 @@ pub fn evaluate_with(
         certificates: scanned_any.then_some(cert_rows),
         tls_ports: probed_any.then_some(tls_rows),
         etcd_reachability: etcd_rows,
+        history: None,
     }
 }
 
@@ -268,6 +269,7 @@ fn base(rule: &Rule, status: Status) -> Finding {
         source: String::new(),
         remediation: rule.remediation.clone(),
         waiver: None,
+        age: Default::default(),
     }
 }
 
@@ -299,6 +301,7 @@ pub(crate) fn own_finding(id: impl Into<String>, status: Status) -> Finding {
         source: String::new(),
         remediation: String::new(),
         waiver: None,
+        age: Default::default(),
     }
 }
 
