@@ -52,7 +52,11 @@ fn day(base: &Report, day: usize) -> Report {
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
-    let (big, small, days) = if quick { (100, 20, 10) } else { (1000, 100, 365) };
+    let (big, small, days) = if quick {
+        (100, 20, 10)
+    } else {
+        (1000, 100, 365)
+    };
     let bench = load_builtin("cis-1.12").expect("benchmark loads");
     let dir = tempfile::tempdir().unwrap();
 
@@ -71,7 +75,9 @@ fn main() {
     let second = t.elapsed();
     drop(store);
     let size2 = std::fs::metadata(&path).unwrap().len();
-    println!("record a {big}-node run ({findings} findings): first {first:?}, next (few changes) {second:?}");
+    println!(
+        "record a {big}-node run ({findings} findings): first {first:?}, next (few changes) {second:?}"
+    );
     println!("store after 2 runs: {} KiB", size2 / 1024);
     let _ = size1;
 
@@ -96,7 +102,10 @@ fn main() {
     let trend = store.trend(None).unwrap();
     let trend_time = t.elapsed();
     assert_eq!(trend.runs.len(), days);
-    println!("record {days} daily runs of {small} nodes: {all:?} ({:?} each)", all / days as u32);
+    println!(
+        "record {days} daily runs of {small} nodes: {all:?} ({:?} each)",
+        all / days as u32
+    );
     println!("history trend over {days} runs of {small} nodes: {trend_time:?}");
     println!(
         "store: {} KiB after the first run, {} KiB after {days}: {} bytes per later run",
