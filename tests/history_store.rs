@@ -178,12 +178,27 @@ fn suite(store: &str, cluster: &str) {
     assert!(!page.contains("<script src"), "self-contained page");
 
     // Run 3: defaults again: the same findings come back, new since run 2.
-    let (r3, _) = eval(store, cluster, &fixture("kubeadm-default"), &[]);
+    let html3 = tmp.path().join("r3.html");
+    let (r3, _) = eval(
+        store,
+        cluster,
+        &fixture("kubeadm-default"),
+        &["--html", html3.to_str().unwrap()],
+    );
     let h3 = &r3["history"];
     let run3 = h3["run_id"].as_i64().unwrap();
     assert_eq!(refs(&h3["new"]), expected_fixed);
     assert_eq!(marked(&r3, "new"), expected_fixed);
     assert!(h3["fixed"].as_array().unwrap().is_empty());
+    let page = std::fs::read_to_string(&html3).unwrap();
+    assert!(page.contains(&format!("New since last run: {}", expected_fixed.len())));
+    let first_seen = r3["generated_at"].as_str().unwrap();
+    assert_eq!(
+        page.matches("new since last run</strong>").count(),
+        open1.len(),
+        "each open finding with its age"
+    );
+    assert!(page.contains(&format!("<td>{first_seen}</td>")));
 
     // history list: newest first, with scores and open counts.
     let list = history_json(store, cluster, &["list"]);

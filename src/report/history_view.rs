@@ -40,7 +40,14 @@ pub struct RefRow {
     pub title: String,
     pub status: &'static str,
     pub first_seen: String,
+    pub days_open: Option<i64>,
+    pub new: bool,
+    /// The waiver's last day, when one matched.
+    pub waiver_expires: String,
 }
+
+/// Open findings listed with their age in the HTML (the JSON has all).
+pub const AGED: usize = 500;
 
 #[derive(Serialize)]
 pub struct HistoryView {
@@ -48,7 +55,10 @@ pub struct HistoryView {
     pub previous: String,
     pub new: Vec<RefRow>,
     pub fixed: Vec<RefRow>,
+    /// Open findings, oldest first (at most [`AGED`]).
     pub oldest: Vec<RefRow>,
+    /// Open findings beyond those shown.
+    pub more_open: usize,
     /// The trend chart, inline SVG built from numbers and escaped text.
     pub chart: String,
     pub runs: usize,
@@ -61,6 +71,9 @@ fn row(r: &FindingRef) -> RefRow {
         title: r.title.clone(),
         status: r.status.as_str(),
         first_seen: r.first_seen.clone().unwrap_or_default(),
+        days_open: None,
+        new: false,
+        waiver_expires: String::new(),
     }
 }
 
@@ -80,6 +93,13 @@ pub fn view(report: &super::Report, h: &RunHistory) -> HistoryView {
                         title: f.title.clone(),
                         status: f.status.as_str(),
                         first_seen: f.age.first_seen.clone().unwrap_or_default(),
+                        days_open: Some(d),
+                        new: f.age.since_last_run == Some(super::Change::New),
+                        waiver_expires: f
+                            .waiver
+                            .as_ref()
+                            .map(|w| w.expires.clone())
+                            .unwrap_or_default(),
                     },
                 )
             })
@@ -98,7 +118,8 @@ pub fn view(report: &super::Report, h: &RunHistory) -> HistoryView {
             .unwrap_or_default(),
         new: h.new.iter().take(SHOWN).map(row).collect(),
         fixed: h.fixed.iter().take(SHOWN).map(row).collect(),
-        oldest: oldest.into_iter().take(10).map(|(_, r)| r).collect(),
+        more_open: oldest.len().saturating_sub(AGED),
+        oldest: oldest.into_iter().take(AGED).map(|(_, r)| r).collect(),
         chart: chart(h),
         runs: h.trend.len(),
     }
@@ -184,20 +205,32 @@ pub fn chart(h: &RunHistory) -> String {
             );
         }
     }
-    // Legend.
+    // Legend, wrapped into rows that fit the width.
     let mut lx = left;
+    let mut ly = base + 8.0;
     for (k, sec) in sections.iter().enumerate() {
+        let wide = 14.0 + 7.0 * sec.chars().count().min(12) as f64;
+        if lx + wide > w && lx > left {
+            lx = left;
+            ly += 14.0;
+        }
         let _ = write!(
             s,
-            "<rect x=\"{lx:.0}\" y=\"{:.0}\" width=\"8\" height=\"8\" fill=\"{}\"/><text x=\"{:.0}\" y=\"{:.0}\" font-size=\"10\">{}</text>",
-            base + 8.0,
+            "<rect x=\"{lx:.0}\" y=\"{ly:.0}\" width=\"8\" height=\"8\" fill=\"{}\"/><text x=\"{:.0}\" y=\"{:.0}\" font-size=\"10\">{}</text>",
             PALETTE[k % PALETTE.len()],
             lx + 10.0,
-            base + 16.0,
+            ly + 8.0,
             html(sec)
         );
-        lx += 14.0 + 7.0 * sec.chars().count().min(12) as f64;
+        lx += wide;
     }
+    // The legend's last row sets the height.
+    let full = (ly + 14.0).max(height);
+    s = s.replacen(
+        &format!("viewBox=\"0 0 {w} {height}\""),
+        &format!("viewBox=\"0 0 {w} {full}\""),
+        1,
+    );
     s.push_str("</svg>");
     s
 }
