@@ -167,8 +167,14 @@ pub fn deliver(mut report: Report, plan: &Plan) -> Result<Outcome> {
                     f.age = Default::default();
                 }
                 eprintln!("kubeharden: {e}");
+                let recorded = matches!(e, kubeharden::history::HistoryError::Annotate { .. });
                 eprintln!(
-                    "kubeharden: the run was not recorded; the reports are written without its history (exit code 3)"
+                    "kubeharden: {}; the reports are written without its history (exit code 3)",
+                    if recorded {
+                        "the run is in the store"
+                    } else {
+                        "the run was not recorded"
+                    }
                 );
             }
         }

@@ -47,6 +47,12 @@ pub enum HistoryError {
     WhichCluster(String),
     #[error("history store: report time {0:?} is not RFC 3339")]
     BadTime(String),
+    #[error("run {run} was recorded, but reading its history back failed: {source}")]
+    Annotate {
+        run: i64,
+        #[source]
+        source: Box<HistoryError>,
+    },
 }
 
 /// Findings that count as open: they did not hold, could not be shown to,
@@ -234,7 +240,10 @@ impl Store {
             }
         };
         self.conn.commit()?;
-        read::annotate(&mut self.conn, report, id)?;
+        read::annotate(&mut self.conn, report, id).map_err(|e| HistoryError::Annotate {
+            run: id,
+            source: Box::new(e),
+        })?;
         Ok(id)
     }
 

@@ -232,17 +232,21 @@ pub fn render(report: &Report, since: Option<&Diff>) -> String {
         if !aged.is_empty() {
             let _ = writeln!(
                 out,
-                "\n| Open finding | Node | First seen | Days open |\n|---|---|---|---:|"
+                "\n| Open finding | Node | First seen | Days open | Waiver until |\n|---|---|---|---:|---|"
             );
             for (node, f) in aged.iter().take(MAX_ROWS) {
                 let _ = writeln!(
                     out,
-                    "| **{}** {} | {} | {} | {} |",
+                    "| **{}** {} | {} | {} | {} | {} |",
                     escape(&f.id),
                     escape(&f.title),
                     escape(node.unwrap_or("cluster")),
                     f.age.first_seen.as_deref().unwrap_or(""),
-                    f.age.days_open.unwrap_or(0)
+                    f.age.days_open.unwrap_or(0),
+                    f.waiver
+                        .as_ref()
+                        .map(|w| escape(&w.expires))
+                        .unwrap_or_default()
                 );
             }
         }
