@@ -12,6 +12,7 @@ pub mod certs;
 pub mod collect;
 pub mod engine;
 pub mod facts;
+pub mod history;
 pub mod inventory;
 pub mod k8s;
 pub mod kind;

@@ -52,6 +52,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("report", &["verdict", "bench", "facts", "util"]),
+    // The run history: records reports, reads them back, renders its own
+    // listings with the report's escapers.
+    ("history", &["report", "verdict", "bench", "facts", "util"]),
 ];
 
 /// Files compiled only for tests.

@@ -40,7 +40,11 @@ fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-pub fn run(given: Option<Benchmark>, inputs: &[PathBuf], out: &output::Plan) -> Result<bool> {
+pub fn run(
+    given: Option<Benchmark>,
+    inputs: &[PathBuf],
+    out: &output::Plan,
+) -> Result<output::Outcome> {
     let mut reports = Vec::new();
     let mut facts = Vec::new();
     for p in inputs {

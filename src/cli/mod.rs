@@ -4,9 +4,12 @@
 //!   `error`, every node scanned);
 //! * 1: the run fails its gate (for `diff`: something got worse);
 //! * 2: usage or input error (bad arguments, unreadable or invalid facts,
-//!   benchmark, waiver or baseline files); nothing was evaluated.
+//!   benchmark, waiver or baseline files); nothing was evaluated;
+//! * 3: `--store` could not be opened or written; the reports were still
+//!   written (stderr says whether the run passed its gate).
 
 mod demo;
+mod history;
 mod inventory;
 mod merge;
 mod output;
@@ -105,6 +108,8 @@ enum Command {
     /// Write an inventory TOML from `vagrant ssh-config` or an Ansible inventory.
     #[command(subcommand)]
     Inventory(inventory::InventoryCmd),
+    /// The runs recorded with --store: list, show, trend, finding, prune.
+    History(history::HistoryArgs),
     /// Print the shell completion script for SHELL. For bash:
     /// `kubeharden completions bash > ~/.local/share/bash-completion/completions/kubeharden`.
     Completions {
@@ -260,6 +265,12 @@ struct ReportArgs {
     /// and an expiry date.
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
+    /// Record the run in a history store: sqlite:PATH (or a path),
+    /// postgres://..., or without a value
+    /// ~/.local/share/kubeharden/history.db. Reports then show each
+    /// finding's age and what changed since the last run (docs/history.md).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    store: Option<String>,
     /// A certificate that expires in fewer days fails.
     #[arg(long, value_name = "DAYS", default_value_t = kubeharden::engine::EvalOptions::DEFAULT_CERT_FAIL_DAYS)]
     cert_fail_days: i64,
@@ -416,6 +427,7 @@ enum Plan {
     },
     Benchmarks(BenchmarksFormat),
     Inventory(inventory::Plan),
+    History(history::Plan),
     Completions(clap_complete::Shell),
     Man(Option<PathBuf>),
 }
@@ -535,6 +547,7 @@ fn plan(cli: Cli) -> Result<Plan> {
         Command::Man { dir } => Plan::Man(dir),
         Command::Demo { install, json } => Plan::Demo { install, json },
         Command::Inventory(cmd) => Plan::Inventory(inventory::plan(cmd)?),
+        Command::History(a) => Plan::History(history::plan(a)?),
     })
 }
 
@@ -571,8 +584,26 @@ fn scan_plan(mut a: ScanArgs) -> Result<Plan> {
     })
 }
 
-/// Runs the plan; `Ok(true)` when the evaluation found failures.
-fn run(plan: Plan) -> Result<bool> {
+/// Runs the plan; returns the exit code (see the top of this file).
+fn run(plan: Plan) -> Result<u8> {
+    Ok(match plan {
+        Plan::Eval { .. } | Plan::Scan { .. } | Plan::Merge { .. } => match run_report(plan)? {
+            output::Outcome {
+                store_failed: true, ..
+            } => 3,
+            output::Outcome { fails, .. } => u8::from(fails),
+        },
+        Plan::History(p) => {
+            history::run(p)?;
+            0
+        }
+        other => u8::from(run_other(other)?),
+    })
+}
+
+/// `eval`, `scan` and `merge`: what the report found, and whether the store
+/// failed.
+fn run_report(plan: Plan) -> Result<output::Outcome> {
     match plan {
         Plan::Eval {
             bench,
@@ -592,31 +623,6 @@ fn run(plan: Plan) -> Result<bool> {
                 kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
             report.benchmark.chosen = chosen;
             output::deliver(report, &out)
-        }
-        Plan::Merge { bench, inputs, out } => merge::run(bench, &inputs, &out),
-        Plan::Diff {
-            old,
-            new,
-            format,
-            output,
-        } => {
-            let d = report::diff::diff(&old, &new);
-            let text = match format {
-                DiffFormat::Text => report::diff::render_text(&d),
-                DiffFormat::Json => report::diff::render_json(&d),
-                DiffFormat::Md => report::diff::render_markdown(&d),
-            };
-            write_out(output.as_ref(), text.as_bytes())?;
-            Ok(d.has_regressions())
-        }
-        Plan::Rules { bench, format } => {
-            let text = match format {
-                RulesFormat::Text => bench::render::text(&bench),
-                RulesFormat::Json => bench::render::json(&bench)?,
-                RulesFormat::Md => bench::render::markdown(&bench),
-            };
-            write_out(None, text.as_bytes())?;
-            Ok(false)
         }
         Plan::Scan {
             bench,
@@ -647,6 +653,38 @@ fn run(plan: Plan) -> Result<bool> {
                 kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
             report.benchmark.chosen = chosen;
             output::deliver(report, &out)
+        }
+        Plan::Merge { bench, inputs, out } => merge::run(bench, &inputs, &out),
+        _ => unreachable!("run_report is for eval, scan and merge"),
+    }
+}
+
+/// The other commands; `Ok(true)` when the exit code is 1.
+fn run_other(plan: Plan) -> Result<bool> {
+    match plan {
+        Plan::Diff {
+            old,
+            new,
+            format,
+            output,
+        } => {
+            let d = report::diff::diff(&old, &new);
+            let text = match format {
+                DiffFormat::Text => report::diff::render_text(&d),
+                DiffFormat::Json => report::diff::render_json(&d),
+                DiffFormat::Md => report::diff::render_markdown(&d),
+            };
+            write_out(output.as_ref(), text.as_bytes())?;
+            Ok(d.has_regressions())
+        }
+        Plan::Rules { bench, format } => {
+            let text = match format {
+                RulesFormat::Text => bench::render::text(&bench),
+                RulesFormat::Json => bench::render::json(&bench)?,
+                RulesFormat::Md => bench::render::markdown(&bench),
+            };
+            write_out(None, text.as_bytes())?;
+            Ok(false)
         }
         Plan::Demo { install, json } => {
             let (inventory, _lab) = demo::up(install)?;
@@ -712,6 +750,7 @@ fn run(plan: Plan) -> Result<bool> {
             write_out(None, text.as_bytes())?;
             Ok(false)
         }
+        _ => unreachable!("handled in run"),
     }
 }
 
@@ -724,8 +763,7 @@ pub fn main() -> ExitCode {
         }
     };
     match plan(cli).and_then(run) {
-        Ok(false) => ExitCode::SUCCESS,
-        Ok(true) => ExitCode::from(1),
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("kubeharden: {e:#}");
             ExitCode::from(2)

@@ -12,6 +12,8 @@ use kubeharden::report::text::Color;
 use kubeharden::report::waivers::{self, Date, Waiver};
 use kubeharden::report::{self, Gate, Report, diff};
 
+use kubeharden::history::{Location, Store};
+
 use super::{Format, ReportArgs, color_for, write_out};
 
 pub struct Plan {
@@ -32,6 +34,16 @@ pub struct Plan {
     key_max_age_days: i64,
     old_key_grace_days: i64,
     ca_warn_days: i64,
+    /// `--store`: where the run is recorded.
+    store: Option<Location>,
+}
+
+/// What a delivered report means for the exit code.
+pub struct Outcome {
+    /// The run fails its `--fail-on` gate.
+    pub fails: bool,
+    /// `--store` could not be opened or written (the reports were written).
+    pub store_failed: bool,
 }
 
 impl Plan {
@@ -94,7 +106,12 @@ pub fn plan(a: ReportArgs, ids: &[String]) -> Result<Plan> {
             bail!("{flag} {v}: need a number of days, 0 or more");
         }
     }
+    let store = match &a.store {
+        Some(s) => Some(super::history::location(Some(s))?),
+        None => None,
+    };
     Ok(Plan {
+        store,
         color: color_for(a.color, &a.output),
         format: a.format,
         output: a.output,
@@ -141,8 +158,10 @@ fn render(
     })
 }
 
-/// Finishes the report and writes it; `Ok(true)` when the run fails its gate.
-pub fn deliver(mut report: Report, plan: &Plan) -> Result<bool> {
+/// Finishes the report (with `--store`: records it and adds its history)
+/// and writes it. A store that fails is said on stderr; the reports are
+/// written all the same.
+pub fn deliver(mut report: Report, plan: &Plan) -> Result<Outcome> {
     // A merged report keeps the name its inputs agree on, unless one is given.
     if plan.cluster_name.is_some() {
         report.cluster.name = plan.cluster_name.clone();
@@ -151,6 +170,35 @@ pub fn deliver(mut report: Report, plan: &Plan) -> Result<bool> {
         let today = Date::parse(&report.generated_at)
             .with_context(|| format!("report time {:?} has no date", report.generated_at))?;
         waivers::apply(&mut report, w, today);
+    }
+    let mut store_failed = false;
+    if let Some(loc) = &plan.store {
+        match Store::open(loc).and_then(|mut s| s.record(&mut report)) {
+            Ok(id) => eprintln!("kubeharden: recorded as run {id} in {}", loc.display()),
+            Err(e) => {
+                store_failed = true;
+                // Finding ages are only shown when the run was recorded.
+                report.history = None;
+                for n in &mut report.nodes {
+                    for f in &mut n.results {
+                        f.age = Default::default();
+                    }
+                }
+                for f in &mut report.cluster.results {
+                    f.age = Default::default();
+                }
+                eprintln!("kubeharden: {e}");
+                let recorded = matches!(e, kubeharden::history::HistoryError::Annotate { .. });
+                eprintln!(
+                    "kubeharden: {}; the reports are written without its history (exit code 3)",
+                    if recorded {
+                        "the run is in the store"
+                    } else {
+                        "the run was not recorded"
+                    }
+                );
+            }
+        }
     }
     let since = plan.baseline.as_ref().map(|old| diff::diff(old, &report));
     for (format, path) in &plan.files {
@@ -163,5 +211,15 @@ pub fn deliver(mut report: Report, plan: &Plan) -> Result<bool> {
     }
     let bytes = render(&report, plan.format, plan, since.as_ref())?;
     write_out(plan.output.as_ref(), &bytes)?;
-    Ok(report.fails(plan.gate))
+    let fails = report.fails(plan.gate);
+    if store_failed {
+        eprintln!(
+            "kubeharden: the run {} its --fail-on gate",
+            if fails { "fails" } else { "passes" }
+        );
+    }
+    Ok(Outcome {
+        fails,
+        store_failed,
+    })
 }

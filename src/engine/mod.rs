@@ -199,6 +199,7 @@ pub fn evaluate_with(
         tls_ports: probed_any.then_some(tls_rows),
         etcd_reachability: etcd_rows,
         keys: scanned_any.then_some(key_rows),
+        history: None,
     }
 }
 
@@ -301,6 +302,7 @@ fn base(rule: &Rule, status: Status) -> Finding {
         source: String::new(),
         remediation: rule.remediation.clone(),
         waiver: None,
+        age: Default::default(),
     }
 }
 
@@ -332,6 +334,7 @@ pub(crate) fn own_finding(id: impl Into<String>, status: Status) -> Finding {
         source: String::new(),
         remediation: String::new(),
         waiver: None,
+        age: Default::default(),
     }
 }
 

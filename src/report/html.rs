@@ -306,6 +306,8 @@ struct View {
     waivers_given: bool,
     waivers_expired: usize,
     since: Option<Since>,
+    /// The run history (`--store`): changes, oldest findings, trend chart.
+    history: Option<super::history_view::HistoryView>,
     css: String,
     js: String,
 }
@@ -995,6 +997,10 @@ fn view(report: &Report, opts: &HtmlOptions<'_>, css: String, js: String) -> Vie
             .filter(|w| w.state == WaiverState::Expired)
             .count(),
         since: opts.since.map(|d| since(d, &idx)),
+        history: report
+            .history
+            .as_ref()
+            .map(|h| super::history_view::view(report, h)),
         css,
         js,
     }

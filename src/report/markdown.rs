@@ -197,6 +197,63 @@ pub fn render(report: &Report, since: Option<&Diff>) -> String {
         out.push('\n');
     }
 
+    if let Some(h) = &report.history {
+        let _ = writeln!(out, "### History (run {})\n", h.run_id);
+        match &h.previous {
+            Some(p) => {
+                let _ = writeln!(
+                    out,
+                    "Since run {} ({}): {} new, {} fixed.\n",
+                    p.id,
+                    p.generated_at,
+                    h.new.len(),
+                    h.fixed.len()
+                );
+            }
+            None => {
+                let _ = writeln!(out, "The first recorded run of this cluster.\n");
+            }
+        }
+        for (tag, list) in [("new", &h.new), ("fixed", &h.fixed)] {
+            for r in list.iter().take(MAX_ROWS) {
+                let _ = writeln!(
+                    out,
+                    "- {tag}: {} **{}** {} (first seen {})",
+                    escape(r.node.as_deref().unwrap_or("cluster")),
+                    escape(&r.id),
+                    escape(&r.title),
+                    r.first_seen.as_deref().unwrap_or("")
+                );
+            }
+        }
+        let mut aged: Vec<_> = report
+            .findings()
+            .filter(|(_, f)| f.age.days_open.is_some())
+            .collect();
+        aged.sort_by_key(|(_, f)| std::cmp::Reverse(f.age.days_open));
+        if !aged.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| Open finding | Node | First seen | Days open | Waiver until |\n|---|---|---|---:|---|"
+            );
+            for (node, f) in aged.iter().take(MAX_ROWS) {
+                let _ = writeln!(
+                    out,
+                    "| **{}** {} | {} | {} | {} | {} |",
+                    escape(&f.id),
+                    escape(&f.title),
+                    escape(node.unwrap_or("cluster")),
+                    f.age.first_seen.as_deref().unwrap_or(""),
+                    f.age.days_open.unwrap_or(0),
+                    f.waiver
+                        .as_ref()
+                        .map(|w| escape(&w.expires))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        out.push('\n');
+    }
     if let Some(d) = since {
         out.push_str(&diff::render_markdown(d));
     }

@@ -9,6 +9,7 @@
 pub mod diff;
 pub mod escape;
 pub mod groups;
+pub mod history_view;
 pub mod html;
 mod html_keys;
 pub mod json;

@@ -264,6 +264,31 @@ pub fn render(report: &Report, color: Color) -> String {
         }
     }
     waiver_lines(&mut out, report, color);
+    if let Some(h) = &report.history {
+        let since = h
+            .previous
+            .as_ref()
+            .map(|p| format!("since run {} ({})", p.id, p.generated_at))
+            .unwrap_or_else(|| "first recorded run of this cluster".into());
+        let _ = writeln!(
+            out,
+            "\nHISTORY run {}: {} new, {} fixed {since}",
+            h.run_id,
+            h.new.len(),
+            h.fixed.len()
+        );
+        for (tag, list) in [("NEW", &h.new), ("FIXED", &h.fixed)] {
+            for r in list {
+                let _ = writeln!(
+                    out,
+                    "  {tag:<5} {} {} {}",
+                    clean(r.node.as_deref().unwrap_or("cluster")),
+                    r.id,
+                    clean(&r.title)
+                );
+            }
+        }
+    }
 
     let c = &report.summary.counts;
     let waived = if cols.len() > 6 {
@@ -353,6 +378,7 @@ fn detail(out: &mut String, node: Option<&str>, f: &Finding, color: Color) {
         line("reason", r);
     }
     line("fix", &f.remediation);
+    line("history", &super::history_view::age_phrase(f));
 }
 
 #[cfg(test)]

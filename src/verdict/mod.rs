@@ -148,6 +148,98 @@ pub struct Finding {
     /// `waived`, or `expired` (the finding keeps its own status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<WaiverNote>,
+    /// How long the finding has been open, from the run history
+    /// (`--store`): `first_seen`, `days_open`, `since_last_run`.
+    #[serde(flatten, default)]
+    pub age: FindingAge,
+}
+
+/// A finding's age, filled only for reports made with `--store`
+/// (`crate::history`): on open findings (`fail`, `warn`, `error`,
+/// `waived`) the first run of the current open streak and the whole days
+/// since, and on any finding whether it changed since the previous run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingAge {
+    /// When the finding was first seen open in its current streak (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// Whole days from `first_seen` to this report's `generated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_open: Option<i64>,
+    /// `new` (open now, not in the previous run) or `fixed` (open in the
+    /// previous run, not now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_last_run: Option<Change>,
+}
+
+/// How a finding changed since the previous recorded run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    New,
+    Fixed,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Fixed => "fixed",
+        }
+    }
+}
+
+/// The report's place in the run history (`--store`): the run it was
+/// recorded as, the previous run of the cluster, what is new and fixed
+/// since, and the recent trend.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunHistory {
+    /// This run's id in the store.
+    pub run_id: i64,
+    /// The previous complete run of the same cluster, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<RunRef>,
+    /// Findings open now that were not open in the previous run.
+    pub new: Vec<FindingRef>,
+    /// Findings open in the previous run that are not open now (nodes
+    /// scanned in both runs only).
+    pub fixed: Vec<FindingRef>,
+    /// Recent runs of the cluster, oldest first, this one last.
+    #[serde(default)]
+    pub trend: Vec<TrendPoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRef {
+    pub id: i64,
+    /// RFC 3339.
+    pub generated_at: String,
+}
+
+/// One finding named across runs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FindingRef {
+    /// `None` for cluster findings.
+    pub node: Option<String>,
+    pub id: String,
+    pub title: String,
+    /// Its status in the run that names it (now for `new`, before for `fixed`).
+    pub status: Status,
+    /// First seen open (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+}
+
+/// One run's score and open findings, for trend charts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub run_id: i64,
+    pub generated_at: String,
+    pub score: Option<u32>,
+    pub open: usize,
+    /// Open findings per section id.
+    #[serde(default)]
+    pub open_by_section: std::collections::BTreeMap<String, usize>,
 }
 
 /// A waiver as it applies to one finding.
@@ -333,6 +425,10 @@ pub struct Report {
     /// scanned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<KeyInfo>>,
+    /// The run history (`--store`): this run's id, the previous run, what
+    /// is new and fixed since, the trend. Left out without a store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<RunHistory>,
 }
 
 /// One key or CA of a node, and how old it is.
