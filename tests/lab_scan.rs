@@ -828,7 +828,33 @@ fn merged_halves_give_the_whole(facts_dir: &std::path::Path, out: &std::path::Pa
             .as_array()
             .is_some_and(|r| !r.is_empty())
     );
-    assert_eq!(m, w, "merged halves differ from the whole lab");
+    let keys: std::collections::BTreeSet<&String> = w
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain(m.as_object().unwrap().keys())
+        .collect();
+    for key in keys {
+        let (wk, mk) = (&w[key.as_str()], &m[key.as_str()]);
+        if wk == mk {
+            continue;
+        }
+        // Name the first element that differs, not two whole reports.
+        let (wa, ma) = (wk.as_array(), mk.as_array());
+        if let (Some(wa), Some(ma)) = (wa, ma) {
+            let i = (0..wa.len().max(ma.len()))
+                .find(|&i| wa.get(i) != ma.get(i))
+                .unwrap();
+            panic!(
+                "merged halves differ from the whole lab in {key}[{i}] (whole {} rows, merged {}):\nwhole:  {}\nmerged: {}",
+                wa.len(),
+                ma.len(),
+                wa.get(i).map(|v| v.to_string()).unwrap_or_default(),
+                ma.get(i).map(|v| v.to_string()).unwrap_or_default()
+            );
+        }
+        panic!("merged halves differ from the whole lab in {key}:\nwhole:  {wk}\nmerged: {mk}");
+    }
 }
 
 /// The fault nodes alone, scanned with the lab inventory's timeouts

@@ -141,6 +141,12 @@ fn partial_reports_and_facts_give_the_full_report() {
     assert_eq!(essence(&from_reports), essence(&full));
     assert!(etcd(&from_reports).actual.contains("w2 -> cp1"));
 
+    // The keys table comes from cp1 alone: it is kept whichever report
+    // comes first.
+    assert!(full.keys.as_ref().is_some_and(|k| !k.is_empty()));
+    let (b_first, _) = merge(d, &[&rb, &ra], "m2b.json");
+    assert_eq!(essence(&b_first), essence(&full));
+
     // A report and a facts file together.
     let (mixed, _) = merge(d, &[&ra, &b], "m3.json");
     assert_eq!(essence(&mixed), essence(&full));

@@ -59,6 +59,14 @@ fn unresolved(id: &str, u: Unresolved, expected: String) -> Finding {
     }
 }
 
+/// The key table's order, the same for one scan and for merged partial
+/// scans: by node name, and within a node in the order the node lists its
+/// keys (an encryption provider's first key is the one that writes, so that
+/// order is kept rather than sorted by name).
+pub fn order_rows(rows: &mut [KeyInfo]) {
+    rows.sort_by(|a, b| a.node.cmp(&b.node));
+}
+
 /// The key findings of one node, and its rows of the keys table.
 pub fn key_findings(ctx: &NodeCtx<'_>, opts: KeyOptions) -> (Vec<Finding>, Vec<KeyInfo>) {
     let mut rows = Vec::new();

@@ -9,8 +9,8 @@
 //!   region A that reaches etcd in region B is a leak only the union shows.
 //!   From facts (`--save-facts` files or directories) the whole evaluation
 //!   runs again; from JSON reports, `net.etcd-firewall` is judged again over
-//!   the union of the reachability matrices, and the certificate, port and
-//!   reachability tables are united.
+//!   the union of the reachability matrices, and the certificate, port,
+//!   key and reachability tables are united.
 //! - the counts are made again from the kept results.
 //!
 //! Reports made against different benchmarks cannot be merged: their checks
@@ -141,6 +141,9 @@ pub fn merge_reports(
                         if let Some(p) = merged.tls_ports.as_mut() {
                             p.retain(|row| row.node != name);
                         }
+                        if let Some(k) = merged.keys.as_mut() {
+                            k.retain(|row| row.node != name);
+                        }
                         merged.nodes[i] = n;
                         origin[i] = file.clone();
                     }
@@ -166,6 +169,10 @@ pub fn merge_reports(
             let rows: Vec<_> = rows.into_iter().filter(|p| kept_from(&p.node)).collect();
             merged.tls_ports.get_or_insert_with(Vec::new).extend(rows);
         }
+        if let Some(rows) = r.keys {
+            let rows: Vec<_> = rows.into_iter().filter(|k| kept_from(&k.node)).collect();
+            merged.keys.get_or_insert_with(Vec::new).extend(rows);
+        }
         if let Some(rows) = r.etcd_reachability {
             let all = merged.etcd_reachability.get_or_insert_with(Vec::new);
             for row in rows {
@@ -187,6 +194,9 @@ pub fn merge_reports(
                 .then_with(|| a.node.cmp(&b.node))
                 .then_with(|| a.path.cmp(&b.path))
         });
+    }
+    if let Some(k) = merged.keys.as_mut() {
+        super::keys::order_rows(k);
     }
     // The etcd firewall over the union of what every scanner tried.
     let etcd = merged

@@ -131,6 +131,7 @@ pub fn evaluate_with(
             .then_with(|| a.node.cmp(&b.node))
             .then_with(|| a.path.cmp(&b.path))
     });
+    keys::order_rows(&mut key_rows);
     let scanned_any = nodes.iter().any(|n| n.scan_status == ScanStatus::Ok);
     let etcd = network::etcd_firewall(nodes);
     let tls_rows: Vec<crate::verdict::TlsPort> = nodes
