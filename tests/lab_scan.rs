@@ -746,6 +746,204 @@ fn scan_of_the_lab() {
     }
 
     merged_halves_give_the_whole(&facts_dir, out_dir.path());
+    history_of_the_lab(&lab, out_dir.path());
+}
+
+/// The periodic report over real scans: the hardened pair scanned three
+/// times, the kubelet config of hardened-w1 opened to 0644 (CIS 4.1.9)
+/// before the second scan and closed again before the third. Each scan is
+/// recorded in SQLite by `scan --store`, and its saved facts in PostgreSQL
+/// by `eval --store`: both stores must name 4.1.9 new in the second run and
+/// fixed in the third, nothing else, with its first-seen date, in the JSON,
+/// in the HTML and in `history finding`, and give a trend of three runs.
+fn history_of_the_lab(lab: &Lab, out: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let pg = common::pg::Pg::start();
+    let stores = [
+        format!("sqlite:{}", out.join("history.db").display()),
+        pg.create_db("lab"),
+    ];
+    // The two hardened nodes of the lab inventory.
+    let mut inv: toml::Table =
+        toml::from_str(&std::fs::read_to_string(lab.state.join("inventory.toml")).unwrap())
+            .unwrap();
+    let nodes = inv["node"].as_array().unwrap().clone();
+    inv.insert(
+        "node".into(),
+        toml::Value::Array(
+            nodes
+                .into_iter()
+                .filter(|n| n["name"].as_str().unwrap().starts_with("hardened-"))
+                .collect(),
+        ),
+    );
+    let inventory = out.join("hardened.toml");
+    std::fs::write(&inventory, toml::to_string(&inv).unwrap()).unwrap();
+    let config = lab
+        .state
+        .join("nodes/hardened-w1/root/var/lib/kubelet/config.yaml");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "hardened-w1's kubelet config to begin with");
+    let set_mode =
+        |m: u32| std::fs::set_permissions(&config, std::fs::Permissions::from_mode(m)).unwrap();
+    let kubeharden = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_kubeharden"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    };
+    let json = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    // One round: the scan into SQLite, its facts into PostgreSQL; the
+    // reports and pages of both.
+    let round = |i: usize| -> Vec<(serde_json::Value, String)> {
+        let dir = out.join(format!("history-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (facts, sj, sh, pj, ph) = (
+            dir.join("facts"),
+            dir.join("sqlite.json"),
+            dir.join("sqlite.html"),
+            dir.join("pg.json"),
+            dir.join("pg.html"),
+        );
+        kubeharden(&[
+            "scan".as_ref(),
+            "--inventory".as_ref(),
+            inventory.as_os_str(),
+            "--store".as_ref(),
+            stores[0].as_ref(),
+            "--cluster-name".as_ref(),
+            "lab".as_ref(),
+            "--save-facts".as_ref(),
+            facts.as_os_str(),
+            "--json".as_ref(),
+            sj.as_os_str(),
+            "--html".as_ref(),
+            sh.as_os_str(),
+            "--fail-on".as_ref(),
+            "none".as_ref(),
+        ]);
+        kubeharden(&[
+            "eval".as_ref(),
+            facts.as_os_str(),
+            "--store".as_ref(),
+            stores[1].as_ref(),
+            "--cluster-name".as_ref(),
+            "lab".as_ref(),
+            "--json".as_ref(),
+            pj.as_os_str(),
+            "--html".as_ref(),
+            ph.as_os_str(),
+            "--fail-on".as_ref(),
+            "none".as_ref(),
+        ]);
+        [(sj, sh), (pj, ph)]
+            .iter()
+            .map(|(j, h)| (json(j), std::fs::read_to_string(h).unwrap()))
+            .collect()
+    };
+    let refs = |h: &serde_json::Value, what: &str| -> Vec<(String, String)> {
+        h[what]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["node"].as_str().unwrap_or("cluster").to_string(),
+                    r["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let result = |r: &serde_json::Value, node: &str, id: &str| -> serde_json::Value {
+        r["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == node)
+            .and_then(|n| {
+                n["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["id"] == id)
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("{node}: no {id}"))
+    };
+    let one = vec![("hardened-w1".to_string(), "4.1.9".to_string())];
+
+    let first = round(1);
+    set_mode(0o644);
+    let second = round(2);
+    set_mode(0o600);
+    let third = round(3);
+    for (k, store) in stores.iter().enumerate() {
+        let (r1, r2, r3) = (&first[k].0, &second[k].0, &third[k].0);
+        let h2 = &r2["history"];
+        assert_eq!(h2["previous"]["id"], r1["history"]["run_id"], "{store}");
+        assert_eq!(refs(h2, "new"), one, "{store}: new in run 2");
+        assert!(refs(h2, "fixed").is_empty(), "{store}: fixed in run 2");
+        let opened = result(r2, "hardened-w1", "4.1.9");
+        assert_eq!(opened["status"], "fail", "{store}: {opened}");
+        assert!(
+            opened["actual"].as_str().unwrap().contains("644"),
+            "{opened}"
+        );
+        assert_eq!(opened["first_seen"], r2["generated_at"], "{store}");
+        assert_eq!(opened["since_last_run"], "new", "{store}");
+        assert!(
+            second[k].1.contains("New since last run: 1"),
+            "{store}: run 2's page"
+        );
+
+        let h3 = &r3["history"];
+        assert_eq!(refs(h3, "fixed"), one, "{store}: fixed in run 3");
+        assert!(refs(h3, "new").is_empty(), "{store}: new in run 3");
+        assert_eq!(result(r3, "hardened-w1", "4.1.9")["status"], "pass");
+        assert_eq!(h3["trend"].as_array().unwrap().len(), 3, "{store}");
+        let page = &third[k].1;
+        assert!(page.contains("Fixed since last run: 1"), "{store}");
+        let chart = &page[page.find("<svg class=\"trend\"").expect("trend chart")..];
+        let chart = &chart[..chart.find("</svg>").unwrap()];
+        assert_eq!(
+            chart.matches("<circle").count(),
+            3,
+            "{store}: a point per run"
+        );
+
+        // A finding open since run 1 keeps its first-seen date.
+        let plain = |r: &serde_json::Value| result(r, "hardened-w1", "tls.plaintext");
+        assert_eq!(plain(r3)["first_seen"], r1["generated_at"], "{store}");
+
+        let o = kubeharden(&[
+            "history".as_ref(),
+            "finding".as_ref(),
+            "4.1.9".as_ref(),
+            "--node".as_ref(),
+            "hardened-w1".as_ref(),
+            "--store".as_ref(),
+            store.as_ref(),
+            "--cluster".as_ref(),
+            "lab".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        let f: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let streaks = f["streaks"].as_array().unwrap();
+        assert_eq!(streaks.len(), 1, "{store}: {f}");
+        assert_eq!(streaks[0]["first_run"], h2["run_id"], "{store}");
+        assert_eq!(streaks[0]["fixed_run"], h3["run_id"], "{store}");
+        assert_eq!(streaks[0]["fixed_at"], r3["generated_at"], "{store}");
+    }
 }
 
 /// `merge`: the lab's saved facts split in two partial scans (control

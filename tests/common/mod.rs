@@ -6,6 +6,7 @@
 
 #[allow(dead_code)]
 pub mod lab;
+pub mod pg;
 pub mod sshd;
 
 use std::collections::BTreeMap;
