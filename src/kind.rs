@@ -260,6 +260,10 @@ impl KindCluster {
             probe_sessions: 0,
             probe_from_here: false,
             platform: Some(Platform::Kind),
+            // kind's control-plane container holds kubectl and kubeadm's
+            // admin.conf, like any kubeadm control plane; the CLI turns it
+            // off with --no-api.
+            api: Some(crate::scan::ApiPlan::default()),
         }
     }
 }

@@ -53,6 +53,20 @@ pub struct ScanPlan {
     /// What the nodes are (kind node containers...), recorded in each
     /// node's facts; `None` for ordinary hosts.
     pub platform: Option<Platform>,
+    /// Read the cluster's objects through a control-plane node's kubectl
+    /// (`None`: `--no-api`).
+    pub api: Option<ApiPlan>,
+}
+
+/// Where the cluster's objects are read.
+#[derive(Clone, Debug, Default)]
+pub struct ApiPlan {
+    /// The node whose kubectl runs (`--api-node`); by default the first
+    /// control-plane node scanned.
+    pub node: Option<String>,
+    /// The kubeconfig on that node (`--api-kubeconfig`); by default the
+    /// layout's admin kubeconfigs.
+    pub kubeconfig: Option<String>,
 }
 
 /// One node's result.
@@ -358,6 +372,68 @@ fn probe_ports(o: &mut NodeOutcome, t: &mut dyn Transport) {
 /// (from a worker thread); then probes etcd reachability from every node
 /// over its own SSH session. Results keep the plan's order.
 pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOutcome> {
+    scan_cluster(plan, done).0
+}
+
+/// Which node's kubectl reads the cluster's objects, and with what.
+fn api_read_on(
+    plan: &ApiPlan,
+    outcomes: &[&NodeOutcome],
+) -> Result<(usize, crate::collect::api::ApiRead), String> {
+    let pick = match &plan.node {
+        Some(name) => outcomes
+            .iter()
+            .position(|o| &o.facts.node.name == name)
+            .ok_or_else(|| format!("--api-node {name}: no such node in the scan"))?,
+        None => outcomes
+            .iter()
+            .position(|o| {
+                o.facts.scan_status == ScanStatus::Ok
+                    && o.facts.node.roles.contains(&Role::ControlPlane)
+            })
+            .ok_or("no control-plane node was scanned, so no node's kubectl could read the cluster's objects (give --api-node)")?,
+    };
+    let facts = &outcomes[pick].facts;
+    if facts.scan_status != ScanStatus::Ok {
+        return Err(format!(
+            "{}: not scanned ({}), so its kubectl could not read the cluster's objects",
+            facts.node.name,
+            facts.scan_status.as_str()
+        ));
+    }
+    let layout = facts
+        .layout
+        .as_ref()
+        .and_then(|l| crate::k8s::layout::find(&l.name));
+    let (kubectl, kubeconfig) = match layout {
+        Some(l) => (l.kubectl.clone(), l.admin_kubeconfigs.clone()),
+        None => (vec!["kubectl".to_string()], Vec::new()),
+    };
+    let kubectl = if kubectl.is_empty() {
+        vec!["kubectl".to_string()]
+    } else {
+        kubectl
+    };
+    Ok((
+        pick,
+        crate::collect::api::ApiRead {
+            kubectl,
+            kubeconfig: match &plan.kubeconfig {
+                Some(k) => vec![k.clone()],
+                None => kubeconfig,
+            },
+        },
+    ))
+}
+
+/// [`scan`], and the cluster's objects when the plan reads them: through
+/// one control-plane node's kubectl, on that node's transport, after its
+/// collection. A failure to read them is recorded in the cluster facts
+/// (the API checks then say `error`), never a failed scan.
+pub fn scan_cluster(
+    plan: &ScanPlan,
+    done: &(dyn Fn(&NodeOutcome) + Sync),
+) -> (Vec<NodeOutcome>, Option<crate::facts::api::ClusterFacts>) {
     let threads = plan.concurrency.clamp(1, 256);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -393,7 +469,24 @@ pub fn scan(plan: &ScanPlan, done: &(dyn Fn(&NodeOutcome) + Sync)) -> Vec<NodeOu
                 probe_etcd_from_here(&mut pairs);
             }
         }
-        pairs.into_iter().map(|(o, _)| o).collect()
+        let api = plan.api.as_ref().map(|a| {
+            let outcomes: Vec<&NodeOutcome> = pairs.iter().map(|(o, _)| o).collect();
+            match api_read_on(a, &outcomes) {
+                Ok((i, read)) => {
+                    let name = pairs[i].0.facts.node.name.clone();
+                    crate::collect::api::read(pairs[i].1.as_mut(), &name, &read)
+                }
+                Err(why) => {
+                    let mut f = crate::collect::api::empty(a.node.as_deref().unwrap_or(""));
+                    if a.node.is_none() {
+                        f.source.node = None;
+                    }
+                    f.error = Some(why);
+                    f
+                }
+            }
+        });
+        (pairs.into_iter().map(|(o, _)| o).collect(), api)
     };
     match pool {
         Ok(pool) => pool.install(run),

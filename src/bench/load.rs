@@ -919,7 +919,13 @@ impl Cx<'_> {
         id: Option<&str>,
         what: &str,
     ) {
+        // An API check keeps its guidance: it is what a person does when
+        // the objects were not read (`scan --no-api`, older facts).
+        let api = matches!(b, BuiltinCheck::Api(_));
         for key in ["check", "guidance"] {
+            if key == "guidance" && api {
+                continue;
+            }
             if let Some(v) = t.get(key) {
                 self.err(
                     v.span(),
@@ -982,7 +988,7 @@ impl Cx<'_> {
                 );
             }
         }
-        if let Some(id) = id {
+        if let (Some(id), false) = (id, api) {
             let want = b.id(component);
             if (!b.per_component() || component.is_some()) && id != want {
                 self.err(

@@ -22,7 +22,7 @@ pub use crate::k8s::files::{FileAttr, FileRef};
 pub use builtin::{BUILTIN, OWN_CHECKS, builtin_ids, load_builtin};
 pub use fact::Fact;
 pub use load::{BenchError, Problem, cmp_ids, load_dir, load_sources};
-pub use own::{BuiltinCheck, DRIFT_COMPONENTS};
+pub use own::{ApiCheck, BuiltinCheck, DRIFT_COMPONENTS};
 
 use crate::facts::{ComponentKind, Role};
 pub use crate::verdict::Severity;

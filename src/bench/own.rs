@@ -57,6 +57,169 @@ pub enum BuiltinCheck {
     /// roles need is running.
     #[serde(rename = "presence")]
     Presence,
+    /// A check of the cluster's objects (CIS section 5), read from the API.
+    /// It reports under its rule's own id (a CIS id), which it shares
+    /// with nothing else.
+    #[serde(skip)]
+    Api(ApiCheck),
+}
+
+/// The deciders that judge the cluster's objects (`engine::policy`). Their
+/// names in the data are `api.<name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApiCheck {
+    ClusterAdmin,
+    SecretsAccess,
+    Wildcards,
+    PodCreate,
+    DefaultServiceAccount,
+    TokenMounts,
+    SystemMasters,
+    Escalation,
+    PvCreate,
+    NodesProxy,
+    CsrApproval,
+    WebhookConfig,
+    TokenCreate,
+    PolicyControl,
+    Privileged,
+    HostPid,
+    HostIpc,
+    HostNetwork,
+    PrivilegeEscalation,
+    Root,
+    NetRaw,
+    Capabilities,
+    HostProcess,
+    HostPath,
+    HostPorts,
+    CniPolicies,
+    NamespacePolicies,
+    SecretEnv,
+    ImagePolicy,
+    Seccomp,
+    SecurityContext,
+    DefaultNamespace,
+}
+
+impl ApiCheck {
+    pub const ALL: [ApiCheck; 32] = [
+        ApiCheck::ClusterAdmin,
+        ApiCheck::SecretsAccess,
+        ApiCheck::Wildcards,
+        ApiCheck::PodCreate,
+        ApiCheck::DefaultServiceAccount,
+        ApiCheck::TokenMounts,
+        ApiCheck::SystemMasters,
+        ApiCheck::Escalation,
+        ApiCheck::PvCreate,
+        ApiCheck::NodesProxy,
+        ApiCheck::CsrApproval,
+        ApiCheck::WebhookConfig,
+        ApiCheck::TokenCreate,
+        ApiCheck::PolicyControl,
+        ApiCheck::Privileged,
+        ApiCheck::HostPid,
+        ApiCheck::HostIpc,
+        ApiCheck::HostNetwork,
+        ApiCheck::PrivilegeEscalation,
+        ApiCheck::Root,
+        ApiCheck::NetRaw,
+        ApiCheck::Capabilities,
+        ApiCheck::HostProcess,
+        ApiCheck::HostPath,
+        ApiCheck::HostPorts,
+        ApiCheck::CniPolicies,
+        ApiCheck::NamespacePolicies,
+        ApiCheck::SecretEnv,
+        ApiCheck::ImagePolicy,
+        ApiCheck::Seccomp,
+        ApiCheck::SecurityContext,
+        ApiCheck::DefaultNamespace,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiCheck::ClusterAdmin => "api.cluster-admin",
+            ApiCheck::SecretsAccess => "api.secrets-access",
+            ApiCheck::Wildcards => "api.wildcards",
+            ApiCheck::PodCreate => "api.pod-create",
+            ApiCheck::DefaultServiceAccount => "api.default-service-account",
+            ApiCheck::TokenMounts => "api.token-mounts",
+            ApiCheck::SystemMasters => "api.system-masters",
+            ApiCheck::Escalation => "api.escalation",
+            ApiCheck::PvCreate => "api.pv-create",
+            ApiCheck::NodesProxy => "api.nodes-proxy",
+            ApiCheck::CsrApproval => "api.csr-approval",
+            ApiCheck::WebhookConfig => "api.webhook-config",
+            ApiCheck::TokenCreate => "api.token-create",
+            ApiCheck::PolicyControl => "api.policy-control",
+            ApiCheck::Privileged => "api.privileged",
+            ApiCheck::HostPid => "api.host-pid",
+            ApiCheck::HostIpc => "api.host-ipc",
+            ApiCheck::HostNetwork => "api.host-network",
+            ApiCheck::PrivilegeEscalation => "api.privilege-escalation",
+            ApiCheck::Root => "api.root",
+            ApiCheck::NetRaw => "api.net-raw",
+            ApiCheck::Capabilities => "api.capabilities",
+            ApiCheck::HostProcess => "api.host-process",
+            ApiCheck::HostPath => "api.host-path",
+            ApiCheck::HostPorts => "api.host-ports",
+            ApiCheck::CniPolicies => "api.cni-policies",
+            ApiCheck::NamespacePolicies => "api.namespace-policies",
+            ApiCheck::SecretEnv => "api.secret-env",
+            ApiCheck::ImagePolicy => "api.image-policy",
+            ApiCheck::Seccomp => "api.seccomp",
+            ApiCheck::SecurityContext => "api.security-context",
+            ApiCheck::DefaultNamespace => "api.default-namespace",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ApiCheck> {
+        ApiCheck::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// What the check requires, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ApiCheck::ClusterAdmin => "cluster-admin bound to the platform's own identities only",
+            ApiCheck::SecretsAccess => "no one but the platform may get, list or watch secrets",
+            ApiCheck::Wildcards => "no Role or ClusterRole grants \"*\" verbs or resources",
+            ApiCheck::PodCreate => "no one but the platform may create pods",
+            ApiCheck::DefaultServiceAccount => {
+                "every namespace's default service account sets automountServiceAccountToken: false"
+            }
+            ApiCheck::TokenMounts => "pods mount a service account token only where they set it",
+            ApiCheck::SystemMasters => "system:masters bound only by the bootstrap policy",
+            ApiCheck::Escalation => "no one but the platform may bind, escalate or impersonate",
+            ApiCheck::PvCreate => "no one but the platform may create persistent volumes",
+            ApiCheck::NodesProxy => "no one but the platform may use nodes/proxy",
+            ApiCheck::CsrApproval => "no one but the platform may approve certificate requests",
+            ApiCheck::WebhookConfig => "no one but the platform may change webhook configurations",
+            ApiCheck::TokenCreate => "no one but the platform may create service account tokens",
+            ApiCheck::PolicyControl => {
+                "every namespace under Pod Security admission enforce, or a policy engine"
+            }
+            ApiCheck::Privileged => "no privileged container",
+            ApiCheck::HostPid => "no pod shares the host's PID namespace",
+            ApiCheck::HostIpc => "no pod shares the host's IPC namespace",
+            ApiCheck::HostNetwork => "no pod uses the host's network",
+            ApiCheck::PrivilegeEscalation => "every container sets allowPrivilegeEscalation: false",
+            ApiCheck::Root => "every container runs as non-root",
+            ApiCheck::NetRaw => "every container drops NET_RAW (or ALL)",
+            ApiCheck::Capabilities => "no container adds capabilities",
+            ApiCheck::HostProcess => "no Windows HostProcess container",
+            ApiCheck::HostPath => "no hostPath volume",
+            ApiCheck::HostPorts => "no container uses a hostPort",
+            ApiCheck::CniPolicies => "the CNI plugin in use enforces NetworkPolicy",
+            ApiCheck::NamespacePolicies => "every namespace has a NetworkPolicy",
+            ApiCheck::SecretEnv => "no container reads a Secret into its environment",
+            ApiCheck::ImagePolicy => "an image admission control is in force",
+            ApiCheck::Seccomp => "every pod runs with seccomp RuntimeDefault (or Localhost)",
+            ApiCheck::SecurityContext => "every pod and container sets a securityContext",
+            ApiCheck::DefaultNamespace => "no workload in the default namespace",
+        }
+    }
 }
 
 /// Components whose static-pod manifest the drift check compares.
@@ -92,12 +255,20 @@ impl BuiltinCheck {
     /// Parses a `builtin` name through serde; the error lists the names.
     pub fn parse(name: &str) -> Result<BuiltinCheck, String> {
         use serde::de::IntoDeserializer;
+        if let Some(c) = ApiCheck::parse(name) {
+            return Ok(BuiltinCheck::Api(c));
+        }
         let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
             name.into_deserializer();
         BuiltinCheck::deserialize(de).map_err(|_| {
             format!(
                 "unknown builtin {name:?} (known: {})",
-                BuiltinCheck::ALL.map(|b| b.as_str()).join(", ")
+                BuiltinCheck::ALL
+                    .map(|b| b.as_str())
+                    .into_iter()
+                    .chain(ApiCheck::ALL.map(|a| a.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })
     }
@@ -122,13 +293,14 @@ impl BuiltinCheck {
             BuiltinCheck::KeysKubeletRotation => "keys.kubelet-rotation",
             BuiltinCheck::Drift => "drift",
             BuiltinCheck::Presence => "presence",
+            BuiltinCheck::Api(c) => c.as_str(),
         }
     }
 
     /// Whether the decider judges the cluster as a whole.
     pub fn scope(self) -> Scope {
         match self {
-            BuiltinCheck::NetEtcdFirewall => Scope::Cluster,
+            BuiltinCheck::NetEtcdFirewall | BuiltinCheck::Api(_) => Scope::Cluster,
             _ => Scope::Node,
         }
     }
@@ -196,6 +368,7 @@ impl BuiltinCheck {
             }
             BuiltinCheck::Drift => format!("running {c} equals its static-pod manifest"),
             BuiltinCheck::Presence => format!("{c} runs where the node's roles need it"),
+            BuiltinCheck::Api(a) => a.describe().into(),
         }
     }
 }
@@ -208,6 +381,9 @@ mod tests {
     fn every_builtin_name_round_trips_through_serde() {
         for b in BuiltinCheck::ALL {
             assert_eq!(BuiltinCheck::parse(b.as_str()), Ok(b));
+        }
+        for a in ApiCheck::ALL {
+            assert_eq!(BuiltinCheck::parse(a.as_str()), Ok(BuiltinCheck::Api(a)));
         }
         let e = BuiltinCheck::parse("tls.min_version").unwrap_err();
         assert!(

@@ -123,7 +123,14 @@ pub fn json(b: &Benchmark) -> Result<String, serde_json::Error> {
 
 /// How many checks come from the benchmark, and how many are kubeharden's own.
 fn counts(b: &Benchmark) -> String {
-    let own = b.rules.iter().filter(|r| r.builtin.is_some()).count();
+    let own = b
+        .rules
+        .iter()
+        .filter(|r| {
+            r.builtin
+                .is_some_and(|b| !matches!(b, super::BuiltinCheck::Api(_)))
+        })
+        .count();
     format!(
         "{} checks: {} benchmark rules, {own} kubeharden checks",
         b.rules.len(),

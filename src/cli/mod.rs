@@ -210,7 +210,21 @@ struct ScanArgs {
     /// etcd reachable from outside the cluster warns (`net.etcd-firewall`).
     #[arg(long)]
     probe_from_here: bool,
-    /// Also write each node's facts (redacted) to DIR, for `kubeharden eval DIR`.
+    /// Do not read the cluster's objects: the API checks (CIS section 5)
+    /// stay manual.
+    #[arg(long)]
+    no_api: bool,
+    /// The node whose own kubectl reads the cluster's objects (read-only,
+    /// with the node's admin kubeconfig, which never leaves it); by default
+    /// the first control-plane node scanned.
+    #[arg(long, value_name = "NAME", conflicts_with = "no_api")]
+    api_node: Option<String>,
+    /// The kubeconfig on that node; by default the layout's admin
+    /// kubeconfigs (kubeadm: /etc/kubernetes/admin.conf).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_api")]
+    api_kubeconfig: Option<String>,
+    /// Also write each node's facts (redacted) to DIR, for `kubeharden eval
+    /// DIR`, and the cluster's objects as DIR/api@cluster.json.
     #[arg(long, value_name = "DIR")]
     save_facts: Option<PathBuf>,
     #[command(flatten)]
@@ -612,6 +626,7 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
             out,
         } => {
             let mut nodes = load_facts_path(&facts)?;
+            let api = kubeharden::facts::load_cluster_facts(&facts)?;
             if let Some(name) = layout {
                 for n in &mut nodes {
                     n.layout = kubeharden::k8s::layout::forced(name).ok();
@@ -619,8 +634,13 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
             }
             let (bench, chosen) = resolve_benchmark(bench, &nodes);
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let mut report =
-                kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
+            let mut report = kubeharden::engine::evaluate_cluster(
+                &bench,
+                &nodes,
+                api.as_ref(),
+                &now,
+                &out.eval_options(&now),
+            );
             report.benchmark.chosen = chosen;
             output::deliver(report, &out)
         }
@@ -630,7 +650,7 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
             save_facts,
             out,
         } => {
-            let nodes = scan::run(&plan);
+            let (nodes, api) = scan::run(&plan);
             if let kubeharden::scan::Via::Ssh(opts) = &plan.via {
                 for k in opts
                     .accepted
@@ -645,12 +665,17 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
                 }
             }
             if let Some(dir) = &save_facts {
-                scan::save(dir, &nodes)?;
+                scan::save(dir, &nodes, api.as_ref())?;
             }
             let (bench, chosen) = resolve_benchmark(bench, &nodes);
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let mut report =
-                kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
+            let mut report = kubeharden::engine::evaluate_cluster(
+                &bench,
+                &nodes,
+                api.as_ref(),
+                &now,
+                &out.eval_options(&now),
+            );
             report.benchmark.chosen = chosen;
             output::deliver(report, &out)
         }
@@ -699,10 +724,12 @@ fn run_other(plan: Plan) -> Result<bool> {
             };
             let plan = scan::build(&args)?;
             let bench = load_benchmark(&args.bench)?;
-            let nodes = scan::run(&plan);
+            let (nodes, api) = scan::run(&plan);
             let (bench, chosen) = resolve_benchmark(bench, &nodes);
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let mut report = kubeharden::engine::evaluate(&bench, &nodes, &now);
+            let opts = kubeharden::engine::EvalOptions::at(&now);
+            let mut report =
+                kubeharden::engine::evaluate_cluster(&bench, &nodes, api.as_ref(), &now, &opts);
             report.benchmark.chosen = chosen;
             let text = report::text::render(&report, color_for(ColorArg::Auto, &None));
             write_out(None, text.as_bytes())?;

@@ -9,10 +9,11 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use kubeharden::collect::CollectOptions;
+use kubeharden::facts::api::ClusterFacts;
 use kubeharden::facts::{NodeFacts, ScanStatus};
 use kubeharden::inventory::{self, Defaults, NodeSpec};
 use kubeharden::kind;
-use kubeharden::scan::{NodeOutcome, ScanPlan, Via, scan};
+use kubeharden::scan::{NodeOutcome, ScanPlan, Via, scan_cluster};
 use kubeharden::transport::ssh::{HostKeyPolicy, SshOptions};
 
 use super::{HostKeys, ScanArgs};
@@ -21,6 +22,20 @@ use super::{HostKeys, ScanArgs};
 const DEFAULT_CONCURRENCY: usize = 64;
 
 pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
+    let mut plan = build_nodes(a)?;
+    plan.api = (!a.no_api).then(|| kubeharden::scan::ApiPlan {
+        node: a.api_node.clone(),
+        kubeconfig: a.api_kubeconfig.clone(),
+    });
+    if let Some(n) = &a.api_node {
+        if !plan.nodes.iter().any(|s| &s.name == n) {
+            bail!("--api-node {n:?}: no node of that name in the scan");
+        }
+    }
+    Ok(plan)
+}
+
+fn build_nodes(a: &ScanArgs) -> Result<ScanPlan> {
     let base = Defaults::default();
     let defaults = Defaults {
         user: a.user.clone(),
@@ -142,6 +157,7 @@ pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
         concurrency,
         collect: CollectOptions::default(),
         platform: None,
+        api: None,
     })
 }
 
@@ -163,7 +179,7 @@ fn set_roles(args: &[String], nodes: &mut [NodeSpec], local: bool) -> Result<()>
 
 /// Runs the scan with a progress bar when stderr is a terminal, then prints
 /// one status line per node on stderr.
-pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
+pub fn run(plan: &ScanPlan) -> (Vec<NodeFacts>, Option<ClusterFacts>) {
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(plan.nodes.len() as u64);
         b.set_style(
@@ -184,7 +200,7 @@ pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
             b.inc(1);
         }
     };
-    let outcomes = scan(plan, &done);
+    let (outcomes, api) = scan_cluster(plan, &done);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -219,12 +235,45 @@ pub fn run(plan: &ScanPlan) -> Vec<NodeFacts> {
             kubeharden::report::text::clean(&detail)
         );
     }
-    outcomes.into_iter().map(|o| o.facts).collect()
+    if let Some(a) = &api {
+        let what = match (&a.error, &a.source.node) {
+            (Some(e), _) => format!("not read: {e}"),
+            (None, node) => {
+                let objects: usize = a.resources.values().map(|r| r.objects).sum();
+                let failed: Vec<&str> = a
+                    .resources
+                    .iter()
+                    .filter(|(_, r)| r.error.is_some())
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                format!(
+                    "{objects} objects read through {} on {}{}",
+                    a.source.kubectl.as_deref().unwrap_or("kubectl"),
+                    node.as_deref().unwrap_or("?"),
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; could not read {}", failed.join(", "))
+                    }
+                )
+            }
+        };
+        eprintln!(
+            "cluster objects: {}",
+            kubeharden::report::text::clean(&kubeharden::util::cap(&what, 600))
+        );
+    }
+    (outcomes.into_iter().map(|o| o.facts).collect(), api)
 }
 
 /// Writes each node's facts to DIR/<name>.json.
-pub fn save(dir: &Path, nodes: &[NodeFacts]) -> Result<()> {
+pub fn save(dir: &Path, nodes: &[NodeFacts], api: Option<&ClusterFacts>) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    if let Some(api) = api {
+        let path = dir.join(kubeharden::facts::CLUSTER_FACTS_FILE);
+        let text = serde_json::to_string_pretty(api)? + "\n";
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
     for n in nodes {
         let safe: String = n
             .node

@@ -7,6 +7,7 @@
 //! per node is one shell (one `sudo` for non-root users) kept open for at
 //! most three round trips, whatever the benchmark.
 
+pub mod api;
 pub mod assemble;
 pub mod frames;
 pub mod logs;

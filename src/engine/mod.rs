@@ -18,6 +18,7 @@ pub mod merge;
 pub mod network;
 pub mod ops;
 pub mod platform;
+pub mod policy;
 pub mod tls;
 
 #[cfg(test)]
@@ -113,6 +114,19 @@ pub fn evaluate_with(
     generated_at: &str,
     opts: &EvalOptions,
 ) -> Report {
+    evaluate_cluster(bench, nodes, None, generated_at, opts)
+}
+
+/// [`evaluate_with`], with the cluster's objects when they were read: the
+/// API checks (CIS section 5) are judged from them, and stay manual
+/// without.
+pub fn evaluate_cluster(
+    bench: &Benchmark,
+    nodes: &[NodeFacts],
+    api: Option<&crate::facts::api::ClusterFacts>,
+    generated_at: &str,
+    opts: &EvalOptions,
+) -> Report {
     let evaluated: Vec<(NodeReport, Vec<CertificateInfo>, Vec<KeyInfo>)> = nodes
         .par_iter()
         .map(|n| evaluate_node_full(bench, n, opts))
@@ -154,6 +168,7 @@ pub fn evaluate_with(
         cluster_results.push(finding);
         (!rows.is_empty()).then_some(rows)
     });
+    cluster_results.extend(policy::api_findings(bench, api));
     let cluster_results = own_results(bench, cluster_results, Scope::Cluster);
     let cluster = ClusterReport {
         name: None,

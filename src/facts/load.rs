@@ -72,6 +72,10 @@ pub fn parse_facts(path: &Path, text: &str) -> Result<Vec<NodeFacts>, FactsError
         let Some(obj) = item.as_object() else {
             return Err(not_facts("not a JSON object or an array of objects"));
         };
+        if obj.get("kind").and_then(|k| k.as_str()) == Some(super::api::CLUSTER_FACTS_KIND) {
+            // The cluster's objects, read by `load_cluster_facts`.
+            continue;
+        }
         if obj.contains_key("tool") && obj.contains_key("summary") {
             return Err(not_facts("a kubeharden JSON report, which `diff` compares"));
         }
@@ -138,8 +142,67 @@ fn read_file(path: &Path) -> Result<Vec<NodeFacts>, FactsError> {
     parse_facts(path, &text)
 }
 
+/// The file `scan --save-facts` writes the cluster's objects to. No node's
+/// file can have this name: node file names keep only `[A-Za-z0-9._-]`.
+pub const CLUSTER_FACTS_FILE: &str = "api@cluster.json";
+
+/// The cluster's objects saved with the node facts at `path` (a directory
+/// holding [`CLUSTER_FACTS_FILE`], or that file), if any.
+pub fn load_cluster_facts(path: &Path) -> Result<Option<super::api::ClusterFacts>, FactsError> {
+    let file = if path.is_dir() {
+        path.join(CLUSTER_FACTS_FILE)
+    } else {
+        path.to_path_buf()
+    };
+    if !file.is_file() {
+        return Ok(None);
+    }
+    let io = |error| FactsError::Io {
+        path: file.clone(),
+        error,
+    };
+    let size = fs::metadata(&file).map_err(io)?.len();
+    if size > MAX_FACTS_FILE_BYTES {
+        return Err(FactsError::TooLarge { path: file, size });
+    }
+    let text = fs::read_to_string(&file).map_err(io)?;
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        // Node facts or garbage: load_facts_path says what is wrong.
+        Err(_) if path.is_file() => return Ok(None),
+        Err(e) => {
+            return Err(FactsError::Json {
+                path: file,
+                line: e.line(),
+                column: e.column(),
+                message: strip_position(&e.to_string()),
+            });
+        }
+    };
+    if value.get("kind").and_then(|k| k.as_str()) != Some(super::api::CLUSTER_FACTS_KIND) {
+        return Ok(None);
+    }
+    let found = value
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    if found != u64::from(FACTS_SCHEMA_VERSION) {
+        return Err(FactsError::Version { path: file, found });
+    }
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| FactsError::Json {
+            path: file,
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })
+}
+
 /// Loads facts from a file, or from every `*.json` file in a directory (sorted
-/// by name, not recursive). Node names must be unique across the set.
+/// by name, not recursive). Node names must be unique across the set. The
+/// cluster's objects ([`load_cluster_facts`]) are not node facts and are
+/// passed over.
 pub fn load_facts_path(path: &Path) -> Result<Vec<NodeFacts>, FactsError> {
     let meta = fs::metadata(path).map_err(|error| FactsError::Io {
         path: path.to_path_buf(),

@@ -14,6 +14,7 @@
 //! (for the encryption config) already redacted on the node. Working out what a
 //! component effectively runs with is the engine's job.
 
+pub mod api;
 mod load;
 mod mode;
 mod probes;
@@ -23,7 +24,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::{FactsError, load_facts_path, parse_facts};
+pub use load::{CLUSTER_FACTS_FILE, FactsError, load_cluster_facts, load_facts_path, parse_facts};
 pub use mode::Mode;
 pub use probes::{
     GetOutcome, GetResult, HelloOutcome, HelloResult, HttpResult, PortState, TlsProbe,

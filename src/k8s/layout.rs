@@ -163,6 +163,10 @@ pub struct Layout {
     /// Static-pod manifest directories.
     pub manifests: Vec<String>,
     pub admin_kubeconfigs: Vec<String>,
+    /// The kubectl commands the distribution installs on its control
+    /// planes, tried in order to read the cluster's objects (`k3s kubectl`
+    /// is two words).
+    pub kubectl: Vec<String>,
     pub cni: Vec<String>,
     /// The CA that issues the serving certificates of the API server, the
     /// kubelets, the controller manager and the scheduler (the CA their
@@ -265,6 +269,8 @@ struct RawPaths {
     manifests: Vec<Spanned<String>>,
     #[serde(default)]
     admin_kubeconfigs: Vec<Spanned<String>>,
+    #[serde(default)]
+    kubectl: Vec<Spanned<String>>,
     #[serde(default)]
     cni: Vec<Spanned<String>>,
     cluster_ca: Option<Spanned<toml::Value>>,
@@ -620,6 +626,19 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<Vec<Layout>, LayoutError
             certificates: cx.paths(&p.certificates),
             manifests: cx.paths(&p.manifests),
             admin_kubeconfigs: cx.paths(&p.admin_kubeconfigs),
+            kubectl: p
+                .kubectl
+                .iter()
+                .filter_map(|k| {
+                    let c = k.get_ref();
+                    if c.trim().is_empty() || c.contains(['\n', '\r', '\'', '\0']) {
+                        cx.err(k.span().start, format!("kubectl: {c:?} is not a command"));
+                        None
+                    } else {
+                        Some(c.clone())
+                    }
+                })
+                .collect(),
             cni: cx.paths(&p.cni),
             cluster_ca: cx.one_or_many(p.cluster_ca.as_ref(), "cluster_ca"),
             etcd_ca: cx.one_or_many(p.etcd_ca.as_ref(), "etcd_ca"),

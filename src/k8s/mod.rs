@@ -18,5 +18,7 @@ pub mod keys;
 pub mod known;
 pub mod layout;
 pub mod ports;
+pub mod rbac;
 pub mod supervisor;
+pub mod system;
 pub mod value;
