@@ -147,3 +147,25 @@
   apply();
   document.documentElement.setAttribute("data-ready", "1");
 })();
+
+/* Cluster objects: one search over every offending object's row. */
+(function () {
+  "use strict";
+  var box = document.querySelector("input.obj-search");
+  if (!box) { return; }
+  box.hidden = false;
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#objects tr.obj-row"));
+  var texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
+  box.addEventListener("input", function () {
+    var q = box.value.trim().toLowerCase();
+    rows.forEach(function (r, i) {
+      var hit = !q || texts[i].indexOf(q) >= 0;
+      r.hidden = !hit;
+      if (hit && q) {
+        for (var d = r.parentElement; d; d = d.parentElement) {
+          if (d.tagName === "DETAILS") { d.open = true; }
+        }
+      }
+    });
+  });
+})();

@@ -75,6 +75,10 @@ pub const TARGETS: &[Target] = &[
         run: pem,
     },
     Target {
+        name: "api_answer",
+        run: api_answer,
+    },
+    Target {
         name: "hello_answer",
         run: hello_answer,
     },
@@ -485,6 +489,32 @@ pub fn collect_answers(data: &[u8]) {
     let facts = collected(data);
     let _ = serde_json::to_string(&facts);
     let _ = evaluate(bench(), &[facts], NOW);
+}
+
+/// The cluster's objects as a control-plane node's kubectl answer gives
+/// them (frames written with the nonce `fz`), then judged by every API
+/// check, and saved and read back as `--save-facts` would.
+pub fn api_answer(data: &[u8]) {
+    let mut transport = Replay {
+        trips: vec![text(data).to_string()],
+    };
+    let read = kubeharden::collect::api::ApiRead {
+        kubectl: vec!["kubectl".into()],
+        kubeconfig: vec!["/etc/kubernetes/admin.conf".into()],
+    };
+    let api = kubeharden::collect::api::read(&mut transport, "fuzz-cp", &read);
+    let json = serde_json::to_string(&api).expect("cluster facts serialise");
+    let back: kubeharden::facts::api::ClusterFacts =
+        serde_json::from_str(&json).expect("cluster facts read back");
+    assert_eq!(back, api);
+    let now = NOW;
+    let _ = kubeharden::engine::evaluate_cluster(
+        bench(),
+        &[],
+        Some(&api),
+        now,
+        &kubeharden::engine::EvalOptions::at(now),
+    );
 }
 
 /// The facts a node answering with `data` gives.

@@ -362,6 +362,60 @@ struct K8sHostPath {
     path: String,
 }
 
+/// A binding's subject as the API has it (`apiGroup` and whatever a newer
+/// server adds are not kept).
+#[derive(Deserialize)]
+struct K8sSubject {
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+}
+
+/// A role's rule as the API has it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct K8sRule {
+    #[serde(default)]
+    verbs: Vec<String>,
+    #[serde(default)]
+    api_groups: Vec<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    resource_names: Vec<String>,
+    #[serde(default, rename = "nonResourceURLs")]
+    non_resource_urls: Vec<String>,
+}
+
+fn capped_list(v: Vec<String>) -> Vec<String> {
+    v.into_iter()
+        .take(1000)
+        .map(|x| crate::util::cap(&x, 253))
+        .collect()
+}
+
+impl From<K8sRule> for PolicyRule {
+    fn from(r: K8sRule) -> Self {
+        PolicyRule {
+            verbs: capped_list(r.verbs),
+            api_groups: capped_list(r.api_groups),
+            resources: capped_list(r.resources),
+            resource_names: capped_list(r.resource_names),
+            non_resource_urls: capped_list(r.non_resource_urls),
+        }
+    }
+}
+
+impl From<K8sSubject> for Subject {
+    fn from(s: K8sSubject) -> Self {
+        Subject {
+            kind: crate::util::cap(&s.kind, 100),
+            name: crate::util::cap(&s.name, 253),
+            namespace: s.namespace.map(|n| crate::util::cap(&n, 253)),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct K8sRoleRef {
     kind: String,
@@ -524,7 +578,11 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
                 namespace: ns(f[1]),
                 name: name(f[2]).ok_or("no name")?,
                 labels: json(f[3])?.unwrap_or_default(),
-                rules: json::<Vec<PolicyRule>>(f[4])?.unwrap_or_default(),
+                rules: json::<Vec<K8sRule>>(f[4])?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
                 aggregation: selectors
                     .into_iter()
                     // matchExpressions are rare in aggregation selectors;
@@ -544,7 +602,11 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
                 name: name(f[2]).ok_or("no name")?,
                 role_kind: crate::util::cap(&role.kind, 100),
                 role_name: crate::util::cap(&role.name, 253),
-                subjects: json::<Vec<Subject>>(f[4])?.unwrap_or_default(),
+                subjects: json::<Vec<K8sSubject>>(f[4])?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
             });
             Ok(true)
         }
@@ -762,6 +824,46 @@ mod tests {
                 .unwrap()
                 .contains("did not answer: The connection")
         );
+    }
+
+    /// The fuzz corpus's realistic answer parses whole: every resource
+    /// read, none in error.
+    #[test]
+    fn the_fuzz_seed_answer_parses_whole() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/corpus/api_answer/kubeadm-flannel-problems"
+        ))
+        .unwrap();
+        let (frames, incomplete) = frames::parse("fz", &text);
+        assert!(!incomplete);
+        let mut facts = empty("cp1");
+        apply(&mut facts, &frames);
+        assert_eq!(facts.error, None);
+        for r in crate::facts::api::RESOURCES {
+            assert_eq!(facts.resources[r].error, None, "{r}");
+        }
+        assert_eq!(facts.server_version.as_deref(), Some("v1.32.4"));
+        assert_eq!(
+            facts.source.kubeconfig.as_deref(),
+            Some("/etc/kubernetes/admin.conf")
+        );
+        assert_eq!(
+            (
+                facts.pods.len(),
+                facts.roles.len(),
+                facts.bindings.len(),
+                facts.crds.len()
+            ),
+            (2, 4, 3, 2)
+        );
+        assert_eq!(facts.pods[1].containers.len(), 2);
+        assert_eq!(facts.roles[1].aggregation.len(), 1);
+        assert_eq!(
+            facts.bindings[2].subjects[1].namespace.as_deref(),
+            Some("build")
+        );
+        assert!(facts.network_policies[0].selects_all);
     }
 
     #[test]

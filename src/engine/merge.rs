@@ -218,8 +218,11 @@ pub fn merge_reports(
                 f.status = crate::verdict::Status::Warn;
             }
         }
-        cluster.retain(|x| x.id != f.id);
-        cluster.push(f);
+        // In its place, so the merged report keeps the engine's order.
+        match cluster.iter_mut().find(|x| x.id == f.id) {
+            Some(x) => *x = f,
+            None => cluster.push(f),
+        }
     }
     let named: Vec<&String> = names.iter().flatten().collect();
     merged.cluster.name = match named.first() {

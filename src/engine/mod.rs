@@ -319,6 +319,7 @@ fn base(rule: &Rule, status: Status) -> Finding {
         remediation: rule.remediation.clone(),
         waiver: None,
         age: Default::default(),
+        objects: Vec::new(),
     }
 }
 
@@ -351,6 +352,7 @@ pub(crate) fn own_finding(id: impl Into<String>, status: Status) -> Finding {
         remediation: String::new(),
         waiver: None,
         age: Default::default(),
+        objects: Vec::new(),
     }
 }
 

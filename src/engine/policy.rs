@@ -21,7 +21,7 @@ use crate::facts::api::{ClusterFacts, Container, Pod, SecurityContext};
 use crate::k8s::rbac::{Ask, Grant, Rbac};
 use crate::k8s::system::{self, is_system_namespace, is_system_rbac_name, is_system_subject};
 use crate::util::cap;
-use crate::verdict::{Finding, Status};
+use crate::verdict::{Finding, MAX_OBJECTS, ObjectFinding, Status};
 
 use super::{EVIDENCE_CAP, own_finding};
 
@@ -30,16 +30,8 @@ const LISTED: usize = 25;
 /// System defaults listed, before "and N more".
 const LISTED_SYSTEM: usize = 8;
 
-/// One offending object.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Offender {
-    /// `namespace/Kind/name` (cluster-scoped: `Kind/name`).
-    pub object: String,
-    /// What about it offends.
-    pub why: String,
-    /// The platform's own (listed apart).
-    pub system: bool,
-}
+/// One offending object: the report's own type.
+pub type Offender = ObjectFinding;
 
 /// The findings of every API check of the benchmark. `api` is `None` when
 /// the cluster's objects were not read.
@@ -109,6 +101,7 @@ fn judge_rule(rule: &Rule, check: ApiCheck, api: Option<&ClusterFacts>) -> Findi
     f.expected = expected;
     f.actual = cap(&actual, EVIDENCE_CAP * 4);
     f.source = source;
+    f.objects = user.into_iter().chain(sys).take(MAX_OBJECTS).collect();
     f
 }
 

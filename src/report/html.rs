@@ -29,6 +29,13 @@ pub const TEMPLATE: &str = include_str!("../../templates/report.html");
 pub const STYLE: &str = include_str!("../../templates/report.css");
 /// The "Keys and rotation" section, included by `report.html`.
 pub const KEYS_TEMPLATE: &str = include_str!("../../templates/keys.html");
+pub const OBJECTS_TEMPLATE: &str = include_str!("../../templates/objects.html");
+
+/// The templates report.html includes, with their built-in text.
+const PARTS: [(&str, &str); 2] = [
+    ("keys.html", KEYS_TEMPLATE),
+    ("objects.html", OBJECTS_TEMPLATE),
+];
 pub const SCRIPT: &str = include_str!("../../templates/report.js");
 
 /// Node names shown before "and N more".
@@ -300,6 +307,7 @@ struct View {
     unscanned: Vec<UnscannedRow>,
     certificates: Option<Certificates>,
     keys: Option<super::html_keys::Keys>,
+    objects: Option<super::html_objects::Objects>,
     tls: Option<Matrix>,
     etcd: Option<Matrix>,
     waivers: Vec<WaiverRow>,
@@ -970,6 +978,7 @@ fn view(report: &Report, opts: &HtmlOptions<'_>, css: String, js: String) -> Vie
         unscanned: unscanned(report),
         certificates: certificates(report, &idx),
         keys: super::html_keys::view(report),
+        objects: super::html_objects::view(report),
         tls: tls(report, &idx),
         etcd: etcd(report, &idx),
         waivers: report
@@ -1017,17 +1026,14 @@ fn load(dir: Option<&Path>, name: &str, builtin: &str) -> Result<String, HtmlErr
 /// Checks that the templates of `dir` load and parse (before a long scan).
 pub fn check_templates(dir: &Path) -> Result<(), HtmlError> {
     let template = load(Some(dir), "report.html", TEMPLATE)?;
-    let keys = load(Some(dir), "keys.html", KEYS_TEMPLATE)?;
     load(Some(dir), "report.css", STYLE)?;
     load(Some(dir), "report.js", SCRIPT)?;
     let mut tera = tera::Tera::default();
-    tera.add_raw_template("keys.html", &keys).map_err(|e| {
-        HtmlError(format!(
-            "{}: {}",
-            dir.join("keys.html").display(),
-            tera_error(&e)
-        ))
-    })?;
+    for (name, builtin) in PARTS {
+        let text = load(Some(dir), name, builtin)?;
+        tera.add_raw_template(name, &text)
+            .map_err(|e| HtmlError(format!("{}: {}", dir.join(name).display(), tera_error(&e))))?;
+    }
     tera.add_raw_template("report.html", &template)
         .map_err(|e| {
             HtmlError(format!(
@@ -1078,7 +1084,6 @@ fn escape_text(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()>
 pub fn render(report: &Report, opts: &HtmlOptions<'_>) -> Result<String, HtmlError> {
     let dir = opts.template_dir;
     let template = load(dir, "report.html", TEMPLATE)?;
-    let keys = load(dir, "keys.html", KEYS_TEMPLATE)?;
     let css = load(dir, "report.css", STYLE)?;
     let js = load(dir, "report.js", SCRIPT)?;
     let mut tera = tera::Tera::default();
@@ -1087,12 +1092,15 @@ pub fn render(report: &Report, opts: &HtmlOptions<'_>) -> Result<String, HtmlErr
         Some(d) if d.join("report.html").exists() => d.join("report.html").display().to_string(),
         _ => "templates/report.html (built in)".to_string(),
     };
-    let keys_shown = match dir {
-        Some(d) if d.join("keys.html").exists() => d.join("keys.html").display().to_string(),
-        _ => "templates/keys.html (built in)".to_string(),
-    };
-    tera.add_raw_template("keys.html", &keys)
-        .map_err(|e| HtmlError(format!("{keys_shown}: {}", tera_error(&e))))?;
+    for (name, builtin) in PARTS {
+        let text = load(dir, name, builtin)?;
+        let part_shown = match dir {
+            Some(d) if d.join(name).exists() => d.join(name).display().to_string(),
+            _ => format!("templates/{name} (built in)"),
+        };
+        tera.add_raw_template(name, &text)
+            .map_err(|e| HtmlError(format!("{part_shown}: {}", tera_error(&e))))?;
+    }
     tera.add_raw_template("report.html", &template)
         .map_err(|e| HtmlError(format!("{shown}: {}", tera_error(&e))))?;
     let ctx = tera::Context::from_serialize(&view(report, opts, css, js))

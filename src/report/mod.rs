@@ -12,6 +12,7 @@ pub mod groups;
 pub mod history_view;
 pub mod html;
 mod html_keys;
+mod html_objects;
 pub mod json;
 pub mod junit;
 pub mod keys;

@@ -152,6 +152,28 @@ pub struct Finding {
     /// (`--store`): `first_seen`, `days_open`, `since_last_run`.
     #[serde(flatten, default)]
     pub age: FindingAge,
+    /// For checks of the cluster's objects (CIS section 5): the objects
+    /// that offend, the user's first and the platform's own after, at most
+    /// [`MAX_OBJECTS`] (the count in `actual` is the whole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectFinding>,
+}
+
+/// Most offending objects a finding lists in the report.
+pub const MAX_OBJECTS: usize = 5000;
+
+/// An object that offends a check of the cluster's objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectFinding {
+    /// `namespace/Kind/name` (cluster-scoped: `Kind/name`), or a subject
+    /// (`User alice`, `ServiceAccount app/builder`).
+    pub object: String,
+    /// What about it offends.
+    pub why: String,
+    /// One of the platform's own objects (kube-proxy, the CNI, the bootstrap
+    /// policy's bindings), listed apart: alone, they do not fail a check.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system: bool,
 }
 
 /// A finding's age, filled only for reports made with `--store`
