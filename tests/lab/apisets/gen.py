@@ -1408,7 +1408,6 @@ FLANNEL_NET = """{
 
 def hardened(fixture):
     s = kubeadm_flannel(fixture)
-    c = Cluster(s)
     t = T_INIT + 3600
     psa = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version":
            "latest", "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit":
@@ -1433,7 +1432,6 @@ def hardened(fixture):
     s.add(netpol("allow-dns-egress", "kube-system", {}, ["Egress"],
                  egress=[{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
                           "to": [{"podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]}]), t)
-    _ = c
     return s
 
 
