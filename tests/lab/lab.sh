@@ -46,6 +46,13 @@ cmd_deps() {
       missing+=("$p")
     fi
   done
+  # kubectl for the control planes' `kubectl --kubeconfig /etc/kubernetes/admin.conf`
+  # (the nodes see the host's /usr/bin): the host's own if it has one, else
+  # Debian's kubernetes-client
+  if ! command -v kubectl >/dev/null 2>&1 &&
+     ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=(kubernetes-client)
+  fi
   if [ ${#missing[@]} -eq 0 ]; then
     log "deps: all installed"
     return 0
@@ -145,7 +152,7 @@ do_down() {
   # everything in it), then the unshare parents. Only if PID and start time
   # still match what was recorded.
   local role p node pid st
-  for role in init unshare; do
+  for role in apiserver init unshare; do
     for p in "${procs[@]}"; do
       read -r node pid st d <<<"$p"
       [ "$d" = "$role" ] || continue
@@ -237,6 +244,18 @@ on_up_exit() {
 }
 
 tcp_open() { timeout 1 bash -c ": <>/dev/tcp/$1/$2" 2>/dev/null; }
+
+apiserver_pid() { # INIT_PID -> host pid of the khlab-apiserver in that node's PID namespace
+  local ns p
+  ns=$(readlink "/proc/$1/ns/pid") || return 1
+  for p in /proc/[0-9]*; do
+    [ "$(cat "$p/comm" 2>/dev/null)" = khlab-apiserver ] || continue
+    [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+    printf '%s\n' "${p#/proc/}"
+    return 0
+  done
+  return 1
+}
 
 etcd_healthy() { # NODE IP PORT
   local pd=$STATE/pki/$1/etcd
@@ -387,6 +406,12 @@ cmd_up() {
       if [ -n "${done_init[$name]:-}" ] && grep -q '^ready' "$nd/ready" 2>/dev/null &&
         { [ "$has_sshd" = 0 ] && [ "$kind" != hang ] || tcp_open "$ip" 22; } &&
         { [ "$etcd_port" = 0 ] || etcd_healthy "$name" "$ip" "$etcd_port"; }; then
+        if [ -f "$nd/apiserver.json" ]; then
+          # init.sh said ready only once khlab-apiserver had bound :6443
+          pid=$(apiserver_pid "$(<"$nd/init.pid")") || die "up: node $name: no khlab-apiserver"
+          st=$(proc_starttime "$pid") || die "up: node $name: khlab-apiserver gone"
+          record "proc $name $pid $st apiserver"
+        fi
         done_all[$name]=1
         continue
       fi

@@ -151,7 +151,7 @@ for node in $CONTROL_PLANES; do
     --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt \
     --key /etc/kubernetes/pki/etcd/healthcheck-client.key endpoint health
   check "$node: apiserver cert verifies for $ip on :6443" \
-    curl -sf --max-time 3 --cacert "$STATE/pki/ca.crt" "https://$ip:6443/"
+    curl -s -o /dev/null --max-time 3 --cacert "$STATE/pki/ca.crt" "https://$ip:6443/version"
 done
 check "etcd-config-file-cp1: etcd runs with --config-file only, and listens on the file's ports 12379/12380/12381, not 2379" \
   "$LAB" exec "$STATE" etcd-config-file-cp1 sh -c '[ "$(tr "\0" " " </proc/$(pgrep -x etcd)/cmdline)" = "etcd --config-file=/var/lib/etcd/config " ] &&
@@ -255,14 +255,14 @@ done
 rm -f "$STATE/.pair.pem"
 
 # the collector sees exactly the fixture's components: the stand-ins are
-# khlab-netserve and openssl, nothing named like a Kubernetes component
+# khlab-netserve, khlab-apiserver and openssl, nothing named like a Kubernetes component
 for node in $SCENARIO_NODES; do
   want=$(net 'n=[x for x in d["nodes"] if x["name"]==sys.argv[3]][0]
 import json as j; f=j.load(open([m for m in j.load(open(sys.argv[1].replace("network.json","nodes.json"))) if m["name"]==n["name"]][0]["fixture"]))
 print(sum(1 for c in f["components"].values() if c.get("running")))' "$node")
   have=$("$LAB" exec "$STATE" "$node" sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' |
     grep -cxE 'kube-apiserver|kube-controller|kube-scheduler|etcd|kubelet|kube-proxy')
-  [ "$want" = "$have" ] && ok "$node: $have component processes, as in the fixture (stand-ins: $("$LAB" exec "$STATE" "$node" sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'khlab-netserve|openssl' | sort | uniq -c | awk '{print $1" "$2}' | paste -sd,))" ||
+  [ "$want" = "$have" ] && ok "$node: $have component processes, as in the fixture (stand-ins: $("$LAB" exec "$STATE" "$node" sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'khlab-netserve|khlab-apiserver|openssl' | sort | uniq -c | awk '{print $1" "$2}' | paste -sd,))" ||
     bad "$node: $have component processes, fixture has $want"
 done
 
@@ -384,6 +384,80 @@ n=$(collector_input | "${SSH[@]}" "auditor@$(ip_of fault-sudo)" sudo -n sh | gre
 [ "$n" = 2 ] && ok "fault-sudo: collector through sudo -n finds 2 components" || bad "fault-sudo: collector via sudo found $n"
 n=$(collector_input | "$LAB" exec "$STATE" hardened-w1 sh | grep -c '^@@selftest1 B proc')
 [ "$n" = 2 ] && ok "hardened-w1: collector through lab.sh exec finds 2 components" || bad "hardened-w1: exec collector found $n"
+# -- the API servers' object sets (tests/lab/apisets), read by the node's own
+# kubectl with its admin.conf, as kubeharden reads them
+KC=(kubectl --cache-dir /tmp/khlab-selftest-kubectl --request-timeout=20s)
+set_names() { # NODE RESOURCE: the names the node's object set holds, sorted
+  python3 - "$LAB_DIR" "$1" "$2" <<'EOF2'
+import json, os, sys
+sys.path.insert(0, os.path.join(sys.argv[1], "lib"))
+import apiserver
+cfg = json.load(open(os.path.join(os.environ["STATE"], "nodes", sys.argv[2], "apiserver.json")))
+objs, _ = apiserver.load_set(os.path.join(sys.argv[1], "apisets"), cfg["set"], {})
+for o in sorted(objs.get(sys.argv[3], []), key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])):
+    print(o["metadata"].get("namespace", "") + "/" + o["metadata"]["name"])
+EOF2
+}
+export STATE
+api_log() { cat "$STATE/nodes/$1/apiserver.log"; }
+logged() { # NODE PYTHON-CONDITION-ON-d: some request log line matches
+  python3 -c 'import json, sys
+cond = sys.argv[1]
+sys.exit(0 if any(eval(cond, {"d": json.loads(l)}) for l in sys.stdin if l.strip()) else 1)' "$2" <"$STATE/nodes/$1/apiserver.log"
+}
+for node in kubeadm-default-cp1 hardened-cp1 misconfigured-cp1 etcd-config-file-cp1; do
+  want=$(set_names "$node" pods)
+  got=$("$LAB" exec "$STATE" "$node" "${KC[@]}" --kubeconfig /etc/kubernetes/admin.conf get pods -A \
+    -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>&1)
+  [ -n "$want" ] && [ "$got" = "$want" ] && ok "$node: kubectl get pods -A (admin.conf) lists the set's $(wc -l <<<"$want") pods" \
+    || bad "$node: kubectl get pods -A: got '$got'"
+done
+node=misconfigured-cp1
+got=$("$LAB" exec "$STATE" "$node" "${KC[@]}" --kubeconfig /etc/kubernetes/admin.conf get pods -A --chunk-size=2 \
+  -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>&1)
+[ "$got" = "$(set_names "$node" pods)" ] && logged "$node" 'd["path"] == "/api/v1/pods" and "limit=2" in d["query"] and "continue=" in d["query"] and d["status"] == 200' \
+  && ok "$node: --chunk-size=2 pages through the pods with limit/continue, same list" || bad "$node: paging: '$got'"
+for r in namespaces serviceaccounts roles rolebindings clusterroles clusterrolebindings networkpolicies daemonsets deployments \
+         validatingwebhookconfigurations mutatingwebhookconfigurations validatingadmissionpolicies validatingadmissionpolicybindings; do
+  got=$("$LAB" exec "$STATE" "$node" "${KC[@]}" --kubeconfig /etc/kubernetes/admin.conf get "$r" -A \
+    -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>&1)
+  [ "$got" = "$(set_names "$node" "$r")" ] || { bad "$node: kubectl get $r -A: '$got'"; continue; }
+  ok "$node: kubectl get $r -A lists the set's $(grep -c . <<<"$got") objects"
+done
+check "$node: kubectl version -o json and get --raw /apis answer" \
+  "$LAB" exec "$STATE" "$node" sh -c "${KC[*]} --kubeconfig /etc/kubernetes/admin.conf version -o json | grep -q '\"gitVersion\": \"v1.32.4\"' &&
+    ${KC[*]} --kubeconfig /etc/kubernetes/admin.conf get --raw /apis | grep -q APIGroupList"
+ip=$(ip_of "$node")
+cc=(--cert "$STATE/pki/probe-client-ca.crt" --key "$STATE/pki/probe-client-ca.key")
+for m in POST PUT PATCH DELETE HEAD OPTIONS; do
+  c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$STATE/pki/ca.crt" "${cc[@]}" -X "$m" \
+      -H 'Content-Type: application/json' -d '{}' "https://$ip:6443/api/v1/namespaces/app/secrets/db-credentials")
+  [ "$m" = HEAD ] && c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$STATE/pki/ca.crt" "${cc[@]}" -I \
+      "https://$ip:6443/api/v1/namespaces/app/secrets/db-credentials")
+  [ "$c" = 405 ] && logged "$node" "d['method'] == '$m' and d['status'] == 405 and d['cert_cn'] == 'khlab-probe' and d['cert_o'] == ['system:masters']" \
+    && ok "$node: $m refused with 405 and logged" || bad "$node: $m answered $c (or not logged)"
+done
+for node in misconfigured-cp1 hardened-cp1; do
+  out=$(curl -s --max-time 5 --cacert "$STATE/pki/ca.crt" -w ' %{http_code}' "https://$(ip_of "$node"):6443/api/v1/pods")
+  [[ $out == *'"reason":"Unauthorized"'*' 401' ]] && logged "$node" 'd["path"] == "/api/v1/pods" and d["cert_cn"] is None and d["status"] == 401' \
+    && ok "$node: no client certificate: 401 Unauthorized Status, logged" || bad "$node: no client cert: $out"
+done
+out=$(curl -s --max-time 5 --cacert "$STATE/pki/ca.crt" -w ' %{http_code}' "https://$(ip_of kubeadm-default-cp1):6443/api/v1/pods")
+[[ $out == *'User \"system:anonymous\" cannot list resource \"pods\"'*' 403' ]] \
+  && ok "kubeadm-default-cp1: no client certificate (anonymous auth on, RBAC): 403 for system:anonymous" \
+  || bad "kubeadm-default-cp1: anonymous: $out"
+node=etcd-config-file-cp1
+for r in clusterroles clusterrolebindings; do
+  out=$("$LAB" exec "$STATE" "$node" "${KC[@]}" --kubeconfig /etc/khlab/kh-auditor.conf get "$r" -o name 2>&1)
+  [ "$out" = "Error from server (Forbidden): $r.rbac.authorization.k8s.io is forbidden: User \"kh-auditor\" cannot list resource \"$r\" in API group \"rbac.authorization.k8s.io\" at the cluster scope" ] \
+    && ok "$node: kh-auditor cannot list $r: 403, RBAC's message" || bad "$node: kh-auditor $r: $out"
+done
+check "$node: kh-auditor lists pods, roles and webhooks, and the 403s are logged with its CN" \
+  bash -c "'$LAB' exec '$STATE' $node ${KC[*]} --kubeconfig /etc/khlab/kh-auditor.conf get pods,roles,validatingwebhookconfigurations -A -o name | grep -q pod/ &&
+    grep -q '\"cert_cn\":\"kh-auditor\".*\"status\":403' '$STATE/nodes/$node/apiserver.log'"
+check "lab.sh status: every khlab-apiserver recorded and running" \
+  bash -c "[ \"\$('$LAB' status '$STATE' | grep -c ' apiserver [0-9]* running')\" = 4 ]"
+
 for node in $SCENARIO_NODES fault-hostkey fault-sudo fault-forcecommand; do
   check "$node: hash unchanged after the scans" diff -q "$STATE/nodes/$node/hashes-before.txt" <("$LAB" hash "$STATE" "$node")
 done

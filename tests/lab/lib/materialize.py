@@ -565,6 +565,46 @@ README_DROPINS = """Kubelet configuration drop-ins, applied in lexical order aft
 
 TLS_DIR = "/etc/khlab/tls"
 
+# The object sets (tests/lab/apisets) the control planes' :6443 serves
+# through khlab-apiserver (lib/apiserver.py). Other control planes keep
+# `openssl s_server -www` there.
+APISETS = {"kubeadm-default-cp1": "kubeadm-flannel",
+           "hardened-cp1": "kubeadm-flannel-hardened",
+           "misconfigured-cp1": "problems",
+           "etcd-config-file-cp1": "forbidden"}
+APISETS_DIR = os.path.join(os.path.dirname(LAB_DIR), "apisets")
+# the user of the `forbidden` set's RBAC who may not list clusterroles or
+# clusterrolebindings: its certificate is the lab's (pki/kh-auditor.*)
+AUDITOR = "kh-auditor"
+AUDITOR_KUBECONFIG = "/etc/khlab/kh-auditor.conf"
+
+
+def apiserver_auth(argv, files):
+    """How the API server with this argv authenticates anonymous requests
+    and authorizes, as kube-apiserver reads its flags (see lib/apiserver.py):
+    (anonymous {"enabled", "paths"}, [authorizer types])."""
+    cfg = flag_value(argv, "authorization-config")
+    if cfg:
+        text = (files.get(cfg) or {}).get("content") or ""
+        modes = re.findall(r"^\s*-?\s*type:\s*(\S+)", text, re.M)
+    else:
+        modes = (flag_value(argv, "authorization-mode") or "AlwaysAllow").split(",")
+    anon = {"enabled": (flag_value(argv, "anonymous-auth") or "true") != "false", "paths": None}
+    acfg = flag_value(argv, "authentication-config")
+    if acfg:
+        text = (files.get(acfg) or {}).get("content") or ""
+        m = re.search(r"^anonymous:\s*\n((?:[ \t-].*\n?)*)", text, re.M)
+        block = m.group(1) if m else ""
+        anon["enabled"] = bool(re.search(r"enabled:\s*true", block))
+        paths = re.findall(r"path:\s*(\S+)", block)
+        if paths:
+            anon["paths"] = paths
+    # pkg/kubeapiserver/options/authentication.go ApplyAuthorization:
+    # "AnonymousAuth is not allowed with the AlwaysAllow authorizer"
+    if modes == ["AlwaysAllow"]:
+        anon["enabled"] = False
+    return anon, modes
+
 # The kubelet's serving certificate (port 10250) and the lowest TLS version
 # it accepts, by scenario and fixture node: (issuer, valid from, valid to
 # (days from now), status, min TLS). Where it lives follows the kubelet's
@@ -719,6 +759,7 @@ class Node:
         self.differences = []
         self.listeners = []     # for STATE/network.json
         self.netserve = []      # for the node's khlab-netserve
+        self.apiserver = None   # apiserver.json, when :6443 serves an object set
         self.certs = {}         # node path -> what network.json says of it
         self._kubelet = False   # kubelet_serving(), once made
         self.firewall = None
@@ -1232,6 +1273,8 @@ nopass ALL=(ALL:ALL) ALL
                 f"/run/khlab/khlab-helper exec {shlex.quote(binary)} "
                 + " ".join(shlex.quote(a) for a in argv)
                 + f" ) </dev/null >&{log} 2>&{log} 9>&- &")
+            if kind == "apiserver" and self.name in APISETS and not distro_nodes.is_distro(self):
+                continue  # khlab-apiserver serves :6443 (write_init starts it)
             if kind == "apiserver":
                 crt = shlex.quote(flag_value(argv, "tls-cert-file") or "/etc/kubernetes/pki/apiserver.crt")
                 key = shlex.quote(flag_value(argv, "tls-private-key-file") or "/etc/kubernetes/pki/apiserver.key")
@@ -1382,6 +1425,51 @@ nopass ALL=(ALL:ALL) ALL
         for l in self.listeners:
             self.judge(l)
 
+    def build_apiserver(self, argv, cert):
+        """:6443 served by khlab-apiserver (lib/apiserver.py) with the
+        node's object set: its config, the auditor's kubeconfig, and the
+        listener for network.json, whose answers follow the API server's
+        authentication and authorization flags."""
+        b = self.b
+        files = self.facts["files"]
+        anon, modes = apiserver_auth(argv, files)
+        strong = any(a.startswith("--tls-cipher-suites") for a in argv)
+        key = flag_value(argv, "tls-private-key-file")
+        ca = flag_value(argv, "client-ca-file")
+        fp_ca = read(b.pki.cas["front-proxy-ca"][0])
+        ca_pem = read(b.pki.cas["ca"][0])
+        server = f"https://{self.ip}:6443"
+        cluster_info = "\n".join(kubeconfig(b.pki.cas["ca"][0], server, "x").split("\n")[:6]) + \
+            "\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: null\n"
+        self.apiserver = {
+            "set": APISETS[self.name], "sets_dir": "/run/khlab/apisets", "bind": "*", "port": 6443,
+            "tls": {"cert": cert, "key": key, "client_ca": ca, "ciphers": go_ciphers(strong)},
+            "anonymous": anon, "authorizers": modes,
+            "placeholders": {"@@KHLAB_CLUSTER_CA@@": ca_pem, "@@KHLAB_FRONT_PROXY_CA@@": fp_ca,
+                             "@@KHLAB_CLUSTER_INFO@@": cluster_info},
+            "server_address": f"{self.ip}:6443", "log": "/run/khlab/apiserver.log"}
+        crt, k = b.pki.auditor
+        self.write(AUDITOR_KUBECONFIG, kubeconfig(b.pki.cas["ca"][0], server, AUDITOR, crt, k), 0o600)
+
+        def anonymous(path, allowed):
+            if not anon["enabled"] or (anon["paths"] is not None and path not in anon["paths"]):
+                return 401
+            if "AlwaysAllow" in modes:
+                return 200
+            return 200 if allowed else 403
+        ok = [200, "application/json", ""]
+        routes = {}
+        # system:public-info-viewer lets system:unauthenticated get these
+        for p, public in (("/version", True), ("/healthz", True), ("/api/v1/pods", False),
+                          ("/apis/rbac.authorization.k8s.io/v1/clusterroles", False)):
+            routes[p] = route([anonymous(p, public), "application/json", ""], ok)
+        self.listen("apiserver", 6443, "*", "tls", "khlab-apiserver", cert=cert, min_tls="TLSv1.2",
+                    client_cert="optional", routes=routes, apiset=APISETS[self.name],
+                    request_log=os.path.join(self.dir, "apiserver.log"),
+                    note=f"khlab-apiserver serving the object set {APISETS[self.name]} "
+                         f"(authorizers {','.join(modes)}; anonymous "
+                         f"{'off' if not anon['enabled'] else 'on' if anon['paths'] is None else 'only on ' + ' '.join(anon['paths'])})")
+
     def build_listeners(self):
         """The node's listeners (the stand-ins khlab-netserve serves, and
         what sshd, etcd and openssl s_server already serve), the serving
@@ -1420,9 +1508,12 @@ nopass ALL=(ALL:ALL) ALL
                                 "status": "valid",
                                 "sha256": cert_sha256(self.cert("apiserver")[0]),
                                 "host_copy": self.cert("apiserver")[0]}
-            self.listen("apiserver", 6443, "*", "tls", "openssl", cert=path, min_tls="TLSv1.2",
-                        client_cert="none", routes={"/": route([200, "text/html", ""])},
-                        note="openssl s_server -www: any GET gets its status page (200)")
+            if self.name in APISETS:
+                self.build_apiserver(api, path)
+            else:
+                self.listen("apiserver", 6443, "*", "tls", "openssl", cert=path, min_tls="TLSv1.2",
+                            client_cert="none", routes={"/": route([200, "text/html", ""])},
+                            note="openssl s_server -www: any GET gets its status page (200)")
 
         # -- etcd (the real one): its listeners, from its --config-file alone
         # when it has one (etcdmain's config.parse ignores flags and ETCD_*
@@ -1706,6 +1797,9 @@ nopass ALL=(ALL:ALL) ALL
         if self.netserve:
             with open(os.path.join(self.dir, "netserve.json"), "w") as f:
                 json.dump({"listeners": self.netserve}, f, indent=1)
+        if self.apiserver:
+            with open(os.path.join(self.dir, "apiserver.json"), "w") as f:
+                json.dump(self.apiserver, f, indent=1)
         self.build_users()
         self.build_identity()
         self.build_ssh()
@@ -1783,6 +1877,16 @@ cp {q(b.stub_static)} "$R"{q(croot + binary)}
             body.append(f"""cp {q(b.netserve)} "$R/run/khlab/khlab-netserve.py"
 cp "$NODE_DIR/netserve.json" "$R/run/khlab/netserve.json"
 """)
+        if self.apiserver:
+            # the request log is STATE/nodes/<node>/apiserver.log on the
+            # host, /run/khlab/apiserver.log in the node (not in its tree)
+            body.append(f"""cp {q(b.apiserver)} "$R/run/khlab/khlab-apiserver.py"
+cp "$NODE_DIR/apiserver.json" "$R/run/khlab/apiserver.json"
+cp -r {q(b.apisets)} "$R/run/khlab/apisets"
+: >>"$NODE_DIR/apiserver.log"
+: >"$R/run/khlab/apiserver.log"
+mount --bind "$NODE_DIR/apiserver.log" "$R/run/khlab/apiserver.log"
+""")
         if self.firewall:
             body.append('exec 8>"$NODE_DIR/iptables.txt"\n')
         body.append(f"""cd /
@@ -1794,6 +1898,21 @@ export PATH={PATH_ENV}
             body += [f"iptables {r}\n" for r in self.firewall["rules"]]
             body.append("iptables -S >&8\nexec 8>&-\n")
         body += [l + "\n" for l in spawn]
+        if self.apiserver:
+            # the API server's stand-in; it says "ready" once :6443 is bound
+            body.append("""mkfifo -m 0600 /run/khlab/apiserver.ready
+exec 7<>/run/khlab/apiserver.ready
+( cd / && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/python3 -I -B \\
+  /run/khlab/khlab-apiserver.py /run/khlab/apiserver.json /run/khlab/apiserver.ready ) \\
+  </dev/null >&5 2>&5 3>&- 4>&- 6>&- 7>&- 9>&- &
+apipid=$! apiready=
+for _ in $(seq 150); do
+  part=; read -r -t 0.2 -u 7 part && { apiready+=$part; break; }
+  apiready+=$part; kill -0 $apipid
+done
+[ "$apiready" = ready ]
+exec 7>&-
+""")
         if self.kind == "hang":
             body.append(f"/run/khlab/khlab-helper hang {self.ip} 22 </dev/null >&3 2>&3 9>&- &\n")
         if sshd:
@@ -1835,6 +1954,8 @@ class Build:
         self.stub = os.path.join(self.state, "bin", "khlab-stub")
         self.stub_static = os.path.join(self.state, "bin", "khlab-stub-static")
         self.netserve = os.path.join(self.state, "bin", "khlab-netserve.py")
+        self.apiserver = os.path.join(self.state, "bin", "khlab-apiserver.py")
+        self.apisets = os.path.join(self.state, "bin", "apisets")
         self.client_key = os.path.join(self.state, "id_ed25519")
         self.pki = PKI(os.path.join(self.state, "pki"))
         try:
@@ -1852,6 +1973,8 @@ class Build:
         wrong = os.path.join(st, "wrong_host_key")
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "not-the-node", "-f", wrong)
         shutil.copyfile(os.path.join(LAB_DIR, "netserve.py"), self.netserve)
+        shutil.copyfile(os.path.join(LAB_DIR, "apiserver.py"), self.apiserver)
+        shutil.copytree(APISETS_DIR, self.apisets, ignore=shutil.ignore_patterns("*.py", "*.md"))
         with concurrent.futures.ThreadPoolExecutor(3) as ex:
             list(ex.map(lambda a: self.pki.ca(*a), [("ca", "kubernetes"),
                                                    ("etcd-ca", "etcd-ca"),
@@ -1862,6 +1985,10 @@ class Build:
         for ca in ("ca", "etcd-ca"):
             self.pki.serving(os.path.join(self.pki.root, f"probe-client-{ca}"), ca,
                              "/O=system:masters/CN=khlab-probe", None, 0, 365, "clientAuth")
+        # the `forbidden` set's auditor (CN=kh-auditor, no group)
+        self.pki.serving(os.path.join(self.pki.root, AUDITOR), "ca", f"/CN={AUDITOR}", None, 0, 365,
+                         "clientAuth")
+        self.pki.auditor = tuple(os.path.join(self.pki.root, AUDITOR + e) for e in (".crt", ".key"))
         with concurrent.futures.ThreadPoolExecutor(4) as ex:
             for fut in [ex.submit(n.build) for n in nodes]:
                 fut.result()

@@ -190,7 +190,7 @@ def main():
                 s.append(f"c=$(code {sh(base + path)})")
                 s.append(f"[ \"$c\" = {want['anonymous']} ] && d 'GET {path} {want['anonymous']}' "
                          f"|| e 'GET {path} '$c' not {want['anonymous']}'")
-                if scheme == "https" and cc and l["served_by"] == "khlab-netserve":
+                if scheme == "https" and cc and l["served_by"] in ("khlab-netserve", "khlab-apiserver"):
                     s.append(f"c=$(code {sh(base + path)} --cert {sh(cc[0])} --key {sh(cc[1])})")
                     s.append(f"[ \"$c\" = {want['client_cert']} ] && d 'with client cert {want['client_cert']}' "
                              f"|| e 'GET {path} with client cert '$c' not {want['client_cert']}'")
