@@ -7,20 +7,25 @@ use anyhow::{Context, Result, bail};
 
 use kubeharden::bench::{self, Benchmark};
 use kubeharden::engine::merge::{merge_facts, merge_reports};
-use kubeharden::facts::{NodeFacts, load_facts_path, parse_facts};
+use kubeharden::facts::api::ClusterFacts;
+use kubeharden::facts::{NodeFacts, load_cluster_facts, load_facts_path, parse_facts};
 use kubeharden::report::Report;
 
 use super::output;
 
 enum Input {
     Report(Box<Report>),
-    Facts(Vec<NodeFacts>),
+    /// Node facts, and the cluster's objects when saved with them.
+    Facts(Vec<NodeFacts>, Option<Box<ClusterFacts>>),
 }
 
 /// A JSON report (it has a summary and nodes with results), or facts.
 fn read(path: &Path) -> Result<Input> {
     if path.is_dir() {
-        return Ok(Input::Facts(load_facts_path(path)?));
+        return Ok(Input::Facts(
+            load_facts_path(path)?,
+            load_cluster_facts(path)?.map(Box::new),
+        ));
     }
     let text = kubeharden::util::read_text(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
@@ -33,7 +38,10 @@ fn read(path: &Path) -> Result<Input> {
             &shown, &text,
         )?)));
     }
-    Ok(Input::Facts(parse_facts(path, &text)?))
+    Ok(Input::Facts(
+        parse_facts(path, &text)?,
+        load_cluster_facts(path)?.map(Box::new),
+    ))
 }
 
 fn now() -> String {
@@ -47,10 +55,19 @@ pub fn run(
 ) -> Result<output::Outcome> {
     let mut reports = Vec::new();
     let mut facts = Vec::new();
+    // The cluster's objects are the same whoever read them: the first
+    // input that has them (a partial scan reads them on one of its control
+    // planes).
+    let mut api: Option<ClusterFacts> = None;
     for p in inputs {
         match read(p)? {
             Input::Report(r) => reports.push((p.display().to_string(), *r)),
-            Input::Facts(f) => facts.push((p.display().to_string(), f)),
+            Input::Facts(f, a) => {
+                if api.is_none() || api.as_ref().is_some_and(|x| x.error.is_some()) {
+                    api = a.map(|b| *b).or(api);
+                }
+                facts.push((p.display().to_string(), f));
+            }
         }
     }
     let now = now();
@@ -61,8 +78,13 @@ pub fn run(
             eprintln!("merge: {n}");
         }
         let (bench, chosen) = super::resolve_benchmark(given, &nodes);
-        let mut r =
-            kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
+        let mut r = kubeharden::engine::evaluate_cluster(
+            &bench,
+            &nodes,
+            api.as_ref(),
+            &now,
+            &out.eval_options(&now),
+        );
         r.benchmark.chosen = chosen;
         r
     } else {
@@ -87,8 +109,13 @@ pub fn run(
             );
         }
         for (file, nodes) in facts {
-            let r =
-                kubeharden::engine::evaluate_with(&bench, &nodes, &now, &out.eval_options(&now));
+            let r = kubeharden::engine::evaluate_cluster(
+                &bench,
+                &nodes,
+                api.as_ref(),
+                &now,
+                &out.eval_options(&now),
+            );
             reports.push((file, r));
         }
         let (r, notes) = merge_reports(reports, &now)?;

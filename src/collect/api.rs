@@ -76,7 +76,7 @@ pub fn template(resource: &str) -> Option<String> {
             format!("{{range .items[*]}}H{t}{{.metadata.name}}{t}{{.webhooks[*].name}}{nl}{{end}}")
         }
         "validatingadmissionpolicies" | "validatingadmissionpolicybindings" => format!(
-            "{{range .items[*]}}A{t}{{.metadata.name}}{t}{{.spec.policyName}}{t}{{.spec.validationActions}}{nl}{{end}}"
+            "{{range .items[*]}}A{t}{{.metadata.name}}{t}{{.spec.policyName}}{t}{{.spec.validationActions}}{t}{{.spec.validations}}{nl}{{end}}"
         ),
         "customresourcedefinitions" => {
             format!("{{range .items[*]}}D{t}{{.metadata.name}}{nl}{{end}}")
@@ -664,8 +664,14 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
             Ok(true)
         }
         ("validatingadmissionpolicies" | "validatingadmissionpolicybindings", "A") => {
-            want(f, 4)?;
+            want(f, 5)?;
             let binding = resource.ends_with("bindings");
+            #[derive(Deserialize)]
+            struct Validation {
+                #[serde(default)]
+                expression: String,
+            }
+            let validations: Vec<Validation> = json(f[4])?.unwrap_or_default();
             facts.admission_policies.push(AdmissionPolicy {
                 kind: if binding {
                     "ValidatingAdmissionPolicyBinding"
@@ -676,6 +682,11 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
                 name: name(f[1]).ok_or("no name")?,
                 policy: if binding { name(f[2]) } else { None },
                 actions: json(f[3])?.unwrap_or_default(),
+                expressions: validations
+                    .into_iter()
+                    .take(50)
+                    .map(|v| crate::util::cap(&v.expression, 2000))
+                    .collect(),
             });
             Ok(true)
         }

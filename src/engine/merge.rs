@@ -181,6 +181,15 @@ pub fn merge_reports(
                 }
             }
         }
+        // A check of the cluster's objects judged by one scanner and left
+        // manual by another (it read no objects): the judged one.
+        for f in r.cluster.results {
+            if let Some(k) = merged.cluster.results.iter_mut().find(|k| k.id == f.id) {
+                if k.status == crate::verdict::Status::Manual && f.status != k.status {
+                    *k = f;
+                }
+            }
+        }
         for w in r.waivers {
             if !merged.waivers.iter().any(|k| k.origin == w.origin) {
                 merged.waivers.push(w);

@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bench::{ApiCheck, Benchmark, BuiltinCheck, Rule};
+use crate::facts::NodeFacts;
 use crate::facts::api::{ClusterFacts, Container, Pod, SecurityContext};
 use crate::k8s::rbac::{Ask, Grant, Rbac};
 use crate::k8s::system::{self, is_system_namespace, is_system_rbac_name, is_system_subject};
@@ -35,19 +36,46 @@ pub type Offender = ObjectFinding;
 
 /// The findings of every API check of the benchmark. `api` is `None` when
 /// the cluster's objects were not read.
-pub fn api_findings(bench: &Benchmark, api: Option<&ClusterFacts>) -> Vec<Finding> {
+pub fn api_findings(
+    bench: &Benchmark,
+    nodes: &[NodeFacts],
+    api: Option<&ClusterFacts>,
+) -> Vec<Finding> {
+    let image_webhook = image_policy_webhook(nodes);
     bench
         .rules
         .iter()
         .filter(|r| r.disabled.is_none())
         .filter_map(|r| match r.builtin {
-            Some(BuiltinCheck::Api(c)) => Some(judge_rule(r, c, api)),
+            Some(BuiltinCheck::Api(c)) => Some(judge_rule(r, c, api, image_webhook.as_deref())),
             _ => None,
         })
         .collect()
 }
 
-fn judge_rule(rule: &Rule, check: ApiCheck, api: Option<&ClusterFacts>) -> Finding {
+/// The control planes whose kube-apiserver runs the ImagePolicyWebhook
+/// admission plugin, as `node (source)`; `None` when none does.
+fn image_policy_webhook(nodes: &[NodeFacts]) -> Option<String> {
+    let spec = crate::k8s::known::find_admission_plugin("ImagePolicyWebhook")?;
+    let on: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.scan_status == crate::facts::ScanStatus::Ok)
+        .filter_map(|n| {
+            let ctx = crate::k8s::effective::NodeCtx::new(n);
+            let o = ctx.admission_plugin(spec).ok()?;
+            (o.value.as_ref().map(|v| v.text()).as_deref() == Some("true"))
+                .then(|| format!("{} ({})", n.node.name, o.source))
+        })
+        .collect();
+    (!on.is_empty()).then(|| on.join(", "))
+}
+
+fn judge_rule(
+    rule: &Rule,
+    check: ApiCheck,
+    api: Option<&ClusterFacts>,
+    image_webhook: Option<&str>,
+) -> Finding {
     let Some(api) = api else {
         let mut f = own_finding(&rule.id, Status::Manual);
         f.reason = Some(
@@ -56,7 +84,17 @@ fn judge_rule(rule: &Rule, check: ApiCheck, api: Option<&ClusterFacts>) -> Findi
         f.expected = rule.guidance.clone().unwrap_or_default();
         return f;
     };
-    let (needs, found) = decide(check, api);
+    let (needs, mut found) = decide(check, api);
+    if let (ApiCheck::ImagePolicy, Some(on)) = (check, image_webhook) {
+        // The admission plugin CIS names is in force: that decides it,
+        // whatever the objects say.
+        found.offenders.retain(|o| o.system);
+        let note = format!("ImagePolicyWebhook admission plugin enabled on {on}");
+        found.note = Some(match found.note.take() {
+            Some(n) => format!("{note}; {n}"),
+            None => note,
+        });
+    }
     let source = source(api, needs);
     let expected = check.describe().to_string();
     if let Some(why) = needs.iter().find_map(|r| api.unreadable(r)) {
@@ -408,13 +446,15 @@ fn decide(check: ApiCheck, api: &ClusterFacts) -> (&'static [&'static str], Foun
         ApiCheck::SecurityContext => (
             PODS,
             pods(api, |p| {
+                let unset =
+                    |s: &Option<SecurityContext>| s.as_ref().is_none_or(SecurityContext::is_empty);
                 let bare: Vec<&str> = p
                     .containers
                     .iter()
-                    .filter(|c| c.security_context.is_none())
+                    .filter(|c| unset(&c.security_context))
                     .map(|c| c.name.as_str())
                     .collect();
-                (p.security_context.is_none() && !bare.is_empty()).then(|| {
+                (unset(&p.security_context) && !bare.is_empty()).then(|| {
                     format!(
                         "no securityContext on the pod nor on container(s) {}",
                         bare.join(", ")
@@ -831,27 +871,48 @@ fn image_policy(api: &ClusterFacts) -> Found {
             "clusterimagepolicies.policy.sigstore.dev",
             "Sigstore policy-controller",
         ),
-        ("clusterpolicies.kyverno.io", "Kyverno (verifyImages)"),
-        ("constrainttemplates.templates.gatekeeper.sh", "Gatekeeper"),
         (
             "imagepolicies.policy.sigstore.dev",
             "Sigstore policy-controller",
         ),
+        ("clusterpolicies.kyverno.io", "Kyverno (verifyImages)"),
+        ("constrainttemplates.templates.gatekeeper.sh", "Gatekeeper"),
+        (
+            "validators.connaisseur.securesystemsengineering.com",
+            "Connaisseur",
+        ),
     ];
-    let engines: Vec<&str> = IMAGE_ENGINES
+    let mut engines: Vec<&str> = IMAGE_ENGINES
         .iter()
         .filter(|(crd, _)| api.crds.iter().any(|c| c == crd))
         .map(|(_, n)| *n)
         .collect();
-    let vap = api
+    engines.dedup();
+    // A ValidatingAdmissionPolicy that tests images, bound to deny.
+    let image_policies: Vec<&str> = api
         .admission_policies
         .iter()
-        .filter(|a| a.kind == "ValidatingAdmissionPolicyBinding")
-        .count();
-    let offenders = if engines.is_empty() && vap == 0 {
+        .filter(|p| p.kind == "ValidatingAdmissionPolicy")
+        .filter(|p| p.expressions.iter().any(|e| e.contains(".image")))
+        .filter(|p| {
+            api.admission_policies.iter().any(|b| {
+                b.kind == "ValidatingAdmissionPolicyBinding"
+                    && b.policy.as_deref() == Some(p.name.as_str())
+                    && b.actions.iter().any(|a| a == "Deny")
+            })
+        })
+        .map(|p| p.name.as_str())
+        .collect();
+    let webhooks: Vec<&str> = api
+        .webhooks
+        .iter()
+        .filter(|w| w.kind == "ValidatingWebhookConfiguration")
+        .map(|w| w.name.as_str())
+        .collect();
+    let offenders = if engines.is_empty() && image_policies.is_empty() {
         vec![Offender {
             object: "the cluster".into(),
-            why: "no image policy engine and no ValidatingAdmissionPolicy binding; ImagePolicyWebhook is judged on the API server's flags".into(),
+            why: "no ImagePolicyWebhook admission plugin, no image verification engine and no ValidatingAdmissionPolicy that tests images with Deny".into(),
             system: false,
         }]
     } else {
@@ -860,15 +921,29 @@ fn image_policy(api: &ClusterFacts) -> Found {
     let mut f = found(
         offenders,
         format!(
-            "{} CRDs, {} admission policy bindings, {} webhook configurations",
+            "{} CRDs, {} admission policies and bindings, {} webhook configurations",
             api.crds.len(),
-            vap,
+            api.admission_policies.len(),
             api.webhooks.len()
         ),
     );
+    let mut notes = Vec::new();
     if !engines.is_empty() {
-        f.note = Some(format!("image admission by {}", engines.join(", ")));
+        notes.push(format!("image admission by {}", engines.join(", ")));
     }
+    if !image_policies.is_empty() {
+        notes.push(format!(
+            "ValidatingAdmissionPolicy testing images with Deny: {}",
+            image_policies.join(", ")
+        ));
+    }
+    if !webhooks.is_empty() && engines.is_empty() && image_policies.is_empty() {
+        notes.push(format!(
+            "validating webhooks whose checks are not visible here (judge whether one verifies images): {}",
+            webhooks.join(", ")
+        ));
+    }
+    f.note = (!notes.is_empty()).then(|| notes.join("; "));
     f
 }
 

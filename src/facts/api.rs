@@ -212,6 +212,14 @@ pub struct SecurityContext {
     pub host_process: Option<bool>,
 }
 
+impl SecurityContext {
+    /// Sets nothing a check reads. The API server defaults a pod's
+    /// `securityContext` to `{}`, so an empty one is as good as none.
+    pub fn is_empty(&self) -> bool {
+        *self == SecurityContext::default()
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerKind {
@@ -380,4 +388,8 @@ pub struct AdmissionPolicy {
     /// For a binding: `Deny`, `Warn`, `Audit`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
+    /// For a policy: its validations' CEL expressions (capped), which say
+    /// what it checks (an image policy tests `.image`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expressions: Vec<String>,
 }

@@ -159,10 +159,17 @@ RESOURCES = [
      ["api-extensions"], []),
     ("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "validatingwebhookconfiguration",
      "ValidatingWebhookConfiguration", False, ALL, [], ["api-extensions"], []),
+    # served by the apiextensions-apiserver that kube-apiserver chains in
+    # (staging/src/k8s.io/apiextensions-apiserver); a cluster with no
+    # operator installed lists none
+    ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
+     "CustomResourceDefinition", False, ALL, ["crd", "crds"], ["api-extensions"],
+     [("status", "CustomResourceDefinition", None, STATUS_VERBS)]),
 ]
 # /apis lists groups in the API server's order (pkg/controlplane
 # apiVersionPriorities); only these are served
-GROUPS = ["apps", "networking.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"]
+GROUPS = ["apps", "networking.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io",
+          "apiextensions.k8s.io"]
 BY_PATH = {(r[0], r[1], r[2]): r for r in RESOURCES}
 
 

@@ -1,0 +1,375 @@
+//! CIS section 5 from the cluster's objects, against the lab's API server
+//! (tests/lab/lib/apiserver.py, a read-only kube-apiserver stand-in that
+//! real kubectl accepts) on the four kubeadm control planes, each serving
+//! one object set (tests/lab/apisets): a fresh kubeadm cluster with
+//! flannel, the same hardened, one with a user's realistic problems, and
+//! the problems read by a user who may not list RBAC objects.
+//!
+//! A `kubeharden scan` reads the objects through the node's own kubectl and
+//! admin kubeconfig. Every automated 5.x check must get the verdict
+//! tests/lab/apisets/expected.toml gives, naming the offending objects in
+//! JSON, text and HTML, the platform's own listed apart; the saved facts
+//! must give the same verdicts offline; no secret value (the sets plant a
+//! canary in Secrets' data, in a `last-applied-configuration` annotation,
+//! in a ConfigMap and in an environment value) may reach any output; the
+//! API server must see only GETs, none of Secrets or ConfigMaps, and a
+//! bounded number of them; a missing permission is an `error` naming it;
+//! and the nodes must be left as they were (kubectl's cache included).
+//!
+//! Needs root (namespaces) and the lab's packages (`tests/lab/lab.sh deps`).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::lab::Lab;
+use kubeharden::report::{Finding, Report, Status};
+
+const CANARY: &str = "KHSECRETCANARY7f3e91";
+
+/// The kubeadm control planes and the object set each serves.
+const NODES: [(&str, &str); 4] = [
+    ("kubeadm-default-cp1", "kubeadm-flannel"),
+    ("hardened-cp1", "kubeadm-flannel-hardened"),
+    ("misconfigured-cp1", "problems"),
+    ("etcd-config-file-cp1", "forbidden"),
+];
+
+fn kubeharden(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubeharden"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The request log lines of `node`'s API server after the first `skip`.
+fn requests(lab: &Lab, node: &str, skip: usize) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(lab.state.join("nodes").join(node).join("apiserver.log"))
+        .unwrap_or_default();
+    text.lines()
+        .skip(skip)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn log_len(lab: &Lab, node: &str) -> usize {
+    requests(lab, node, 0).len()
+}
+
+/// A scan of the lab's control planes whose API is read on `node`.
+fn scan(lab: &Lab, out: &Path, node: &str, extra: &[&str]) -> (Report, String, String) {
+    let json = out.join(format!("{node}.json"));
+    let html = out.join(format!("{node}.html"));
+    let facts = out.join(format!("{node}-facts"));
+    let inventory = lab.state.join("inventory.toml");
+    let mut args = vec![
+        "scan",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--no-probes",
+        "--api-node",
+        node,
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--save-facts",
+        facts.to_str().unwrap(),
+        "--fail-on",
+        "none",
+        "--format",
+        "text",
+        "--color",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    let o = kubeharden(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{node}: {stderr}");
+    let report: Report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let page = std::fs::read_to_string(&html).unwrap();
+    // No secret value anywhere we wrote.
+    for (what, s) in [
+        ("the JSON report", std::fs::read_to_string(&json).unwrap()),
+        ("the HTML report", page.clone()),
+        ("the text report", text.clone()),
+        ("the scan log", stderr.clone()),
+    ] {
+        assert!(!s.contains(CANARY), "{node}: a secret value in {what}");
+    }
+    for e in std::fs::read_dir(&facts).unwrap() {
+        let s = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        assert!(
+            !s.contains(CANARY),
+            "{node}: a secret value in the saved facts"
+        );
+    }
+    (report, text, page)
+}
+
+fn section_5(report: &Report) -> BTreeMap<String, Finding> {
+    report
+        .cluster
+        .results
+        .iter()
+        .filter(|f| f.id.starts_with("5."))
+        .map(|f| (f.id.clone(), f.clone()))
+        .collect()
+}
+
+fn strings(t: &toml::Table, key: &str) -> Vec<String> {
+    t.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// What is wrong with `found` against the set's expectations.
+fn compare(set: &str, found: &BTreeMap<String, Finding>, expected: &toml::Table) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let table = expected
+        .get(set)
+        .and_then(|t| t.as_table())
+        .cloned()
+        .unwrap_or_default();
+    for (id, f) in found {
+        let want = table.get(id).and_then(|t| t.as_table());
+        let status = match (want.and_then(|t| t.get("status")), id.as_str()) {
+            (Some(s), _) => s.as_str().unwrap().to_string(),
+            (None, "5.4.2" | "5.6.1") => "manual".into(),
+            (None, _) => "pass".into(),
+        };
+        if f.status.as_str() != status {
+            wrong.push(format!(
+                "{set} {id}: {} (expected {status}): {} {}",
+                f.status.as_str(),
+                f.reason.as_deref().unwrap_or(""),
+                f.actual
+            ));
+        }
+        let Some(want) = want else { continue };
+        let named = |system: bool, name: &str| {
+            f.objects
+                .iter()
+                .any(|o| o.system == system && o.object.contains(name))
+        };
+        for n in strings(want, "names") {
+            if !named(false, &n) {
+                wrong.push(format!("{set} {id}: does not name {n}: {}", f.actual));
+            }
+        }
+        for n in strings(want, "system") {
+            if !named(true, &n) {
+                wrong.push(format!(
+                    "{set} {id}: does not list {n} as the platform's own"
+                ));
+            }
+        }
+        for n in strings(want, "not") {
+            if named(false, &n) {
+                wrong.push(format!("{set} {id}: names {n}, which does not offend"));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn section_5_from_the_lab_api_servers() {
+    assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
+    let names: Vec<&str> = NODES.iter().map(|(n, _)| *n).collect();
+    let lab = Lab::up(Some(&names.join(",")));
+    let before: Vec<String> = names.iter().map(|n| lab.hash(n)).collect();
+    let expected: toml::Table = toml::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/apisets/expected.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut wrong = Vec::new();
+
+    for (node, set) in &NODES[..3] {
+        let seen = log_len(&lab, node);
+        let (report, text, page) = scan(&lab, out.path(), node, &[]);
+        let found = section_5(&report);
+        assert_eq!(found.len(), 34, "{node}: every section-5 check");
+        wrong.extend(compare(set, &found, &expected));
+        for f in found.values().filter(|f| f.status != Status::Manual) {
+            assert!(
+                f.source
+                    .starts_with(&format!("the API, through kubectl on {node}:")),
+                "{node} {}: {}",
+                f.id,
+                f.source
+            );
+        }
+
+        // The same verdicts offline, from the saved facts.
+        let facts = out.path().join(format!("{node}-facts"));
+        assert!(facts.join("api@cluster.json").is_file());
+        let o = kubeharden(&[
+            "eval",
+            facts.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ]);
+        let again: Report = serde_json::from_slice(&o.stdout).unwrap();
+        let strip = |m: BTreeMap<String, Finding>| -> Vec<(String, Status, String)> {
+            m.into_values()
+                .map(|f| (f.id, f.status, f.actual))
+                .collect()
+        };
+        assert_eq!(
+            strip(section_5(&again)),
+            strip(found.clone()),
+            "{node}: eval"
+        );
+
+        // merge: two partial scans, the objects read by the second only,
+        // give the verdicts of the whole, whichever comes first.
+        if *set == "problems" {
+            let (a, b) = (out.path().join("half-a"), out.path().join("half-b"));
+            std::fs::create_dir_all(&a).unwrap();
+            std::fs::create_dir_all(&b).unwrap();
+            for e in std::fs::read_dir(&facts).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                let to = if name.starts_with("kubeadm-default") || name.starts_with("hardened") {
+                    &a
+                } else {
+                    &b
+                };
+                std::fs::copy(&p, to.join(&name)).unwrap();
+            }
+            let report_of = |dir: &Path, name: &str| {
+                let json = out.path().join(name);
+                let o = kubeharden(&[
+                    "eval",
+                    dir.to_str().unwrap(),
+                    "--json",
+                    json.to_str().unwrap(),
+                    "--fail-on",
+                    "none",
+                ]);
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                json
+            };
+            let (ra, rb) = (report_of(&a, "ra.json"), report_of(&b, "rb.json"));
+            for inputs in [[&ra, &rb], [&rb, &ra]] {
+                let o = kubeharden(&[
+                    "merge",
+                    inputs[0].to_str().unwrap(),
+                    inputs[1].to_str().unwrap(),
+                    "--format",
+                    "json",
+                    "--fail-on",
+                    "none",
+                ]);
+                let merged: Report = serde_json::from_slice(&o.stdout).unwrap();
+                assert_eq!(
+                    strip(section_5(&merged)),
+                    strip(found.clone()),
+                    "{node}: merge"
+                );
+            }
+        }
+
+        // The offenders in the text and the HTML too.
+        if *set == "problems" {
+            for name in [
+                "alice@example.com",
+                "app/Role/app-wildcard",
+                "legacy/Pod/node-agent-",
+            ] {
+                assert!(text.contains(name), "{node}: text lacks {name}");
+            }
+            assert!(
+                page.contains("id=\"objects\""),
+                "{node}: no objects section"
+            );
+            assert!(
+                page.contains("<td class=\"mono\">Pod/node-agent-"),
+                "{node}"
+            );
+            assert!(page.contains("User alice@example.com"), "{node}");
+            assert!(page.contains("class=\"obj-search\""), "{node}");
+        }
+
+        // The API server saw GETs only, no Secret or ConfigMap, and a
+        // bounded number of requests (gcloud's kubectl dispatcher adds a
+        // /version before each command).
+        let reqs = requests(&lab, node, seen);
+        let kubeharden_reqs: Vec<&serde_json::Value> =
+            reqs.iter().filter(|r| r["path"] != "/version").collect();
+        assert!(!kubeharden_reqs.is_empty(), "{node}: no request logged");
+        for r in &reqs {
+            assert_eq!(r["method"], "GET", "{node}: {r}");
+            let path = r["path"].as_str().unwrap();
+            assert!(
+                !path.contains("/secrets") && !path.contains("/configmaps"),
+                "{node}: read {path}"
+            );
+        }
+        assert!(
+            kubeharden_reqs.len() <= 60,
+            "{node}: {} requests",
+            kubeharden_reqs.len()
+        );
+    }
+
+    // A user who may not list RBAC objects: the RBAC checks are errors
+    // naming the refusal; the checks of pods are still judged.
+    let (node, _) = NODES[3];
+    let (report, _, _) = scan(
+        &lab,
+        out.path(),
+        node,
+        &["--api-kubeconfig", "/etc/khlab/kh-auditor.conf"],
+    );
+    let found = section_5(&report);
+    for id in ["5.1.1", "5.1.2", "5.1.3", "5.1.8"] {
+        let f = &found[id];
+        assert_eq!(f.status, Status::Error, "{id}: {f:?}");
+        let reason = f.reason.as_deref().unwrap_or("");
+        assert!(
+            reason.contains("forbidden") && reason.contains("kh-auditor"),
+            "{id}: {reason}"
+        );
+    }
+    assert_eq!(found["5.2.2"].status, Status::Warn);
+
+    // No kubeconfig where it is looked for: every API check is an error.
+    let (report, _, _) = scan(
+        &lab,
+        out.path(),
+        node,
+        &["--api-kubeconfig", "/etc/kubernetes/nowhere.conf"],
+    );
+    for f in section_5(&report).values() {
+        if f.status != Status::Manual {
+            assert_eq!(f.status, Status::Error, "{}", f.id);
+            assert!(
+                f.reason
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("no readable admin kubeconfig"),
+                "{}: {:?}",
+                f.id,
+                f.reason
+            );
+        }
+    }
+
+    // Read-only: nothing changed on the nodes, kubectl's cache included.
+    for (n, b) in names.iter().zip(before) {
+        assert_eq!(lab.hash(n), b, "{n} changed during the scans");
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
