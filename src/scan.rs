@@ -67,6 +67,12 @@ pub struct ApiPlan {
     /// The kubeconfig on that node (`--api-kubeconfig`); by default the
     /// layout's admin kubeconfigs.
     pub kubeconfig: Option<String>,
+    /// Read them from this machine instead, with this kubeconfig
+    /// (`--kubeconfig`), for managed clusters.
+    pub local_kubeconfig: Option<std::path::PathBuf>,
+    /// The context of that kubeconfig (`--context`); by default its current
+    /// one.
+    pub context: Option<String>,
 }
 
 /// One node's result.
@@ -470,6 +476,9 @@ pub fn scan_cluster(
             }
         }
         let api = plan.api.as_ref().map(|a| {
+            if let Some(k) = &a.local_kubeconfig {
+                return crate::collect::api_client::read(k, a.context.as_deref());
+            }
             let outcomes: Vec<&NodeOutcome> = pairs.iter().map(|(o, _)| o).collect();
             match api_read_on(a, &outcomes) {
                 Ok((i, read)) => {

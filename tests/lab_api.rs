@@ -209,6 +209,15 @@ fn section_5_from_the_lab_api_servers() {
             );
         }
 
+        // 5.4.2 stays for a person, with what was looked for.
+        assert!(
+            found["5.4.2"]
+                .actual
+                .contains("no external secret operator's types"),
+            "{node}: {:?}",
+            found["5.4.2"]
+        );
+
         // The same verdicts offline, from the saved facts.
         let facts = out.path().join(format!("{node}-facts"));
         assert!(facts.join("api@cluster.json").is_file());
@@ -323,6 +332,91 @@ fn section_5_from_the_lab_api_servers() {
             kubeharden_reqs.len()
         );
     }
+
+    // From this machine with --kubeconfig (a managed cluster: no node to
+    // scan): the same objects through kube-rs as through the node's
+    // kubectl, so the same verdicts, and GETs only here too.
+    let node = "misconfigured-cp1";
+    let seen = log_len(&lab, node);
+    let kubeconfig = lab
+        .state
+        .join("nodes")
+        .join(node)
+        .join("root/etc/kubernetes/admin.conf");
+    let here = out.path().join("here-facts");
+    let json = out.path().join("here.json");
+    let o = kubeharden(&[
+        "scan",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--save-facts",
+        here.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--fail-on",
+        "none",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("objects read from here with"), "{stderr}");
+    assert!(
+        stderr.contains("the API server's Kubernetes version is 1.32"),
+        "the profile from the API server's version: {stderr}"
+    );
+    let facts_of = |dir: &Path| -> serde_json::Value {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("api@cluster.json")).unwrap())
+                .unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("source");
+        o.remove("collected_at");
+        v
+    };
+    assert_eq!(
+        facts_of(&here),
+        facts_of(&out.path().join(format!("{node}-facts"))),
+        "kube-rs and the node's kubectl read the same objects"
+    );
+    let from_here: Report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let found = section_5(&from_here);
+    wrong.extend(compare("problems", &found, &expected));
+    assert!(
+        found["5.1.1"]
+            .source
+            .starts_with("the API, with the kubeconfig ")
+    );
+    for s in [std::fs::read_to_string(&json).unwrap(), stderr] {
+        assert!(!s.contains(CANARY), "a secret value read from here");
+    }
+    for r in requests(&lab, node, seen) {
+        assert_eq!(r["method"], "GET", "{r}");
+        let path = r["path"].as_str().unwrap();
+        assert!(
+            !path.contains("/secrets") && !path.contains("/configmaps"),
+            "read {path}"
+        );
+    }
+    let o = kubeharden(&[
+        "scan",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--context",
+        "no-such-context",
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]);
+    let r: Report = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &section_5(&r)["5.1.1"];
+    assert_eq!(f.status, Status::Error);
+    assert!(
+        f.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("no-such-context"),
+        "{f:?}"
+    );
 
     // A user who may not list RBAC objects: the RBAC checks are errors
     // naming the refusal; the checks of pods are still judged.

@@ -96,6 +96,7 @@ pub enum ApiCheck {
     CniPolicies,
     NamespacePolicies,
     SecretEnv,
+    ExternalSecrets,
     ImagePolicy,
     Seccomp,
     SecurityContext,
@@ -103,7 +104,7 @@ pub enum ApiCheck {
 }
 
 impl ApiCheck {
-    pub const ALL: [ApiCheck; 32] = [
+    pub const ALL: [ApiCheck; 33] = [
         ApiCheck::ClusterAdmin,
         ApiCheck::SecretsAccess,
         ApiCheck::Wildcards,
@@ -132,6 +133,7 @@ impl ApiCheck {
         ApiCheck::CniPolicies,
         ApiCheck::NamespacePolicies,
         ApiCheck::SecretEnv,
+        ApiCheck::ExternalSecrets,
         ApiCheck::ImagePolicy,
         ApiCheck::Seccomp,
         ApiCheck::SecurityContext,
@@ -168,6 +170,7 @@ impl ApiCheck {
             ApiCheck::CniPolicies => "api.cni-policies",
             ApiCheck::NamespacePolicies => "api.namespace-policies",
             ApiCheck::SecretEnv => "api.secret-env",
+            ApiCheck::ExternalSecrets => "api.external-secrets",
             ApiCheck::ImagePolicy => "api.image-policy",
             ApiCheck::Seccomp => "api.seccomp",
             ApiCheck::SecurityContext => "api.security-context",
@@ -214,6 +217,9 @@ impl ApiCheck {
             ApiCheck::CniPolicies => "the CNI plugin in use enforces NetworkPolicy",
             ApiCheck::NamespacePolicies => "every namespace has a NetworkPolicy",
             ApiCheck::SecretEnv => "no container reads a Secret into its environment",
+            ApiCheck::ExternalSecrets => {
+                "secrets kept in an external store (a person judges; the operators found are named)"
+            }
             ApiCheck::ImagePolicy => "an image admission control is in force",
             ApiCheck::Seccomp => "every pod runs with seccomp RuntimeDefault (or Localhost)",
             ApiCheck::SecurityContext => "every pod and container sets a securityContext",

@@ -47,6 +47,14 @@ fn show((a, b): Minor) -> String {
 
 /// The built-in profile for the nodes' Kubernetes version.
 pub fn choose(nodes: &[NodeFacts]) -> Choice {
+    choose_with(nodes, None)
+}
+
+/// [`choose`], with the API server's version (`gitVersion`, as read with
+/// the cluster's objects) when the control plane's nodes say none: a
+/// managed cluster scanned with `--kubeconfig`, its control plane out of
+/// reach.
+pub fn choose_with(nodes: &[NodeFacts], api_server: Option<&str>) -> Choice {
     let versions = |control: bool| -> BTreeMap<(u32, u32), Vec<&str>> {
         let mut out: BTreeMap<(u32, u32), Vec<&str>> = BTreeMap::new();
         for n in nodes.iter().filter(|n| {
@@ -60,7 +68,13 @@ pub fn choose(nodes: &[NodeFacts]) -> Choice {
         out
     };
     let control = versions(true);
-    let (seen, whose) = if control.is_empty() {
+    let api: BTreeMap<(u32, u32), Vec<&str>> = api_server
+        .and_then(parse_minor)
+        .map(|v| [(v, vec!["the API server"])].into())
+        .unwrap_or_default();
+    let (seen, whose) = if control.is_empty() && !api.is_empty() {
+        (api, "the API server's")
+    } else if control.is_empty() {
         (
             versions(false),
             "no control-plane node reported a version; the nodes'",
@@ -139,7 +153,12 @@ pub fn choose(nodes: &[NodeFacts]) -> Choice {
 
 /// Loads the profile [`choose`] picks.
 pub fn load_for(nodes: &[NodeFacts]) -> (Benchmark, Choice) {
-    let choice = choose(nodes);
+    load_for_cluster(nodes, None)
+}
+
+/// Loads the profile [`choose_with`] picks.
+pub fn load_for_cluster(nodes: &[NodeFacts], api_server: Option<&str>) -> (Benchmark, Choice) {
+    let choice = choose_with(nodes, api_server);
     let bench = load_builtin(choice.id).expect("the built-in profiles load (tested)");
     (bench, choice)
 }

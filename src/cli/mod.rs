@@ -223,6 +223,15 @@ struct ScanArgs {
     /// kubeconfigs (kubeadm: /etc/kubernetes/admin.conf).
     #[arg(long, value_name = "PATH", conflicts_with = "no_api")]
     api_kubeconfig: Option<String>,
+    /// Read the cluster's objects from this machine with this kubeconfig
+    /// instead of through a node (managed clusters, where no node holds an
+    /// admin kubeconfig). Read-only: get and list only. With no node to
+    /// scan, only the cluster's objects are judged.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["no_api", "api_node", "api_kubeconfig"])]
+    kubeconfig: Option<PathBuf>,
+    /// The context of --kubeconfig to use; by default its current context.
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    context: Option<String>,
     /// Also write each node's facts (redacted) to DIR, for `kubeharden eval
     /// DIR`, and the cluster's objects as DIR/api@cluster.json.
     #[arg(long, value_name = "DIR")]
@@ -484,10 +493,23 @@ fn waiver_ids(bench: Option<&Benchmark>) -> Result<Vec<String>> {
 /// The benchmark to evaluate `nodes` with: the one given, or the built-in
 /// profile for their Kubernetes version, said on stderr and in the report.
 fn resolve_benchmark(given: Option<Benchmark>, nodes: &[NodeFacts]) -> (Benchmark, Option<String>) {
+    resolve_benchmark_for(given, nodes, None)
+}
+
+/// [`resolve_benchmark`], the API server's version standing in when no
+/// control-plane node reported one.
+fn resolve_benchmark_for(
+    given: Option<Benchmark>,
+    nodes: &[NodeFacts],
+    api: Option<&kubeharden::facts::api::ClusterFacts>,
+) -> (Benchmark, Option<String>) {
     match given {
         Some(b) => (b, None),
         None => {
-            let (b, choice) = bench::select::load_for(nodes);
+            let (b, choice) = bench::select::load_for_cluster(
+                nodes,
+                api.and_then(|a| a.server_version.as_deref()),
+            );
             eprintln!("kubeharden: benchmark {}: {}", choice.id, choice.why);
             (b, Some(choice.why))
         }
@@ -632,7 +654,7 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
                     n.layout = kubeharden::k8s::layout::forced(name).ok();
                 }
             }
-            let (bench, chosen) = resolve_benchmark(bench, &nodes);
+            let (bench, chosen) = resolve_benchmark_for(bench, &nodes, api.as_ref());
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let mut report = kubeharden::engine::evaluate_cluster(
                 &bench,
@@ -667,7 +689,7 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
             if let Some(dir) = &save_facts {
                 scan::save(dir, &nodes, api.as_ref())?;
             }
-            let (bench, chosen) = resolve_benchmark(bench, &nodes);
+            let (bench, chosen) = resolve_benchmark_for(bench, &nodes, api.as_ref());
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let mut report = kubeharden::engine::evaluate_cluster(
                 &bench,

@@ -23,9 +23,16 @@ const DEFAULT_CONCURRENCY: usize = 64;
 
 pub fn build(a: &ScanArgs) -> Result<ScanPlan> {
     let mut plan = build_nodes(a)?;
+    if let Some(k) = &a.kubeconfig {
+        if !k.is_file() {
+            bail!("--kubeconfig {}: no such file", k.display());
+        }
+    }
     plan.api = (!a.no_api).then(|| kubeharden::scan::ApiPlan {
         node: a.api_node.clone(),
         kubeconfig: a.api_kubeconfig.clone(),
+        local_kubeconfig: a.kubeconfig.clone(),
+        context: a.context.clone(),
     });
     if let Some(n) = &a.api_node {
         if !plan.nodes.iter().any(|s| &s.name == n) {
@@ -112,7 +119,7 @@ fn build_nodes(a: &ScanArgs) -> Result<ScanPlan> {
         }];
     }
     set_roles(&a.roles, &mut nodes, a.local)?;
-    if nodes.is_empty() {
+    if nodes.is_empty() && a.kubeconfig.is_none() {
         bail!(
             "nothing to scan: give --inventory FILE, --node NAME=[USER@]ADDRESS, --kind [CLUSTER] or --local"
         );
@@ -246,10 +253,18 @@ pub fn run(plan: &ScanPlan) -> (Vec<NodeFacts>, Option<ClusterFacts>) {
                     .filter(|(_, r)| r.error.is_some())
                     .map(|(k, _)| k.as_str())
                     .collect();
+                let how = match node {
+                    Some(n) => format!(
+                        "through {} on {n}",
+                        a.source.kubectl.as_deref().unwrap_or("kubectl")
+                    ),
+                    None => format!(
+                        "from here with {}",
+                        a.source.kubeconfig.as_deref().unwrap_or("the kubeconfig")
+                    ),
+                };
                 format!(
-                    "{objects} objects read through {} on {}{}",
-                    a.source.kubectl.as_deref().unwrap_or("kubectl"),
-                    node.as_deref().unwrap_or("?"),
+                    "{objects} objects read {how}{}",
                     if failed.is_empty() {
                         String::new()
                     } else {

@@ -8,6 +8,7 @@
 //! most three round trips, whatever the benchmark.
 
 pub mod api;
+pub mod api_client;
 pub mod assemble;
 pub mod frames;
 pub mod logs;

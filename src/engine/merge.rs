@@ -185,7 +185,10 @@ pub fn merge_reports(
         // manual by another (it read no objects): the judged one.
         for f in r.cluster.results {
             if let Some(k) = merged.cluster.results.iter_mut().find(|k| k.id == f.id) {
-                if k.status == crate::verdict::Status::Manual && f.status != k.status {
+                // (Judged: another status, or a manual one with evidence
+                // from the objects, which names where they came from.)
+                let unjudged = k.status == crate::verdict::Status::Manual && k.source.is_empty();
+                if unjudged && (f.status != k.status || !f.source.is_empty()) {
                     *k = f;
                 }
             }

@@ -84,6 +84,9 @@ fn judge_rule(
         f.expected = rule.guidance.clone().unwrap_or_default();
         return f;
     };
+    if check == ApiCheck::ExternalSecrets {
+        return external_secrets(rule, api);
+    }
     let (needs, mut found) = decide(check, api);
     if let (ApiCheck::ImagePolicy, Some(on)) = (check, image_webhook) {
         // The admission plugin CIS names is in force: that decides it,
@@ -167,6 +170,54 @@ fn source(api: &ClusterFacts, needs: &[&str]) -> String {
         ),
     };
     format!("{how}: {}", needs.join(", "))
+}
+
+/// Secret stores outside Kubernetes, recognised from the types their
+/// operators install (each project's CRDs).
+const SECRET_OPERATORS: &[(&str, &str)] = &[
+    (
+        "externalsecrets.external-secrets.io",
+        "External Secrets Operator",
+    ),
+    (
+        "secretproviderclasses.secrets-store.csi.x-k8s.io",
+        "Secrets Store CSI driver",
+    ),
+    (
+        "sealedsecrets.bitnami.com",
+        "Sealed Secrets (encrypted in Git, decrypted in the cluster)",
+    ),
+    (
+        "vaultstaticsecrets.secrets.hashicorp.com",
+        "Vault Secrets Operator",
+    ),
+    ("onepassworditems.onepassword.com", "1Password operator"),
+];
+
+/// CIS 5.4.2 stays for a person to judge (where the values really live is
+/// not an object), with the evidence: the secret operators found.
+fn external_secrets(rule: &Rule, api: &ClusterFacts) -> Finding {
+    let mut f = own_finding(&rule.id, Status::Manual);
+    f.reason = Some("needs a person to judge where the secret values live".into());
+    f.expected = rule.guidance.clone().unwrap_or_default();
+    f.source = source(api, &["customresourcedefinitions"]);
+    f.actual = match api.unreadable("customresourcedefinitions") {
+        Some(why) => format!("the operators in use could not be looked for: {why}"),
+        None => {
+            let found: Vec<String> = SECRET_OPERATORS
+                .iter()
+                .filter(|(crd, _)| api.crds.iter().any(|c| c == crd))
+                .map(|(crd, name)| format!("{name} ({crd})"))
+                .collect();
+            if found.is_empty() {
+                "no external secret operator's types among the cluster's CustomResourceDefinitions"
+                    .into()
+            } else {
+                format!("found: {}", found.join("; "))
+            }
+        }
+    };
+    f
 }
 
 /// What a check found.
@@ -405,6 +456,10 @@ fn decide(check: ApiCheck, api: &ClusterFacts) -> (&'static [&'static str], Foun
                     )
                 })
             }),
+        ),
+        ApiCheck::ExternalSecrets => (
+            &["customresourcedefinitions"],
+            found(Vec::new(), String::new()),
         ),
         ApiCheck::ImagePolicy => (
             &[
