@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::api::{compare, section_5};
 use common::lab::Lab;
 use kubeharden::report::{Finding, Report, Status};
 
@@ -110,86 +111,13 @@ fn scan(lab: &Lab, out: &Path, node: &str, extra: &[&str]) -> (Report, String, S
     (report, text, page)
 }
 
-fn section_5(report: &Report) -> BTreeMap<String, Finding> {
-    report
-        .cluster
-        .results
-        .iter()
-        .filter(|f| f.id.starts_with("5."))
-        .map(|f| (f.id.clone(), f.clone()))
-        .collect()
-}
-
-fn strings(t: &toml::Table, key: &str) -> Vec<String> {
-    t.get(key)
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
-        .unwrap_or_default()
-}
-
-/// What is wrong with `found` against the set's expectations.
-fn compare(set: &str, found: &BTreeMap<String, Finding>, expected: &toml::Table) -> Vec<String> {
-    let mut wrong = Vec::new();
-    let table = expected
-        .get(set)
-        .and_then(|t| t.as_table())
-        .cloned()
-        .unwrap_or_default();
-    for (id, f) in found {
-        let want = table.get(id).and_then(|t| t.as_table());
-        let status = match (want.and_then(|t| t.get("status")), id.as_str()) {
-            (Some(s), _) => s.as_str().unwrap().to_string(),
-            (None, "5.4.2" | "5.6.1") => "manual".into(),
-            (None, _) => "pass".into(),
-        };
-        if f.status.as_str() != status {
-            wrong.push(format!(
-                "{set} {id}: {} (expected {status}): {} {}",
-                f.status.as_str(),
-                f.reason.as_deref().unwrap_or(""),
-                f.actual
-            ));
-        }
-        let Some(want) = want else { continue };
-        let named = |system: bool, name: &str| {
-            f.objects
-                .iter()
-                .any(|o| o.system == system && o.object.contains(name))
-        };
-        for n in strings(want, "names") {
-            if !named(false, &n) {
-                wrong.push(format!("{set} {id}: does not name {n}: {}", f.actual));
-            }
-        }
-        for n in strings(want, "system") {
-            if !named(true, &n) {
-                wrong.push(format!(
-                    "{set} {id}: does not list {n} as the platform's own"
-                ));
-            }
-        }
-        for n in strings(want, "not") {
-            if named(false, &n) {
-                wrong.push(format!("{set} {id}: names {n}, which does not offend"));
-            }
-        }
-    }
-    wrong
-}
-
 #[test]
 fn section_5_from_the_lab_api_servers() {
     assert_eq!(unsafe { libc::geteuid() }, 0, "the lab needs root");
     let names: Vec<&str> = NODES.iter().map(|(n, _)| *n).collect();
     let lab = Lab::up(Some(&names.join(",")));
     let before: Vec<String> = names.iter().map(|n| lab.hash(n)).collect();
-    let expected: toml::Table = toml::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/apisets/expected.toml"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let expected = common::api::expected();
     let out = tempfile::tempdir().unwrap();
     let mut wrong = Vec::new();
 
@@ -208,6 +136,29 @@ fn section_5_from_the_lab_api_servers() {
                 f.source
             );
         }
+
+        // The committed cluster facts of the set (tests/cluster_fixtures.rs
+        // judges them offline) are what the lab gives.
+        let saved = out.path().join(format!("{node}-facts/api@cluster.json"));
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/cluster")
+            .join(set)
+            .join("api@cluster.json");
+        if std::env::var_os("KH_WRITE_CLUSTER_FIXTURES").is_some() {
+            std::fs::create_dir_all(fixture.parent().unwrap()).unwrap();
+            std::fs::copy(&saved, &fixture).unwrap();
+        }
+        let stable = |p: &Path| -> serde_json::Value {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            v.as_object_mut().unwrap().remove("collected_at");
+            v
+        };
+        assert!(
+            stable(&saved) == stable(&fixture),
+            "{}: stale; run this test with KH_WRITE_CLUSTER_FIXTURES=1",
+            fixture.display()
+        );
 
         // 5.4.2 stays for a person, with what was looked for.
         assert!(

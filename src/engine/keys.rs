@@ -32,12 +32,7 @@ pub struct KeyOptions {
 
 const DAY: i64 = 86_400;
 
-fn rfc3339(t: i64) -> String {
-    humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64),
-    )
-    .to_string()
-}
+use crate::util::rfc3339;
 
 fn day(t: i64) -> String {
     rfc3339(t)[..10].to_string()
@@ -96,7 +91,7 @@ type RowFn<'r> = dyn FnMut(&str, &str, &str, &str) -> KeyInfo + 'r;
 fn dated(mut r: KeyInfo, since: Option<i64>, now: i64) -> KeyInfo {
     if let Some(t) = since {
         r.since = Some(rfc3339(t));
-        r.age_days = Some((now - t).div_euclid(DAY));
+        r.age_days = Some(now.saturating_sub(t).div_euclid(DAY));
     }
     r
 }
@@ -142,7 +137,7 @@ fn encryption(
             ..finding(ID, Status::Error)
         };
     };
-    let age = (o.now - mtime).div_euclid(DAY);
+    let age = o.now.saturating_sub(mtime).div_euclid(DAY);
     let mut described = Vec::new();
     let mut too_old = Vec::new();
     let mut lingering = Vec::new();
@@ -326,7 +321,7 @@ fn service_account(
             ));
             continue;
         };
-        let age = (o.now - mtime).div_euclid(DAY);
+        let age = o.now.saturating_sub(mtime).div_euclid(DAY);
         let count = f.pem_blocks.as_deref().map(pem_keys).filter(|n| *n > 0);
         if *role == "verification" {
             verification_keys += count.unwrap_or(1);
@@ -363,7 +358,7 @@ fn service_account(
     if signing_age.is_none() && verification_keys <= 1 {
         for (_, path) in &files {
             if let Some(m) = ctx.facts.files.get(path).and_then(|f| f.mtime) {
-                let age = (o.now - m).div_euclid(DAY);
+                let age = o.now.saturating_sub(m).div_euclid(DAY);
                 if age > o.key_max_age_days {
                     old_signing.push(format!("{}: {age} days", ctx.shown_path(path)));
                 }
@@ -434,7 +429,7 @@ fn cas(ctx: &NodeCtx<'_>, o: KeyOptions, rows: &mut Vec<KeyInfo>, row: &mut RowF
     let mut soon = Vec::new();
     for (c, paths) in &seen {
         let left = c.days_left(o.now);
-        let age = (o.now - c.not_before).div_euclid(DAY);
+        let age = o.now.saturating_sub(c.not_before).div_euclid(DAY);
         let kind = kind_of(paths);
         let mut r = dated(
             row(
@@ -611,7 +606,7 @@ fn kubelet_rotation(
             continue;
         };
         let validity = (cert.not_after - cert.not_before).max(1);
-        let age = o.now - cert.not_before;
+        let age = o.now.saturating_sub(cert.not_before);
         let pct = age * 100 / validity;
         let mut r = dated(
             row(kind, &cert.subject, "current", &current),

@@ -258,11 +258,7 @@ fn evaluate_node_full(
             .map(|(path, c)| CertificateInfo {
                 node: facts.node.name.clone(),
                 days_left: c.days_left(opts.now),
-                not_after: humantime::format_rfc3339_seconds(
-                    std::time::UNIX_EPOCH
-                        + std::time::Duration::from_secs(c.not_after.max(0) as u64),
-                )
-                .to_string(),
+                not_after: crate::util::rfc3339(c.not_after),
                 subject: cap(&c.subject, 512),
                 path: cap(&path, 512),
             })

@@ -227,9 +227,7 @@ fn is_loopback(address: &str) -> bool {
 fn chain_summary(pem: &str) -> Option<String> {
     let certs = crate::certs::parse_pem(pem);
     let c = certs.first()?.as_ref().ok()?;
-    let expires = humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(c.not_after.max(0) as u64),
-    );
+    let expires = crate::util::rfc3339(c.not_after);
     let more = match certs.len() {
         1 => String::new(),
         n => format!(", with {} more in the chain", n - 1),

@@ -675,10 +675,7 @@ fn served_cert(ctx: &NodeCtx<'_>, now: i64) -> Option<Finding> {
             let text = match verdict {
                 Verdict::Pass(x) | Verdict::Warn(x) | Verdict::Fail(x) | Verdict::Error(x) => x,
             };
-            let on = humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH
-                    + std::time::Duration::from_secs(leaf.not_after.max(0) as u64),
-            );
+            let on = crate::util::rfc3339(leaf.not_after);
             t.fail.push(format!(
                 "{text}; and it expired {} days ago ({on}): clients refuse it",
                 (now - leaf.not_after) / 86_400

@@ -13,6 +13,18 @@ pub use problem::Problem;
 
 /// Cuts untrusted text to at most `max` bytes on a character boundary,
 /// saying how much was cut.
+/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
+pub const MAX_RFC3339_SECS: i64 = 253_402_300_799;
+
+/// Seconds since the Unix epoch as RFC 3339, clamped to what the format can
+/// write: a node's file time can be anything (a fuzzer found one past the
+/// year 9999), and a date must never panic a report.
+pub fn rfc3339(secs: i64) -> String {
+    let t = secs.clamp(0, MAX_RFC3339_SECS) as u64;
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t))
+        .to_string()
+}
+
 pub fn cap(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
@@ -83,5 +95,15 @@ mod tests {
         let items: Vec<String> = (1..=4).map(|i| i.to_string()).collect();
         assert_eq!(listing(&items, 2), "1; 2; and 2 more");
         assert_eq!(listing(&items, 4), "1; 2; 3; 4");
+    }
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    #[test]
+    fn dates_beyond_the_format_are_clamped_not_a_panic() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(-5), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
     }
 }

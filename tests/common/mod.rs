@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 #[allow(dead_code)]
 pub mod lab;
 pub mod pg;
