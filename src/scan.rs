@@ -487,9 +487,7 @@ pub fn scan_cluster(
                 }
                 Err(why) => {
                     let mut f = crate::collect::api::empty(a.node.as_deref().unwrap_or(""));
-                    if a.node.is_none() {
-                        f.source.node = None;
-                    }
+                    f.source.node = a.node.clone();
                     f.error = Some(why);
                     f
                 }

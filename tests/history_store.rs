@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::history_refs as refs;
 use common::pg::Pg;
 use serde_json::Value;
 
@@ -83,22 +84,6 @@ fn marked(r: &Value, what: &str) -> Vec<(String, String)> {
             }
         }
     }
-    out.sort();
-    out
-}
-
-fn refs(v: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["node"].as_str().unwrap_or("cluster").to_string(),
-                r["id"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
     out.sort();
     out
 }

@@ -850,19 +850,7 @@ fn history_of_the_lab(lab: &Lab, out: &std::path::Path) {
             .map(|(j, h)| (json(j), std::fs::read_to_string(h).unwrap()))
             .collect()
     };
-    let refs = |h: &serde_json::Value, what: &str| -> Vec<(String, String)> {
-        h[what]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["node"].as_str().unwrap_or("cluster").to_string(),
-                    r["id"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let refs = |h: &serde_json::Value, what: &str| common::history_refs(&h[what]);
     let result = |r: &serde_json::Value, node: &str, id: &str| -> serde_json::Value {
         r["nodes"]
             .as_array()

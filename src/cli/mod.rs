@@ -492,6 +492,22 @@ fn waiver_ids(bench: Option<&Benchmark>) -> Result<Vec<String>> {
 
 /// The benchmark to evaluate `nodes` with: the one given, or the built-in
 /// profile for their Kubernetes version, said on stderr and in the report.
+/// `eval` and `scan` alike: the profile for the cluster, the evaluation of
+/// the nodes and the cluster's objects now, and the report delivered.
+fn judge(
+    bench: Option<Benchmark>,
+    nodes: &[NodeFacts],
+    api: Option<&kubeharden::facts::api::ClusterFacts>,
+    out: &output::Plan,
+) -> Result<output::Outcome> {
+    let (bench, chosen) = resolve_benchmark_for(bench, nodes, api);
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mut report =
+        kubeharden::engine::evaluate_cluster(&bench, nodes, api, &now, &out.eval_options(&now));
+    report.benchmark.chosen = chosen;
+    output::deliver(report, out)
+}
+
 fn resolve_benchmark(given: Option<Benchmark>, nodes: &[NodeFacts]) -> (Benchmark, Option<String>) {
     resolve_benchmark_for(given, nodes, None)
 }
@@ -654,17 +670,7 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
                     n.layout = kubeharden::k8s::layout::forced(name).ok();
                 }
             }
-            let (bench, chosen) = resolve_benchmark_for(bench, &nodes, api.as_ref());
-            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let mut report = kubeharden::engine::evaluate_cluster(
-                &bench,
-                &nodes,
-                api.as_ref(),
-                &now,
-                &out.eval_options(&now),
-            );
-            report.benchmark.chosen = chosen;
-            output::deliver(report, &out)
+            judge(bench, &nodes, api.as_ref(), &out)
         }
         Plan::Scan {
             bench,
@@ -689,17 +695,7 @@ fn run_report(plan: Plan) -> Result<output::Outcome> {
             if let Some(dir) = &save_facts {
                 scan::save(dir, &nodes, api.as_ref())?;
             }
-            let (bench, chosen) = resolve_benchmark_for(bench, &nodes, api.as_ref());
-            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let mut report = kubeharden::engine::evaluate_cluster(
-                &bench,
-                &nodes,
-                api.as_ref(),
-                &now,
-                &out.eval_options(&now),
-            );
-            report.benchmark.chosen = chosen;
-            output::deliver(report, &out)
+            judge(bench, &nodes, api.as_ref(), &out)
         }
         Plan::Merge { bench, inputs, out } => merge::run(bench, &inputs, &out),
         _ => unreachable!("run_report is for eval, scan and merge"),

@@ -470,10 +470,6 @@ fn want(fields: &[&str], n: usize) -> Result<(), String> {
     }
 }
 
-fn ns(field: &str) -> Option<String> {
-    name(field)
-}
-
 /// One line; `Ok(true)` when it is an object (not a pod's container or
 /// volume).
 fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bool, String> {
@@ -499,7 +495,7 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
                     name: crate::util::cap(&o.name, 253),
                 });
             facts.pods.push(Pod {
-                namespace: ns(f[1]).ok_or("no namespace")?,
+                namespace: name(f[1]).ok_or("no namespace")?,
                 name: name(f[2]).ok_or("no name")?,
                 owner,
                 mirror: !f[4].is_empty(),
@@ -565,7 +561,7 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
         ("serviceaccounts", "S") => {
             want(f, 4)?;
             facts.service_accounts.push(ServiceAccount {
-                namespace: ns(f[1]).ok_or("no namespace")?,
+                namespace: name(f[1]).ok_or("no namespace")?,
                 name: name(f[2]).ok_or("no name")?,
                 automount_token: boolean(f[3])?,
             });
@@ -575,7 +571,7 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
             want(f, 6)?;
             let selectors: Vec<K8sSelector> = json(f[5])?.unwrap_or_default();
             facts.roles.push(Role {
-                namespace: ns(f[1]),
+                namespace: name(f[1]),
                 name: name(f[2]).ok_or("no name")?,
                 labels: json(f[3])?.unwrap_or_default(),
                 rules: json::<Vec<K8sRule>>(f[4])?
@@ -598,7 +594,7 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
             want(f, 5)?;
             let role: K8sRoleRef = json(f[3])?.ok_or("no roleRef")?;
             facts.bindings.push(Binding {
-                namespace: ns(f[1]),
+                namespace: name(f[1]),
                 name: name(f[2]).ok_or("no name")?,
                 role_kind: crate::util::cap(&role.kind, 100),
                 role_name: crate::util::cap(&role.name, 253),
@@ -617,7 +613,7 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
                 Ok(json::<Vec<serde_json::Value>>(s)?.map_or(0, |v| v.len()))
             };
             facts.network_policies.push(NetworkPolicy {
-                namespace: ns(f[1]).ok_or("no namespace")?,
+                namespace: name(f[1]).ok_or("no namespace")?,
                 name: name(f[2]).ok_or("no name")?,
                 selects_all: selector
                     .is_none_or(|s| s.match_labels.is_empty() && s.match_expressions.is_empty()),
@@ -636,7 +632,7 @@ fn parse_line(facts: &mut ClusterFacts, resource: &str, f: &[&str]) -> Result<bo
                     "Deployment"
                 }
                 .into(),
-                namespace: ns(f[1]).ok_or("no namespace")?,
+                namespace: name(f[1]).ok_or("no namespace")?,
                 name: name(f[2]).ok_or("no name")?,
                 labels: json(f[3])?.unwrap_or_default(),
                 images: f[4]

@@ -291,16 +291,12 @@ async fn read_all(c: &Client, facts: &mut ClusterFacts) {
         "validatingwebhookconfigurations",
         list_all(Api::<adm::ValidatingWebhookConfiguration>::all(c.clone())).await,
         |f, w| {
-            f.webhooks.push(WebhookConfig {
-                kind: "ValidatingWebhookConfiguration".into(),
-                name: name(&w.metadata.name),
-                webhooks: w
-                    .webhooks
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|h| cap(&h.name, 253))
-                    .collect(),
-            })
+            let hooks = w.webhooks.unwrap_or_default().into_iter().map(|h| h.name);
+            f.webhooks.push(webhook_config(
+                "ValidatingWebhookConfiguration",
+                &w.metadata,
+                hooks,
+            ))
         },
     );
     record(
@@ -308,16 +304,12 @@ async fn read_all(c: &Client, facts: &mut ClusterFacts) {
         "mutatingwebhookconfigurations",
         list_all(Api::<adm::MutatingWebhookConfiguration>::all(c.clone())).await,
         |f, w| {
-            f.webhooks.push(WebhookConfig {
-                kind: "MutatingWebhookConfiguration".into(),
-                name: name(&w.metadata.name),
-                webhooks: w
-                    .webhooks
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|h| cap(&h.name, 253))
-                    .collect(),
-            })
+            let hooks = w.webhooks.unwrap_or_default().into_iter().map(|h| h.name);
+            f.webhooks.push(webhook_config(
+                "MutatingWebhookConfiguration",
+                &w.metadata,
+                hooks,
+            ))
         },
     );
     record(
@@ -424,6 +416,20 @@ fn workload(
         name: name(&meta.name),
         labels: meta.labels.unwrap_or_default(),
         images,
+    }
+}
+
+/// A webhook configuration: validating and mutating ones differ only in
+/// their type, not in what is kept.
+fn webhook_config(
+    kind: &str,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    hooks: impl Iterator<Item = String>,
+) -> WebhookConfig {
+    WebhookConfig {
+        kind: kind.into(),
+        name: name(&meta.name),
+        webhooks: hooks.map(|h| cap(&h, 253)).collect(),
     }
 }
 

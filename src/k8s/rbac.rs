@@ -136,16 +136,6 @@ impl<'a> Rbac<'a> {
         out
     }
 
-    /// The rules a binding's role reference brings, or `None` when the
-    /// role does not exist (a dangling binding grants nothing).
-    fn rules_of(&self, b: &Binding) -> Option<&Vec<&'a PolicyRule>> {
-        match (b.role_kind.as_str(), &b.namespace) {
-            ("ClusterRole", _) => self.effective.get(b.role_name.as_str()),
-            ("Role", Some(_)) => None,
-            _ => None,
-        }
-    }
-
     /// Every grant of `ask`, one per subject and binding.
     pub fn who_can(&self, ask: &Ask<'_>) -> Vec<Grant> {
         let mut out = Vec::new();
@@ -155,9 +145,13 @@ impl<'a> Rbac<'a> {
                     .roles
                     .get(&(ns.as_str(), b.role_name.as_str()))
                     .and_then(|r| allowing_names(r.rules.iter(), ask)),
-                _ => self
-                    .rules_of(b)
+                // A ClusterRole's effective rules; a role that does not
+                // exist (a dangling binding) grants nothing.
+                ("ClusterRole", _) => self
+                    .effective
+                    .get(b.role_name.as_str())
                     .and_then(|rules| allowing_names(rules.iter().copied(), ask)),
+                _ => None,
             };
             let Some(resource_names) = names else {
                 continue;

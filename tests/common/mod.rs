@@ -167,3 +167,21 @@ pub fn compare(
     }
     wrong
 }
+
+/// `(node, id)` of a history's `new` or `fixed` list (a report's
+/// `history.new`), sorted; cluster findings under "cluster".
+pub fn history_refs(v: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["node"].as_str().unwrap_or("cluster").to_string(),
+                r["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
